@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The emulated device's internal state: memory pages, dirty tracking,
+ * generation counter, digest and the built-in workload that dirties it.
+ */
+#ifndef VFMIG_DEVSTATE_H
+#define VFMIG_DEVSTATE_H
+
+#include <linux/types.h>
+#include <linux/workqueue.h>
+#include <linux/random.h>
+
+struct vfmig_state {
+	struct page **pages;
+	unsigned long npages;
+	u64 size;
+	/*
+	 * A bit is set (atomically, after the page was written) on every
+	 * write; SAVE clears it (atomically, before copying the page). So a
+	 * write that races a copy is always sent again.
+	 */
+	unsigned long *dirty;
+	/*
+	 * Pages a userspace mapping may currently write without faulting.
+	 * SAVE must revoke that write access before it clears the dirty bit,
+	 * or later writes through the mapping would go unseen.
+	 */
+	unsigned long *mapped_wr;
+	struct address_space *mapping;	/* of the device's BAR2 mmaps */
+	u64 mmap_offset;		/* file offset of BAR2 */
+	atomic64_t generation;
+
+	/* workload */
+	struct delayed_work work;
+	bool work_active;		/* under the device's state_mutex */
+	u32 dirty_rate;			/* pages per second */
+	u32 dirty_pattern;		/* enum vfmig_dirty_pattern */
+	u32 hotset_pages;
+	u64 carry_ns;			/* fraction of a page owed */
+	u64 last_ns;
+	atomic64_t dirtied;
+	struct rnd_state rnd;
+};
+
+int vfmig_state_init(struct vfmig_state *st, u64 size, u32 seed);
+void vfmig_state_free(struct vfmig_state *st);
+
+void vfmig_state_mark_dirty(struct vfmig_state *st, unsigned long pgidx);
+unsigned long vfmig_state_dirty_pages(struct vfmig_state *st);
+u32 vfmig_state_digest(struct vfmig_state *st);
+void vfmig_state_revoke_write(struct vfmig_state *st, unsigned long pgidx);
+
+ssize_t vfmig_state_rw(struct vfmig_state *st, char __user *ubuf,
+		       size_t count, u64 off, bool write);
+
+void vfmig_workload_start(struct vfmig_state *st);
+void vfmig_workload_stop(struct vfmig_state *st);
+
+#endif /* VFMIG_DEVSTATE_H */

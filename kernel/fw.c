@@ -1,0 +1,522 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfmig firmware model.
+ *
+ * Models the migration commands of a device like ConnectX: QUERY_STATE_SIZE,
+ * SAVE (asynchronous, one at a time, with optional dirty tracking and
+ * incremental images), LOAD, SUSPEND and RESUME (initiator/responder), with
+ * a configurable latency per command, a throughput for SAVE/LOAD data and
+ * per-opcode fault injection. The device itself is struct vfmig_state.
+ */
+#include <linux/delay.h>
+#include <linux/highmem.h>
+#include <linux/jiffies.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+
+#include "devstate.h"
+#include "fw.h"
+#include "trace.h"
+
+static struct workqueue_struct *vfmig_fw_wq;
+
+const char *const vfmig_fw_opcode_names[VFMIG_FW_NR_OPCODES] = {
+	[VFMIG_FW_QUERY_STATE_SIZE] = "query",
+	[VFMIG_FW_SAVE] = "save",
+	[VFMIG_FW_LOAD] = "load",
+	[VFMIG_FW_SUSPEND] = "suspend",
+	[VFMIG_FW_RESUME] = "resume",
+};
+
+#define VFMIG_CHUNK_HDR_BYTES	sizeof(struct vfmig_chunk_header)
+
+static void vfmig_fw_save_work(struct work_struct *work);
+
+void vfmig_fw_init(struct vfmig_fw *fw, struct vfmig_state *st,
+		   struct vfmig_trace_dev *tdev)
+{
+	fw->st = st;
+	fw->tdev = tdev;
+	spin_lock_init(&fw->lock);
+	INIT_DELAYED_WORK(&fw->save.work, vfmig_fw_save_work);
+	fw->chunk_pages = SZ_1M / VFMIG_PAGE_SIZE;
+}
+
+/* Stream bytes (record headers included) of an image of @npages pages. */
+u64 vfmig_fw_image_bytes(struct vfmig_fw *fw, u64 npages)
+{
+	u64 chunks = max_t(u64, 1, DIV_ROUND_UP(npages, fw->chunk_pages));
+
+	return chunks * (VFMIG_RECORD_HEADER_SIZE + VFMIG_CHUNK_HDR_BYTES) +
+	       npages * (sizeof(__le64) + VFMIG_PAGE_SIZE);
+}
+
+/*
+ * Start a command: count it, trace it and decide whether an armed fault
+ * makes it fail. Returns the status the command must complete with.
+ */
+static u32 vfmig_fw_submit(struct vfmig_fw *fw, u32 opcode, u32 op_mod,
+			   u64 bytes, u64 *seq)
+{
+	struct vfmig_fw_fault *f = &fw->fault[opcode];
+	u32 status = VFMIG_FW_STATUS_OK;
+
+	spin_lock(&fw->lock);
+	*seq = ++fw->cmd_seq;
+	fw->stats[opcode].count++;
+	if (f->nth && !--f->nth)
+		status = f->status;
+	spin_unlock(&fw->lock);
+	trace_vfmig_fw_cmd_submit(fw->tdev, *seq, opcode, op_mod, bytes);
+	return status;
+}
+
+static int vfmig_fw_complete(struct vfmig_fw *fw, u32 opcode, u32 op_mod,
+			     u64 seq, u32 status, u64 bytes, u64 start_ns)
+{
+	u64 lat = ktime_get_ns() - start_ns;
+
+	spin_lock(&fw->lock);
+	fw->stats[opcode].lat_ns += lat;
+	if (status)
+		fw->stats[opcode].failed++;
+	spin_unlock(&fw->lock);
+	trace_vfmig_fw_cmd_done(fw->tdev, seq, opcode, op_mod, status, bytes,
+				lat);
+	return status ? -EREMOTEIO : 0;
+}
+
+/* Model command latency for synchronous commands. */
+static void vfmig_fw_delay(struct vfmig_fw *fw, u64 bytes)
+{
+	u64 us = READ_ONCE(fw->latency_us);
+	u64 tput = READ_ONCE(fw->throughput);
+
+	if (tput && bytes)
+		us += div64_u64(bytes * USEC_PER_SEC, tput);
+	if (!us)
+		return;
+	if (us < 20000)
+		usleep_range(us, us + us / 8 + 1);
+	else
+		msleep(DIV_ROUND_UP(us, USEC_PER_MSEC));
+}
+
+int vfmig_fw_query_size(struct vfmig_fw *fw, u32 flags, u64 *bytes)
+{
+	u64 start = ktime_get_ns(), seq, npages;
+	u32 status;
+
+	status = vfmig_fw_submit(fw, VFMIG_FW_QUERY_STATE_SIZE, flags, 0, &seq);
+	vfmig_fw_delay(fw, 0);
+	if (flags & VFMIG_FW_QUERY_INC)
+		npages = vfmig_state_dirty_pages(fw->st);
+	else
+		npages = fw->st->npages;
+	/* Nothing dirty: no incremental image, unless it is the final one. */
+	if (status || (!npages && !(flags & VFMIG_FW_QUERY_FINAL)))
+		*bytes = 0;
+	else
+		*bytes = vfmig_fw_image_bytes(fw, npages);
+	return vfmig_fw_complete(fw, VFMIG_FW_QUERY_STATE_SIZE, flags, seq,
+				 status, *bytes, start);
+}
+
+int vfmig_fw_suspend(struct vfmig_fw *fw, u32 op_mod)
+{
+	u64 start = ktime_get_ns(), seq;
+	u32 status;
+
+	status = vfmig_fw_submit(fw, VFMIG_FW_SUSPEND, op_mod, 0, &seq);
+	vfmig_fw_delay(fw, 0);
+	if (!status) {
+		if (op_mod == VFMIG_FW_OPMOD_INITIATOR) {
+			/* The device stops initiating work: no more changes. */
+			vfmig_workload_stop(fw->st);
+			fw->suspended_initiator = true;
+		} else {
+			fw->suspended_responder = true;
+		}
+	}
+	return vfmig_fw_complete(fw, VFMIG_FW_SUSPEND, op_mod, seq, status, 0,
+				 start);
+}
+
+int vfmig_fw_resume(struct vfmig_fw *fw, u32 op_mod)
+{
+	u64 start = ktime_get_ns(), seq;
+	u32 status;
+
+	status = vfmig_fw_submit(fw, VFMIG_FW_RESUME, op_mod, 0, &seq);
+	vfmig_fw_delay(fw, 0);
+	if (!status) {
+		if (op_mod == VFMIG_FW_OPMOD_INITIATOR) {
+			fw->suspended_initiator = false;
+			vfmig_workload_start(fw->st);
+		} else {
+			fw->suspended_responder = false;
+		}
+	}
+	return vfmig_fw_complete(fw, VFMIG_FW_RESUME, op_mod, seq, status, 0,
+				 start);
+}
+
+/*
+ * Start the one SAVE. Chunks go to @sink as they are cut; @sink->done()
+ * reports the end. Returns -EBUSY if a SAVE is already in flight (an engine
+ * bug), or the status of a command that failed at submission.
+ */
+int vfmig_fw_save(struct vfmig_fw *fw, u32 flags, u32 image_seq,
+		  struct vfmig_fw_sink *sink)
+{
+	u64 seq;
+	u32 status;
+
+	spin_lock(&fw->lock);
+	if (fw->save.busy) {
+		spin_unlock(&fw->lock);
+		return -EBUSY;
+	}
+	fw->save.busy = true;
+	fw->save.paused = false;
+	fw->save.aborted = false;
+	fw->save.sink = sink;
+	fw->save.flags = flags;
+	fw->save.image_seq = image_seq;
+	fw->save.chunk_seq = 0;
+	fw->save.cursor = 0;
+	fw->save.npages = 0;
+	fw->save.bytes = 0;
+	fw->save.start_ns = ktime_get_ns();
+	spin_unlock(&fw->lock);
+
+	status = vfmig_fw_submit(fw, VFMIG_FW_SAVE, flags, 0, &seq);
+	spin_lock(&fw->lock);
+	fw->save.seq = seq;
+	fw->save.fail_status = status;
+	spin_unlock(&fw->lock);
+	/* Like real firmware, a failing SAVE reports at completion. */
+	queue_delayed_work(vfmig_fw_wq, &fw->save.work,
+			   usecs_to_jiffies(READ_ONCE(fw->latency_us)));
+	return 0;
+}
+
+/* The engine freed a buffer: resume a SAVE that paused for lack of one. */
+void vfmig_fw_save_kick(struct vfmig_fw *fw)
+{
+	spin_lock(&fw->lock);
+	if (fw->save.busy && fw->save.paused && !fw->save.aborted) {
+		fw->save.paused = false;
+		queue_delayed_work(vfmig_fw_wq, &fw->save.work, 0);
+	}
+	spin_unlock(&fw->lock);
+}
+
+/*
+ * Cancel the SAVE in flight, if any, and wait until its work is gone. The
+ * sink is not called again once this returns.
+ */
+void vfmig_fw_save_abort(struct vfmig_fw *fw)
+{
+	bool was_busy;
+	u64 seq, start;
+
+	spin_lock(&fw->lock);
+	fw->save.aborted = true;
+	spin_unlock(&fw->lock);
+
+	cancel_delayed_work_sync(&fw->save.work);
+
+	spin_lock(&fw->lock);
+	was_busy = fw->save.busy;
+	fw->save.busy = false;
+	fw->save.sink = NULL;
+	seq = fw->save.seq;
+	start = fw->save.start_ns;
+	spin_unlock(&fw->lock);
+	if (was_busy)
+		vfmig_fw_complete(fw, VFMIG_FW_SAVE, fw->save.flags, seq,
+				  VFMIG_FW_STATUS_ABORTED, fw->save.bytes,
+				  start);
+}
+
+static void vfmig_fw_save_finish(struct vfmig_fw *fw, u32 status)
+{
+	struct vfmig_fw_sink *sink;
+	u64 ns = ktime_get_ns() - fw->save.start_ns;
+	u32 chunks = fw->save.chunk_seq;
+	u64 npages = fw->save.npages, bytes = fw->save.bytes;
+
+	vfmig_fw_complete(fw, VFMIG_FW_SAVE, fw->save.flags, fw->save.seq,
+			  status, bytes, fw->save.start_ns);
+	spin_lock(&fw->lock);
+	sink = fw->save.sink;
+	fw->save.sink = NULL;
+	fw->save.busy = false;
+	spin_unlock(&fw->lock);
+	/* From here another SAVE may start, even from inside done(). */
+	sink->done(sink, status, chunks, npages, bytes, ns);
+}
+
+/*
+ * Cut the next chunk into @buf: pick up to chunk_pages pages from the
+ * cursor (every page for a full image, dirty ones for an incremental),
+ * write the index table and copy the pages. Returns the chunk flags.
+ */
+static u32 vfmig_fw_cut_chunk(struct vfmig_fw *fw, struct vfmig_buf *buf,
+			      u32 *npages_out)
+{
+	struct vfmig_state *st = fw->st;
+	bool full = !(fw->save.flags & VFMIG_FW_SAVE_INC);
+	u32 max = fw->chunk_pages, n = 0, i, flags = 0;
+	struct vfmig_record_header *rh = (void *)buf->data;
+	struct vfmig_chunk_header *ch = (void *)(rh + 1);
+	__le64 *index = (__le64 *)(ch + 1);
+	unsigned long pg = fw->save.cursor;
+	u8 *data;
+
+	while (n < max) {
+		if (!full)
+			pg = find_next_bit(st->dirty, st->npages, pg);
+		if (pg >= st->npages)
+			break;
+		index[n++] = cpu_to_le64(pg);
+		pg++;
+	}
+	fw->save.cursor = pg;
+	if (!full)
+		pg = find_next_bit(st->dirty, st->npages, pg);
+	if (pg >= st->npages)
+		flags |= VFMIG_CHUNK_F_LAST;
+	if (full)
+		flags |= VFMIG_CHUNK_F_FULL;
+	if (!fw->save.chunk_seq)
+		flags |= VFMIG_CHUNK_F_FIRST;
+
+	data = (u8 *)(index + n);
+	for (i = 0; i < n; i++) {
+		unsigned long p = le64_to_cpu(index[i]);
+
+		/*
+		 * Clear, then revoke mapped write access, then copy: a write
+		 * after the clear either lands before the copy or faults and
+		 * sets the bit again.
+		 */
+		test_and_clear_bit(p, st->dirty);
+		vfmig_state_revoke_write(st, p);
+		memcpy_from_page(data + (size_t)i * VFMIG_PAGE_SIZE,
+				 st->pages[p], 0, VFMIG_PAGE_SIZE);
+		if (!(i % 64))
+			cond_resched();
+	}
+
+	ch->magic = cpu_to_le32(VFMIG_CHUNK_MAGIC);
+	ch->version = cpu_to_le16(VFMIG_CHUNK_VERSION);
+	ch->flags = cpu_to_le16(flags);
+	ch->image_seq = cpu_to_le32(fw->save.image_seq);
+	ch->chunk_seq = cpu_to_le32(fw->save.chunk_seq);
+	ch->generation = cpu_to_le64(atomic64_read(&st->generation));
+	ch->state_size = cpu_to_le64(st->size);
+	ch->npages = cpu_to_le32(n);
+	ch->reserved = 0;
+
+	buf->len = VFMIG_RECORD_HEADER_SIZE + VFMIG_CHUNK_HDR_BYTES +
+		   (size_t)n * (sizeof(__le64) + VFMIG_PAGE_SIZE);
+	rh->size = cpu_to_le64(buf->len - VFMIG_RECORD_HEADER_SIZE);
+	rh->flags = cpu_to_le32(VFMIG_RECORD_F_MANDATORY);
+	rh->tag = cpu_to_le32(VFMIG_RECORD_TAG_FW_DATA);
+	*npages_out = n;
+	return flags;
+}
+
+static void vfmig_fw_save_work(struct work_struct *work)
+{
+	struct vfmig_fw *fw = container_of(to_delayed_work(work),
+					   struct vfmig_fw, save.work);
+	struct vfmig_fw_sink *sink;
+	struct vfmig_buf *buf;
+	u32 status, flags, npages;
+	u64 tput, delay_us = 0;
+
+	spin_lock(&fw->lock);
+	if (!fw->save.busy || fw->save.aborted) {
+		spin_unlock(&fw->lock);
+		return;
+	}
+	sink = fw->save.sink;
+	status = fw->save.fail_status;
+	/* Set before get_buf() so that a kick in between is not lost. */
+	fw->save.paused = true;
+	spin_unlock(&fw->lock);
+
+	if (status) {
+		vfmig_fw_save_finish(fw, status);
+		return;
+	}
+
+	buf = sink->get_buf(sink, VFMIG_CHUNK_RECORD_BYTES(fw->chunk_pages));
+	if (!buf)
+		return;	/* paused; vfmig_fw_save_kick() requeues us */
+	if (IS_ERR(buf)) {
+		vfmig_fw_save_finish(fw, VFMIG_FW_STATUS_BAD_RESOURCE);
+		return;
+	}
+	spin_lock(&fw->lock);
+	fw->save.paused = false;
+	spin_unlock(&fw->lock);
+
+	flags = vfmig_fw_cut_chunk(fw, buf, &npages);
+	fw->save.npages += npages;
+	fw->save.bytes += buf->len;
+	sink->chunk(sink, buf, fw->save.image_seq, fw->save.chunk_seq, npages,
+		    flags);
+	fw->save.chunk_seq++;
+
+	if (flags & VFMIG_CHUNK_F_LAST) {
+		vfmig_fw_save_finish(fw, VFMIG_FW_STATUS_OK);
+		return;
+	}
+	/* Model the device's DMA throughput before the next chunk. */
+	tput = READ_ONCE(fw->throughput);
+	if (tput)
+		delay_us = div64_u64((u64)buf->len * USEC_PER_SEC, tput);
+	queue_delayed_work(vfmig_fw_wq, &fw->save.work,
+			   usecs_to_jiffies(delay_us));
+}
+
+void vfmig_fw_load_reset(struct vfmig_fw *fw)
+{
+	memset(&fw->load, 0, sizeof(fw->load));
+}
+
+/*
+ * Check one chunk against the load cursor and the device. Images must come
+ * whole and in order: a chunk either starts an image (FIRST, chunk 0) or
+ * continues the open one. An incremental image needs a full base first; a
+ * full image may restart after an abandoned one (the PRE_COPY fallback).
+ */
+static int vfmig_fw_check_chunk(struct vfmig_fw *fw,
+				const struct vfmig_chunk_header *ch,
+				size_t len, u32 *npages)
+{
+	u32 flags = le16_to_cpu(ch->flags);
+	u32 image = le32_to_cpu(ch->image_seq);
+	u32 chunk = le32_to_cpu(ch->chunk_seq);
+	u64 n;
+
+	if (le32_to_cpu(ch->magic) != VFMIG_CHUNK_MAGIC ||
+	    le16_to_cpu(ch->version) != VFMIG_CHUNK_VERSION ||
+	    (flags & ~VFMIG_CHUNK_F_ALL) || ch->reserved ||
+	    le64_to_cpu(ch->state_size) != fw->st->size)
+		return -EINVAL;
+	n = le32_to_cpu(ch->npages);
+	if (n > fw->st->npages ||
+	    len != VFMIG_CHUNK_HDR_BYTES + n * (sizeof(__le64) + VFMIG_PAGE_SIZE))
+		return -EINVAL;
+
+	if (flags & VFMIG_CHUNK_F_FIRST) {
+		if (chunk)
+			return -EINVAL;
+		if (!(flags & VFMIG_CHUNK_F_FULL) &&
+		    (fw->load.open || !fw->load.have_base))
+			return -EINVAL;
+	} else {
+		if (!fw->load.open || image != fw->load.image_seq ||
+		    chunk != fw->load.next_chunk)
+			return -EINVAL;
+	}
+	*npages = n;
+	return 0;
+}
+
+/* LOAD one chunk (a FW_DATA record payload) into the device. */
+int vfmig_fw_load(struct vfmig_fw *fw, const u8 *chunk, size_t len)
+{
+	const struct vfmig_chunk_header *ch = (const void *)chunk;
+	const __le64 *index = (const __le64 *)(ch + 1);
+	struct vfmig_state *st = fw->st;
+	u64 start = ktime_get_ns(), seq;
+	u32 status, npages = 0, flags, i;
+	const u8 *data;
+	int ret;
+
+	/* The resume file never passes less than a chunk header. */
+	if (len < VFMIG_CHUNK_HDR_BYTES)
+		return -EINVAL;
+	status = vfmig_fw_submit(fw, VFMIG_FW_LOAD, 0, len, &seq);
+	if (!status && vfmig_fw_check_chunk(fw, ch, len, &npages))
+		status = VFMIG_FW_STATUS_BAD_PARAM;
+	for (i = 0; !status && i < npages; i++)
+		if (le64_to_cpu(index[i]) >= st->npages)
+			status = VFMIG_FW_STATUS_BAD_PARAM;
+	if (status)
+		goto out;
+
+	flags = le16_to_cpu(ch->flags);
+	data = (const u8 *)(index + npages);
+	for (i = 0; i < npages; i++) {
+		unsigned long p = le64_to_cpu(index[i]);
+
+		memcpy_to_page(st->pages[p], 0,
+			       data + (size_t)i * VFMIG_PAGE_SIZE,
+			       VFMIG_PAGE_SIZE);
+		if (!(i % 64))
+			cond_resched();
+	}
+	atomic64_set(&st->generation, le64_to_cpu(ch->generation));
+	vfmig_fw_delay(fw, len);
+
+	fw->load.open = !(flags & VFMIG_CHUNK_F_LAST);
+	fw->load.image_seq = le32_to_cpu(ch->image_seq);
+	fw->load.next_chunk = le32_to_cpu(ch->chunk_seq) + 1;
+	if (flags & VFMIG_CHUNK_F_LAST) {
+		fw->load.images++;
+		if (flags & VFMIG_CHUNK_F_FULL)
+			fw->load.have_base = true;
+	}
+out:
+	ret = vfmig_fw_complete(fw, VFMIG_FW_LOAD, 0, seq, status, len, start);
+	if (status == VFMIG_FW_STATUS_BAD_PARAM)
+		ret = -EINVAL;
+	trace_vfmig_image_load(fw->tdev, le32_to_cpu(ch->image_seq),
+			       le32_to_cpu(ch->chunk_seq), npages,
+			       le16_to_cpu(ch->flags), len, ret);
+	return ret;
+}
+
+/* The stream ended: it must have delivered whole images only. */
+int vfmig_fw_load_finish(struct vfmig_fw *fw)
+{
+	if (fw->load.open)
+		return -EINVAL;
+	return 0;
+}
+
+int vfmig_fw_set_fault(struct vfmig_fw *fw, u32 opcode, u32 nth, u32 status)
+{
+	if (opcode >= VFMIG_FW_NR_OPCODES)
+		return -EINVAL;
+	spin_lock(&fw->lock);
+	fw->fault[opcode].nth = nth;
+	fw->fault[opcode].status = status;
+	spin_unlock(&fw->lock);
+	return 0;
+}
+
+void vfmig_fw_clear_faults(struct vfmig_fw *fw)
+{
+	spin_lock(&fw->lock);
+	memset(fw->fault, 0, sizeof(fw->fault));
+	spin_unlock(&fw->lock);
+}
+
+int vfmig_fw_module_init(void)
+{
+	vfmig_fw_wq = alloc_workqueue("vfmig_fw", WQ_UNBOUND, 0);
+	return vfmig_fw_wq ? 0 : -ENOMEM;
+}
+
+void vfmig_fw_module_exit(void)
+{
+	destroy_workqueue(vfmig_fw_wq);
+}

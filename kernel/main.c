@@ -1,0 +1,973 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfmig device front: the mdev parent, the vfio_device (config space, BAR0
+ * registers, BAR2 state window with mmap, reset) and the sysfs knobs.
+ * It reaches the migration engine only through mig.c's entry points.
+ */
+#include <linux/idr.h>
+#include <linux/init.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
+#include <linux/uaccess.h>
+
+#include "vfmig.h"
+#include "trace.h"
+
+#define VFMIG_NAME		"vfmig"
+#define VFMIG_REGION_MASK	((1ULL << VFMIG_REGION_SHIFT) - 1)
+#define VFMIG_REGION_OFFSET(i)	((u64)(i) << VFMIG_REGION_SHIFT)
+
+static unsigned int max_state_mb;
+module_param(max_state_mb, uint, 0444);
+MODULE_PARM_DESC(max_state_mb,
+		 "Memory all vfmig devices may use for state, MiB (default: half of RAM)");
+
+static struct vfmig_parent {
+	struct device dev;
+	struct class *class;
+	struct mdev_parent parent;
+	atomic64_t avail_bytes;
+	struct ida ids;
+} vfmig_parent;
+
+struct vfmig_type {
+	struct mdev_type type;
+	u64 size;
+};
+
+#define VFMIG_TYPE(_name, _size) { \
+	.type.sysfs_name = _name, .type.pretty_name = _name, .size = _size }
+
+static struct vfmig_type vfmig_types[] = {
+	VFMIG_TYPE("vfmig-4M", SZ_4M),
+	VFMIG_TYPE("vfmig-16M", SZ_16M),
+	VFMIG_TYPE("vfmig-64M", SZ_64M),
+	VFMIG_TYPE("vfmig-256M", SZ_256M),
+	VFMIG_TYPE("vfmig-1G", SZ_1G),
+};
+
+static struct mdev_type *vfmig_mdev_types[ARRAY_SIZE(vfmig_types)];
+
+static const char *const vfmig_state_names[] = {
+	[VFIO_DEVICE_STATE_ERROR] = "ERROR",
+	[VFIO_DEVICE_STATE_STOP] = "STOP",
+	[VFIO_DEVICE_STATE_RUNNING] = "RUNNING",
+	[VFIO_DEVICE_STATE_STOP_COPY] = "STOP_COPY",
+	[VFIO_DEVICE_STATE_RESUMING] = "RESUMING",
+	[VFIO_DEVICE_STATE_RUNNING_P2P] = "RUNNING_P2P",
+	[VFIO_DEVICE_STATE_PRE_COPY] = "PRE_COPY",
+	[VFIO_DEVICE_STATE_PRE_COPY_P2P] = "PRE_COPY_P2P",
+};
+
+/* --- config space ------------------------------------------------------ */
+
+static void vfmig_build_config(struct vfmig_dev *mdev)
+{
+	u8 *cfg = mdev->vconfig;
+	u64 bar2_mask = ~(mdev->st.size - 1);
+
+	memset(cfg, 0, VFMIG_CONFIG_SIZE);
+	*(__le16 *)&cfg[PCI_VENDOR_ID] = cpu_to_le16(VFMIG_PCI_VENDOR_ID);
+	*(__le16 *)&cfg[PCI_DEVICE_ID] = cpu_to_le16(VFMIG_PCI_DEVICE_ID);
+	cfg[PCI_REVISION_ID] = VFMIG_ABI_VERSION;
+	cfg[PCI_CLASS_PROG] = 0;
+	*(__le16 *)&cfg[PCI_CLASS_DEVICE] =
+		cpu_to_le16(PCI_CLASS_ACCELERATOR_PROCESSING);
+	cfg[PCI_HEADER_TYPE] = PCI_HEADER_TYPE_NORMAL;
+	*(__le32 *)&cfg[PCI_BASE_ADDRESS_0] =
+		cpu_to_le32(PCI_BASE_ADDRESS_MEM_TYPE_32);
+	*(__le32 *)&cfg[PCI_BASE_ADDRESS_2] =
+		cpu_to_le32(PCI_BASE_ADDRESS_MEM_TYPE_64 |
+			    PCI_BASE_ADDRESS_MEM_PREFETCH);
+	*(__le16 *)&cfg[PCI_SUBSYSTEM_VENDOR_ID] =
+		cpu_to_le16(VFMIG_PCI_VENDOR_ID);
+	*(__le16 *)&cfg[PCI_SUBSYSTEM_ID] = cpu_to_le16(VFMIG_PCI_DEVICE_ID);
+
+	/* Writable BAR bits; the low bits keep the type flags. */
+	mdev->bar_mask[0] = ~(VFMIG_REGS_SIZE - 1);
+	mdev->bar_mask[2] = lower_32_bits(bar2_mask);
+	mdev->bar_mask[3] = upper_32_bits(bar2_mask);
+}
+
+static void vfmig_config_write(struct vfmig_dev *mdev, u32 off, const u8 *val,
+			       u32 n)
+{
+	u8 *cfg = mdev->vconfig;
+	u32 i, bar;
+
+	for (i = 0; i < n; i++) {
+		u32 o = off + i;
+
+		if (o == PCI_COMMAND)
+			cfg[o] = val[i] & (PCI_COMMAND_MEMORY |
+					   PCI_COMMAND_MASTER);
+		else if (o == PCI_COMMAND + 1 || o == PCI_INTERRUPT_LINE ||
+			 o == PCI_CACHE_LINE_SIZE || o == PCI_LATENCY_TIMER)
+			cfg[o] = o == PCI_COMMAND + 1 ? 0 : val[i];
+		else if (o >= PCI_BASE_ADDRESS_0 && o < PCI_BASE_ADDRESS_5 + 4)
+			cfg[o] = val[i];
+	}
+	/* Apply BAR size masks, as a real device's decoders would. */
+	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
+		u32 o = PCI_BASE_ADDRESS_0 + bar * 4;
+		__le32 *reg = (__le32 *)&cfg[o];
+		u32 v = le32_to_cpu(*reg), flags = 0;
+
+		if (o + 4 <= off || o >= off + n)
+			continue;
+		if (bar == 0)
+			flags = PCI_BASE_ADDRESS_MEM_TYPE_32;
+		else if (bar == 2)
+			flags = PCI_BASE_ADDRESS_MEM_TYPE_64 |
+				PCI_BASE_ADDRESS_MEM_PREFETCH;
+		if (bar == 0 || bar == 2)
+			v &= mdev->bar_mask[bar] & PCI_BASE_ADDRESS_MEM_MASK;
+		else
+			v &= mdev->bar_mask[bar];
+		*reg = cpu_to_le32(v | flags);
+	}
+}
+
+/* --- BAR0 registers ---------------------------------------------------- */
+
+static int vfmig_regs_read(struct vfmig_dev *mdev, u32 off, u64 *val,
+			   u32 size)
+{
+	struct vfmig_state *st = &mdev->st;
+
+	switch (off) {
+	case VFMIG_REG_MAGIC:
+		*val = VFMIG_REGS_MAGIC_VALUE;
+		break;
+	case VFMIG_REG_VERSION:
+		*val = VFMIG_ABI_VERSION;
+		break;
+	case VFMIG_REG_STATE_SIZE:
+		*val = st->size;
+		break;
+	case VFMIG_REG_GENERATION:
+		*val = atomic64_read(&st->generation);
+		break;
+	case VFMIG_REG_DIGEST:
+		*val = vfmig_state_digest(st);
+		break;
+	case VFMIG_REG_DIRTY_RATE:
+		*val = READ_ONCE(st->dirty_rate);
+		break;
+	case VFMIG_REG_DIRTY_PATTERN:
+		*val = READ_ONCE(st->dirty_pattern);
+		break;
+	case VFMIG_REG_HOTSET_PAGES:
+		*val = READ_ONCE(st->hotset_pages);
+		break;
+	case VFMIG_REG_DIRTIED:
+		*val = atomic64_read(&st->dirtied);
+		break;
+	default:
+		*val = 0;	/* reserved registers read as zero */
+	}
+	if (size == 4)
+		*val = lower_32_bits(*val);
+	return 0;
+}
+
+static int vfmig_set_pattern(struct vfmig_state *st, u32 pattern)
+{
+	if (pattern != VFMIG_DIRTY_UNIFORM && pattern != VFMIG_DIRTY_HOTSET)
+		return -EINVAL;
+	WRITE_ONCE(st->dirty_pattern, pattern);
+	return 0;
+}
+
+static int vfmig_set_hotset(struct vfmig_state *st, u64 pages)
+{
+	if (!pages || pages > st->npages)
+		return -EINVAL;
+	WRITE_ONCE(st->hotset_pages, pages);
+	return 0;
+}
+
+static int vfmig_regs_write(struct vfmig_dev *mdev, u32 off, u64 val)
+{
+	struct vfmig_state *st = &mdev->st;
+
+	switch (off) {
+	case VFMIG_REG_DIRTY_RATE:
+		WRITE_ONCE(st->dirty_rate, (u32)val);
+		return 0;
+	case VFMIG_REG_DIRTY_PATTERN:
+		return vfmig_set_pattern(st, val);
+	case VFMIG_REG_HOTSET_PAGES:
+		return vfmig_set_hotset(st, val);
+	default:
+		return 0;	/* read-only and reserved: writes ignored */
+	}
+}
+
+/* --- region access ----------------------------------------------------- */
+
+static ssize_t vfmig_rw(struct vfio_device *vdev, char __user *ubuf,
+			size_t count, loff_t *ppos, bool write)
+{
+	struct vfmig_dev *mdev = to_vfmig(vdev);
+	u32 index = *ppos >> VFMIG_REGION_SHIFT;
+	u64 off = *ppos & VFMIG_REGION_MASK;
+	u8 tmp[VFMIG_CONFIG_SIZE];
+	ssize_t ret;
+	u64 val;
+
+	switch (index) {
+	case VFIO_PCI_CONFIG_REGION_INDEX:
+		if (off >= VFMIG_CONFIG_SIZE)
+			return -EINVAL;
+		count = min_t(size_t, count, VFMIG_CONFIG_SIZE - off);
+		mutex_lock(&mdev->ops_lock);
+		if (write) {
+			ret = copy_from_user(tmp, ubuf, count) ? -EFAULT : count;
+			if (ret > 0)
+				vfmig_config_write(mdev, off, tmp, count);
+		} else {
+			ret = copy_to_user(ubuf, mdev->vconfig + off, count) ?
+			      -EFAULT : count;
+		}
+		mutex_unlock(&mdev->ops_lock);
+		break;
+	case VFIO_PCI_BAR0_REGION_INDEX:
+		if ((count != 4 && count != 8) || off % count ||
+		    off + count > VFMIG_REGS_SIZE)
+			return -EINVAL;
+		val = 0;
+		if (write) {
+			if (copy_from_user(&val, ubuf, count))
+				return -EFAULT;
+			ret = vfmig_regs_write(mdev, off, val);
+		} else {
+			vfmig_regs_read(mdev, off, &val, count);
+			ret = copy_to_user(ubuf, &val, count) ? -EFAULT : 0;
+		}
+		if (!ret)
+			ret = count;
+		break;
+	case VFIO_PCI_BAR2_REGION_INDEX:
+		ret = vfmig_state_rw(&mdev->st, ubuf, count, off, write);
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (ret > 0)
+		*ppos += ret;
+	return ret;
+}
+
+static ssize_t vfmig_read(struct vfio_device *vdev, char __user *buf,
+			  size_t count, loff_t *ppos)
+{
+	return vfmig_rw(vdev, buf, count, ppos, false);
+}
+
+static ssize_t vfmig_write(struct vfio_device *vdev, const char __user *buf,
+			   size_t count, loff_t *ppos)
+{
+	return vfmig_rw(vdev, (char __user *)buf, count, ppos, true);
+}
+
+/* --- BAR2 mmap: writes through the mapping are dirty-tracked ----------- */
+
+static unsigned long vfmig_vma_page(struct vm_fault *vmf)
+{
+	return vmf->pgoff -
+	       (VFMIG_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX) >> PAGE_SHIFT);
+}
+
+/*
+ * Pages are inserted read-only unless the access is a write; the first
+ * write to a read-only page comes back through pfn_mkwrite. Either way a
+ * writable mapping means "dirty", and SAVE revokes it before it copies.
+ */
+static vm_fault_t vfmig_mmap_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct vfmig_dev *mdev = vma->vm_private_data;
+	unsigned long pg = vfmig_vma_page(vmf);
+	unsigned long pfn;
+
+	if (pg >= mdev->st.npages)
+		return VM_FAULT_SIGBUS;
+	pfn = page_to_pfn(mdev->st.pages[pg]);
+	if (!(vmf->flags & FAULT_FLAG_WRITE))
+		return vmf_insert_pfn(vma, vmf->address, pfn);
+	set_bit(pg, mdev->st.mapped_wr);
+	vfmig_state_mark_dirty(&mdev->st, pg);
+	return vmf_insert_pfn_prot(vma, vmf->address, pfn,
+				   vm_get_page_prot(vma->vm_flags));
+}
+
+static vm_fault_t vfmig_mmap_pfn_mkwrite(struct vm_fault *vmf)
+{
+	struct vfmig_dev *mdev = vmf->vma->vm_private_data;
+	unsigned long pg = vfmig_vma_page(vmf);
+
+	if (pg >= mdev->st.npages)
+		return VM_FAULT_SIGBUS;
+	set_bit(pg, mdev->st.mapped_wr);
+	vfmig_state_mark_dirty(&mdev->st, pg);
+	return 0;
+}
+
+static const struct vm_operations_struct vfmig_mmap_ops = {
+	.fault = vfmig_mmap_fault,
+	.pfn_mkwrite = vfmig_mmap_pfn_mkwrite,
+};
+
+static int vfmig_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
+{
+	struct vfmig_dev *mdev = to_vfmig(vdev);
+	u64 start = (u64)vma->vm_pgoff << PAGE_SHIFT;
+	u64 len = vma->vm_end - vma->vm_start;
+	u64 base = VFMIG_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX);
+
+	if (start < base || start - base >= mdev->st.size ||
+	    len > mdev->st.size - (start - base))
+		return -EINVAL;
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	vma->vm_private_data = mdev;
+	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_ops = &vfmig_mmap_ops;
+	return 0;
+}
+
+/* --- ioctls ------------------------------------------------------------ */
+
+static int vfmig_region_info(struct vfmig_dev *mdev,
+			     struct vfio_region_info *info)
+{
+	info->offset = VFMIG_REGION_OFFSET(info->index);
+	info->flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+	switch (info->index) {
+	case VFIO_PCI_CONFIG_REGION_INDEX:
+		info->size = VFMIG_CONFIG_SIZE;
+		break;
+	case VFIO_PCI_BAR0_REGION_INDEX:
+		info->size = VFMIG_REGS_SIZE;
+		break;
+	case VFIO_PCI_BAR2_REGION_INDEX:
+		info->size = mdev->st.size;
+		info->flags |= VFIO_REGION_INFO_FLAG_MMAP;
+		break;
+	default:
+		if (info->index >= VFIO_PCI_NUM_REGIONS)
+			return -EINVAL;
+		info->size = 0;
+		info->flags = 0;
+	}
+	info->cap_offset = 0;
+	return 0;
+}
+
+static long vfmig_ioctl(struct vfio_device *vdev, unsigned int cmd,
+			unsigned long arg)
+{
+	struct vfmig_dev *mdev = to_vfmig(vdev);
+	void __user *uarg = (void __user *)arg;
+	unsigned long minsz;
+	int ret;
+
+	switch (cmd) {
+	case VFIO_DEVICE_GET_INFO: {
+		struct vfio_device_info info;
+
+		minsz = offsetofend(struct vfio_device_info, num_irqs);
+		if (copy_from_user(&info, uarg, minsz))
+			return -EFAULT;
+		if (info.argsz < minsz)
+			return -EINVAL;
+		info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
+		info.num_regions = VFIO_PCI_NUM_REGIONS;
+		info.num_irqs = VFIO_PCI_NUM_IRQS;
+		return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+	}
+	case VFIO_DEVICE_GET_REGION_INFO: {
+		struct vfio_region_info info;
+
+		minsz = offsetofend(struct vfio_region_info, offset);
+		if (copy_from_user(&info, uarg, minsz))
+			return -EFAULT;
+		if (info.argsz < minsz)
+			return -EINVAL;
+		ret = vfmig_region_info(mdev, &info);
+		if (ret)
+			return ret;
+		return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+	}
+	case VFIO_DEVICE_GET_IRQ_INFO: {
+		struct vfio_irq_info info;
+
+		minsz = offsetofend(struct vfio_irq_info, count);
+		if (copy_from_user(&info, uarg, minsz))
+			return -EFAULT;
+		if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
+			return -EINVAL;
+		info.flags = 0;
+		info.count = 0;	/* the device raises no interrupts */
+		return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
+	}
+	case VFIO_DEVICE_SET_IRQS:
+		return -EINVAL;
+	case VFIO_DEVICE_RESET:
+		mutex_lock(&mdev->ops_lock);
+		*(__le16 *)&mdev->vconfig[PCI_COMMAND] = 0;
+		mutex_unlock(&mdev->ops_lock);
+		vfmig_reset_done(mdev);
+		return 0;
+	}
+	return -ENOTTY;
+}
+
+/* --- open/close, init/release ------------------------------------------ */
+
+static int vfmig_open_device(struct vfio_device *vdev)
+{
+	vfmig_mig_open(to_vfmig(vdev));
+	return 0;
+}
+
+static void vfmig_close_device(struct vfio_device *vdev)
+{
+	vfmig_mig_close(to_vfmig(vdev));
+}
+
+static int vfmig_init_dev(struct vfio_device *vdev)
+{
+	struct vfmig_dev *mdev = to_vfmig(vdev);
+	struct mdev_device *mdevice = to_mdev_device(vdev->dev);
+	struct vfmig_type *type = container_of(mdevice->type,
+					       struct vfmig_type, type);
+	s64 avail = atomic64_read(&vfmig_parent.avail_bytes);
+	int ret, id;
+
+	do {
+		if (avail < (s64)type->size)
+			return -ENOSPC;
+	} while (!atomic64_try_cmpxchg(&vfmig_parent.avail_bytes, &avail,
+				       avail - type->size));
+
+	id = ida_alloc(&vfmig_parent.ids, GFP_KERNEL);
+	if (id < 0) {
+		ret = id;
+		goto err_avail;
+	}
+	mdev->mdev = mdevice;
+	mdev->tdev.id = id;
+	mdev->tdev.state_size = type->size;
+	memcpy(mdev->tdev.uuid, &mdevice->uuid, sizeof(mdev->tdev.uuid));
+
+	ret = vfmig_state_init(&mdev->st, type->size, id);
+	if (ret)
+		goto err_ida;
+	mdev->st.mapping = vdev->inode->i_mapping;
+	mdev->st.mmap_offset = VFMIG_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX);
+
+	mutex_init(&mdev->ops_lock);
+	vfmig_build_config(mdev);
+	vfmig_fw_init(&mdev->fw, &mdev->st, &mdev->tdev);
+	mdev->chunk_size = VFMIG_DEFAULT_CHUNK;
+	mdev->fw.chunk_pages = mdev->chunk_size / VFMIG_PAGE_SIZE;
+	mdev->mig_budget = VFMIG_DEFAULT_BUDGET;
+	vfmig_mig_init(mdev);
+	return 0;
+
+err_ida:
+	ida_free(&vfmig_parent.ids, id);
+err_avail:
+	atomic64_add(type->size, &vfmig_parent.avail_bytes);
+	return ret;
+}
+
+static void vfmig_release_dev(struct vfio_device *vdev)
+{
+	struct vfmig_dev *mdev = to_vfmig(vdev);
+
+	mutex_destroy(&mdev->state_mutex);
+	mutex_destroy(&mdev->ops_lock);
+	vfmig_state_free(&mdev->st);
+	ida_free(&vfmig_parent.ids, mdev->tdev.id);
+	atomic64_add(mdev->tdev.state_size, &vfmig_parent.avail_bytes);
+}
+
+static const struct vfio_device_ops vfmig_dev_ops = {
+	.name = "vfio-vfmig",
+	.init = vfmig_init_dev,
+	.release = vfmig_release_dev,
+	.open_device = vfmig_open_device,
+	.close_device = vfmig_close_device,
+	.read = vfmig_read,
+	.write = vfmig_write,
+	.ioctl = vfmig_ioctl,
+	.mmap = vfmig_mmap,
+	.bind_iommufd = vfio_iommufd_emulated_bind,
+	.unbind_iommufd = vfio_iommufd_emulated_unbind,
+	.attach_ioas = vfio_iommufd_emulated_attach_ioas,
+	.detach_ioas = vfio_iommufd_emulated_detach_ioas,
+};
+
+/* --- sysfs knobs ------------------------------------------------------- */
+
+static struct vfmig_dev *dev_to_vfmig(struct device *dev)
+{
+	return dev_get_drvdata(dev);
+}
+
+#define VFMIG_RO_ATTR(_name, _fmt, _expr)				\
+static ssize_t _name##_show(struct device *dev,				\
+			    struct device_attribute *attr, char *buf)	\
+{									\
+	struct vfmig_dev *mdev = dev_to_vfmig(dev);			\
+									\
+	return sysfs_emit(buf, _fmt "\n", _expr);			\
+}									\
+static DEVICE_ATTR_RO(_name)
+
+VFMIG_RO_ATTR(state_size, "%llu", mdev->st.size);
+VFMIG_RO_ATTR(generation, "%lld", atomic64_read(&mdev->st.generation));
+VFMIG_RO_ATTR(digest, "%08x", vfmig_state_digest(&mdev->st));
+VFMIG_RO_ATTR(dirtied_pages, "%lld", atomic64_read(&mdev->st.dirtied));
+VFMIG_RO_ATTR(mig_state, "%s",
+	      vfmig_state_names[READ_ONCE(mdev->mig_state)]);
+VFMIG_RO_ATTR(mig_id, "%llu", READ_ONCE(mdev->tdev.mig_id));
+VFMIG_RO_ATTR(mig_peak_bytes, "%llu", READ_ONCE(mdev->mig_peak_bytes));
+
+static ssize_t dirty_rate_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(dev_to_vfmig(dev)->st.dirty_rate));
+}
+
+static ssize_t dirty_rate_store(struct device *dev,
+				struct device_attribute *attr,
+				const char *buf, size_t count)
+{
+	u32 v;
+	int ret = kstrtou32(buf, 0, &v);
+
+	if (ret)
+		return ret;
+	WRITE_ONCE(dev_to_vfmig(dev)->st.dirty_rate, v);
+	return count;
+}
+static DEVICE_ATTR_RW(dirty_rate);
+
+static ssize_t dirty_pattern_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	u32 p = READ_ONCE(dev_to_vfmig(dev)->st.dirty_pattern);
+
+	return sysfs_emit(buf, "%s\n",
+			  p == VFMIG_DIRTY_HOTSET ? "hotset" : "uniform");
+}
+
+static ssize_t dirty_pattern_store(struct device *dev,
+				   struct device_attribute *attr,
+				   const char *buf, size_t count)
+{
+	struct vfmig_state *st = &dev_to_vfmig(dev)->st;
+	int ret;
+
+	if (sysfs_streq(buf, "uniform"))
+		ret = vfmig_set_pattern(st, VFMIG_DIRTY_UNIFORM);
+	else if (sysfs_streq(buf, "hotset"))
+		ret = vfmig_set_pattern(st, VFMIG_DIRTY_HOTSET);
+	else
+		ret = -EINVAL;
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_RW(dirty_pattern);
+
+static ssize_t hotset_pages_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  READ_ONCE(dev_to_vfmig(dev)->st.hotset_pages));
+}
+
+static ssize_t hotset_pages_store(struct device *dev,
+				  struct device_attribute *attr,
+				  const char *buf, size_t count)
+{
+	u64 v;
+	int ret = kstrtou64(buf, 0, &v);
+
+	if (!ret)
+		ret = vfmig_set_hotset(&dev_to_vfmig(dev)->st, v);
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_RW(hotset_pages);
+
+static ssize_t fw_latency_us_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n",
+			  READ_ONCE(dev_to_vfmig(dev)->fw.latency_us));
+}
+
+static ssize_t fw_latency_us_store(struct device *dev,
+				   struct device_attribute *attr,
+				   const char *buf, size_t count)
+{
+	u32 v;
+	int ret = kstrtou32(buf, 0, &v);
+
+	if (ret)
+		return ret;
+	if (v > 10 * USEC_PER_SEC)
+		return -ERANGE;
+	WRITE_ONCE(dev_to_vfmig(dev)->fw.latency_us, v);
+	return count;
+}
+static DEVICE_ATTR_RW(fw_latency_us);
+
+static ssize_t fw_throughput_show(struct device *dev,
+				  struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  READ_ONCE(dev_to_vfmig(dev)->fw.throughput));
+}
+
+static ssize_t fw_throughput_store(struct device *dev,
+				   struct device_attribute *attr,
+				   const char *buf, size_t count)
+{
+	u64 v;
+	int ret = kstrtou64(buf, 0, &v);
+
+	if (ret)
+		return ret;
+	/* Below 4 KiB/s one chunk would take longer than any test. */
+	if (v && v < SZ_4K)
+		return -ERANGE;
+	WRITE_ONCE(dev_to_vfmig(dev)->fw.throughput, v);
+	return count;
+}
+static DEVICE_ATTR_RW(fw_throughput);
+
+/* Knobs that shape a migration file: refused while one exists. */
+static int vfmig_set_mig_knob(struct vfmig_dev *mdev, u64 *knob, u64 v)
+{
+	int ret = 0;
+
+	mutex_lock(&mdev->state_mutex);
+	if (mdev->saving_migf || mdev->resuming_migf)
+		ret = -EBUSY;
+	else
+		*knob = v;
+	vfmig_state_mutex_unlock(mdev);
+	return ret;
+}
+
+static ssize_t chunk_size_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(dev_to_vfmig(dev)->chunk_size));
+}
+
+static ssize_t chunk_size_store(struct device *dev,
+				struct device_attribute *attr,
+				const char *buf, size_t count)
+{
+	struct vfmig_dev *mdev = dev_to_vfmig(dev);
+	u64 v, pages;
+	int ret = kstrtou64(buf, 0, &v);
+
+	if (ret)
+		return ret;
+	if (v < VFMIG_MIN_CHUNK || v > VFMIG_MAX_CHUNK ||
+	    !IS_ALIGNED(v, VFMIG_PAGE_SIZE))
+		return -EINVAL;
+	pages = v / VFMIG_PAGE_SIZE;
+	mutex_lock(&mdev->state_mutex);
+	if (mdev->saving_migf || mdev->resuming_migf) {
+		ret = -EBUSY;
+	} else {
+		mdev->chunk_size = v;
+		spin_lock(&mdev->fw.lock);
+		mdev->fw.chunk_pages = pages;
+		spin_unlock(&mdev->fw.lock);
+	}
+	vfmig_state_mutex_unlock(mdev);
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_RW(chunk_size);
+
+static ssize_t mig_budget_show(struct device *dev,
+			       struct device_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  READ_ONCE(dev_to_vfmig(dev)->mig_budget));
+}
+
+static ssize_t mig_budget_store(struct device *dev,
+				struct device_attribute *attr,
+				const char *buf, size_t count)
+{
+	struct vfmig_dev *mdev = dev_to_vfmig(dev);
+	u64 v;
+	int ret = kstrtou64(buf, 0, &v);
+
+	if (ret)
+		return ret;
+	if (v < 2 * VFMIG_MIN_CHUNK || v > SZ_1G)
+		return -EINVAL;
+	ret = vfmig_set_mig_knob(mdev, &mdev->mig_budget, v);
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_RW(mig_budget);
+
+static const struct {
+	const char *name;
+	u32 status;
+} vfmig_status_names[] = {
+	{ "internal_err", VFMIG_FW_STATUS_INTERNAL_ERR },
+	{ "bad_param", VFMIG_FW_STATUS_BAD_PARAM },
+	{ "bad_resource", VFMIG_FW_STATUS_BAD_RESOURCE },
+	{ "bad_res_state", VFMIG_FW_STATUS_BAD_RES_STATE },
+};
+
+static ssize_t fault_inject_show(struct device *dev,
+				 struct device_attribute *attr, char *buf)
+{
+	struct vfmig_fw *fw = &dev_to_vfmig(dev)->fw;
+	int i, len = 0;
+
+	spin_lock(&fw->lock);
+	for (i = 0; i < VFMIG_FW_NR_OPCODES; i++)
+		if (fw->fault[i].nth)
+			len += sysfs_emit_at(buf, len, "%s %u %#x\n",
+					     vfmig_fw_opcode_names[i],
+					     fw->fault[i].nth,
+					     fw->fault[i].status);
+	spin_unlock(&fw->lock);
+	return len;
+}
+
+/* "<opcode> <nth> <status>" or "clear"; see docs/device.md. */
+static ssize_t fault_inject_store(struct device *dev,
+				  struct device_attribute *attr,
+				  const char *buf, size_t count)
+{
+	struct vfmig_fw *fw = &dev_to_vfmig(dev)->fw;
+	char op[16], st[24];
+	u32 nth, status, i, opcode = VFMIG_FW_NR_OPCODES;
+	bool found = false;
+
+	if (sysfs_streq(buf, "clear")) {
+		vfmig_fw_clear_faults(fw);
+		return count;
+	}
+	if (sscanf(buf, "%15s %u %23s", op, &nth, st) != 3 || !nth)
+		return -EINVAL;
+	for (i = 0; i < VFMIG_FW_NR_OPCODES; i++)
+		if (!strcmp(op, vfmig_fw_opcode_names[i]))
+			opcode = i;
+	if (opcode == VFMIG_FW_NR_OPCODES)
+		return -EINVAL;
+	for (i = 0; i < ARRAY_SIZE(vfmig_status_names); i++) {
+		if (!strcmp(st, vfmig_status_names[i].name)) {
+			status = vfmig_status_names[i].status;
+			found = true;
+		}
+	}
+	if (!found && (kstrtou32(st, 0, &status) || !status))
+		return -EINVAL;
+	return vfmig_fw_set_fault(fw, opcode, nth, status) ?: count;
+}
+static DEVICE_ATTR_RW(fault_inject);
+
+static ssize_t fw_stats_show(struct device *dev,
+			     struct device_attribute *attr, char *buf)
+{
+	struct vfmig_fw *fw = &dev_to_vfmig(dev)->fw;
+	int i, len = 0;
+
+	spin_lock(&fw->lock);
+	for (i = 0; i < VFMIG_FW_NR_OPCODES; i++)
+		len += sysfs_emit_at(buf, len, "%s count=%llu failed=%llu lat_ns=%llu\n",
+				     vfmig_fw_opcode_names[i],
+				     fw->stats[i].count, fw->stats[i].failed,
+				     fw->stats[i].lat_ns);
+	spin_unlock(&fw->lock);
+	return len;
+}
+static DEVICE_ATTR_RO(fw_stats);
+
+static struct attribute *vfmig_dev_attrs[] = {
+	&dev_attr_state_size.attr,
+	&dev_attr_generation.attr,
+	&dev_attr_digest.attr,
+	&dev_attr_dirty_rate.attr,
+	&dev_attr_dirty_pattern.attr,
+	&dev_attr_hotset_pages.attr,
+	&dev_attr_dirtied_pages.attr,
+	&dev_attr_mig_state.attr,
+	&dev_attr_mig_id.attr,
+	&dev_attr_fw_latency_us.attr,
+	&dev_attr_fw_throughput.attr,
+	&dev_attr_fault_inject.attr,
+	&dev_attr_chunk_size.attr,
+	&dev_attr_mig_budget.attr,
+	&dev_attr_mig_peak_bytes.attr,
+	&dev_attr_fw_stats.attr,
+	NULL,
+};
+
+static const struct attribute_group vfmig_dev_group = {
+	.name = "vfmig",
+	.attrs = vfmig_dev_attrs,
+};
+
+static const struct attribute_group *vfmig_dev_groups[] = {
+	&vfmig_dev_group,
+	NULL,
+};
+
+/* --- mdev driver and parent -------------------------------------------- */
+
+static int vfmig_probe(struct mdev_device *mdevice)
+{
+	struct vfmig_dev *mdev;
+	int ret;
+
+	mdev = vfio_alloc_device(vfmig_dev, vdev, &mdevice->dev,
+				 &vfmig_dev_ops);
+	if (IS_ERR(mdev))
+		return PTR_ERR(mdev);
+	/* Set before registration: sysfs knobs appear with the device. */
+	dev_set_drvdata(&mdevice->dev, mdev);
+	ret = vfio_register_emulated_iommu_dev(&mdev->vdev);
+	if (ret)
+		goto err_put;
+	trace_vfmig_device(&mdev->tdev, VFMIG_DEV_CREATE);
+	return 0;
+
+err_put:
+	dev_set_drvdata(&mdevice->dev, NULL);
+	vfio_put_device(&mdev->vdev);
+	return ret;
+}
+
+static void vfmig_remove(struct mdev_device *mdevice)
+{
+	struct vfmig_dev *mdev = dev_get_drvdata(&mdevice->dev);
+
+	trace_vfmig_device(&mdev->tdev, VFMIG_DEV_REMOVE);
+	vfio_unregister_group_dev(&mdev->vdev);
+	vfio_put_device(&mdev->vdev);
+}
+
+static unsigned int vfmig_get_available(struct mdev_type *mtype)
+{
+	struct vfmig_type *type = container_of(mtype, struct vfmig_type, type);
+	s64 avail = atomic64_read(&vfmig_parent.avail_bytes);
+
+	return avail > 0 ? div64_u64(avail, type->size) : 0;
+}
+
+static ssize_t vfmig_show_description(struct mdev_type *mtype, char *buf)
+{
+	struct vfmig_type *type = container_of(mtype, struct vfmig_type, type);
+
+	return sysfs_emit(buf, "vfmig migratable device, %llu MiB state\n",
+			  type->size >> 20);
+}
+
+static struct mdev_driver vfmig_driver = {
+	.device_api = VFIO_DEVICE_API_PCI_STRING,
+	.driver = {
+		.name = VFMIG_NAME,
+		.owner = THIS_MODULE,
+		.mod_name = KBUILD_MODNAME,
+		.dev_groups = vfmig_dev_groups,
+	},
+	.probe = vfmig_probe,
+	.remove = vfmig_remove,
+	.get_available = vfmig_get_available,
+	.show_description = vfmig_show_description,
+};
+
+static void vfmig_parent_release(struct device *dev)
+{
+}
+
+static int __init vfmig_init(void)
+{
+	u64 budget;
+	int ret, i;
+
+	BUILD_BUG_ON(ARRAY_SIZE(vfmig_state_names) != VFIO_DEVICE_STATE_NR);
+	BUILD_BUG_ON(sizeof(struct vfmig_record_header) !=
+		     VFMIG_RECORD_HEADER_SIZE);
+	BUILD_BUG_ON(sizeof(struct vfmig_chunk_header) != 40);
+
+	budget = max_state_mb ? (u64)max_state_mb << 20 :
+				(u64)totalram_pages() << PAGE_SHIFT >> 1;
+	atomic64_set(&vfmig_parent.avail_bytes, budget);
+	ida_init(&vfmig_parent.ids);
+	for (i = 0; i < ARRAY_SIZE(vfmig_types); i++)
+		vfmig_mdev_types[i] = &vfmig_types[i].type;
+
+	ret = vfmig_fw_module_init();
+	if (ret)
+		return ret;
+	ret = mdev_register_driver(&vfmig_driver);
+	if (ret)
+		goto err_wq;
+
+	vfmig_parent.class = class_create(VFMIG_NAME);
+	if (IS_ERR(vfmig_parent.class)) {
+		ret = PTR_ERR(vfmig_parent.class);
+		goto err_driver;
+	}
+	vfmig_parent.dev.class = vfmig_parent.class;
+	vfmig_parent.dev.release = vfmig_parent_release;
+	dev_set_name(&vfmig_parent.dev, "%s", VFMIG_NAME);
+	ret = device_register(&vfmig_parent.dev);
+	if (ret)
+		goto err_put;
+
+	ret = mdev_register_parent(&vfmig_parent.parent, &vfmig_parent.dev,
+				   &vfmig_driver, vfmig_mdev_types,
+				   ARRAY_SIZE(vfmig_mdev_types));
+	if (ret)
+		goto err_device;
+	return 0;
+
+err_device:
+	device_del(&vfmig_parent.dev);
+err_put:
+	put_device(&vfmig_parent.dev);
+	class_destroy(vfmig_parent.class);
+err_driver:
+	mdev_unregister_driver(&vfmig_driver);
+err_wq:
+	vfmig_fw_module_exit();
+	return ret;
+}
+
+static void __exit vfmig_exit(void)
+{
+	mdev_unregister_parent(&vfmig_parent.parent);
+	device_unregister(&vfmig_parent.dev);
+	class_destroy(vfmig_parent.class);
+	mdev_unregister_driver(&vfmig_driver);
+	vfmig_fw_module_exit();
+	ida_destroy(&vfmig_parent.ids);
+}
+
+module_init(vfmig_init);
+module_exit(vfmig_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("vfmig: observable VFIO live migration with PRE_COPY over an emulated device");
+MODULE_SOFTDEP("pre: vfio vfio_iommu_type1 mdev");

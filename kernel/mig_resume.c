@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfmig resume file: the data fd of RESUMING.
+ *
+ * A record-header state machine consumes the stream in writes of any size:
+ * it reads each 16-byte header, checks the size before allocating anything,
+ * gathers a FW_DATA record into one reusable buffer and LOADs it (one LOAD
+ * per chunk, so images load one after the other), keeps the STOP_COPY_SIZE
+ * hint, skips unknown optional records without buffering them and rejects
+ * unknown mandatory ones. The first error is sticky: the file is then
+ * unusable and only a reset brings the device back.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vfmig.h"
+#include "trace.h"
+
+enum vfmig_load_state {
+	VFMIG_LOAD_READ_HEADER,
+	VFMIG_LOAD_READ_STOP_COPY_SIZE,
+	VFMIG_LOAD_SKIP_RECORD,
+	VFMIG_LOAD_READ_CHUNK,
+};
+
+struct vfmig_resume_file {
+	struct file *filp;
+	struct vfmig_dev *mdev;		/* pinned by a device reference */
+	struct vfmig_trace_dev tdev;
+
+	/* Taken inside the device's state_mutex. */
+	struct mutex lock;
+	enum vfmig_load_state load_state;
+	bool disabled;
+	int error;			/* sticky */
+	loff_t pos;
+	struct vfmig_record_header hdr;
+	u32 hdr_fill;
+	loff_t rec_pos;			/* stream offset of the header */
+	u64 rec_size;
+	u64 rec_fill;
+	u32 rec_tag;
+	u32 rec_flags;
+	__le64 stop_copy_size_le;
+	u64 stop_copy_size;
+	u64 max_record;
+	u8 *buf;
+	size_t buf_cap;
+};
+
+static const struct file_operations vfmig_resume_fops;
+
+/* Largest FW_DATA payload this device can load: one chunk, bounded. */
+static u64 vfmig_resume_max_record(struct vfmig_dev *mdev)
+{
+	u64 pages = min_t(u64, mdev->st.npages,
+			  VFMIG_MAX_CHUNK / VFMIG_PAGE_SIZE);
+
+	return sizeof(struct vfmig_chunk_header) +
+	       pages * (sizeof(__le64) + VFMIG_PAGE_SIZE);
+}
+
+static int vfmig_resume_parse_header(struct vfmig_resume_file *migf)
+{
+	u64 size = le64_to_cpu(migf->hdr.size);
+	u32 flags = le32_to_cpu(migf->hdr.flags);
+	u32 tag = le32_to_cpu(migf->hdr.tag);
+
+	trace_vfmig_resume_record(&migf->tdev, migf->rec_pos, size, tag, flags);
+	migf->rec_size = size;
+	migf->rec_fill = 0;
+	migf->rec_tag = tag;
+	migf->rec_flags = flags;
+	migf->hdr_fill = 0;
+
+	switch (tag) {
+	case VFMIG_RECORD_TAG_FW_DATA:
+		if (size < sizeof(struct vfmig_chunk_header) ||
+		    size > migf->max_record)
+			return -EINVAL;
+		if (migf->buf_cap < size) {
+			kvfree(migf->buf);
+			migf->buf_cap = 0;
+			migf->buf = kvmalloc(size, GFP_KERNEL_ACCOUNT);
+			if (!migf->buf)
+				return -ENOMEM;
+			migf->buf_cap = size;
+			WRITE_ONCE(migf->mdev->mig_peak_bytes, size);
+		}
+		migf->load_state = VFMIG_LOAD_READ_CHUNK;
+		return 0;
+	case VFMIG_RECORD_TAG_STOP_COPY_SIZE:
+		if (size != sizeof(migf->stop_copy_size_le))
+			return -EINVAL;
+		migf->load_state = VFMIG_LOAD_READ_STOP_COPY_SIZE;
+		return 0;
+	default:
+		if (!(flags & VFMIG_RECORD_F_OPTIONAL))
+			return -EOPNOTSUPP;
+		/* Skipped as it streams by: nothing is allocated for it. */
+		migf->load_state = size ? VFMIG_LOAD_SKIP_RECORD :
+					  VFMIG_LOAD_READ_HEADER;
+		return 0;
+	}
+}
+
+/* Consume up to @len bytes; returns bytes used or -errno. */
+static ssize_t vfmig_resume_step(struct vfmig_resume_file *migf,
+				 const char __user *ubuf, size_t len)
+{
+	u8 *dst;
+	size_t n;
+	int ret;
+
+	switch (migf->load_state) {
+	case VFMIG_LOAD_READ_HEADER:
+		if (!migf->hdr_fill)
+			migf->rec_pos = migf->pos;
+		n = min_t(size_t, len, sizeof(migf->hdr) - migf->hdr_fill);
+		if (copy_from_user((u8 *)&migf->hdr + migf->hdr_fill, ubuf, n))
+			return -EFAULT;
+		migf->hdr_fill += n;
+		if (migf->hdr_fill == sizeof(migf->hdr)) {
+			ret = vfmig_resume_parse_header(migf);
+			if (ret)
+				return ret;
+		}
+		return n;
+	case VFMIG_LOAD_READ_STOP_COPY_SIZE:
+		dst = (u8 *)&migf->stop_copy_size_le;
+		break;
+	case VFMIG_LOAD_SKIP_RECORD:
+		n = min_t(u64, len, migf->rec_size - migf->rec_fill);
+		migf->rec_fill += n;
+		if (migf->rec_fill == migf->rec_size)
+			migf->load_state = VFMIG_LOAD_READ_HEADER;
+		return n;
+	case VFMIG_LOAD_READ_CHUNK:
+		dst = migf->buf;
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	n = min_t(u64, len, migf->rec_size - migf->rec_fill);
+	if (copy_from_user(dst + migf->rec_fill, ubuf, n))
+		return -EFAULT;
+	migf->rec_fill += n;
+	if (migf->rec_fill < migf->rec_size)
+		return n;
+
+	migf->load_state = VFMIG_LOAD_READ_HEADER;
+	if (migf->rec_tag == VFMIG_RECORD_TAG_STOP_COPY_SIZE) {
+		migf->stop_copy_size = le64_to_cpu(migf->stop_copy_size_le);
+		return n;
+	}
+	ret = vfmig_fw_load(&migf->mdev->fw, migf->buf, migf->rec_size);
+	return ret ? ret : n;
+}
+
+static ssize_t vfmig_resume_write(struct file *filp, const char __user *ubuf,
+				  size_t len, loff_t *ppos)
+{
+	struct vfmig_resume_file *migf = filp->private_data;
+	struct vfmig_dev *mdev = migf->mdev;
+	loff_t start_pos;
+	ssize_t done = 0, ret = 0;
+
+	if (ppos)
+		return -ESPIPE;
+
+	mutex_lock(&mdev->state_mutex);
+	mutex_lock(&migf->lock);
+	start_pos = migf->pos;
+	if (migf->disabled) {
+		ret = -ENODEV;
+		goto out;
+	}
+	if (migf->error) {
+		ret = migf->error;
+		goto out;
+	}
+	while (done < len) {
+		ret = vfmig_resume_step(migf, ubuf + done, len - done);
+		if (ret < 0) {
+			migf->error = ret;
+			trace_vfmig_error(&migf->tdev, VFMIG_ERR_RESUME_WRITE,
+					  ret, 0);
+			break;
+		}
+		done += ret;
+		migf->pos += ret;
+		ret = 0;
+	}
+out:
+	mutex_unlock(&migf->lock);
+	migf->tdev.state = mdev->mig_state;
+	vfmig_state_mutex_unlock(mdev);
+	ret = ret ? ret : done;
+	trace_vfmig_resume_write(&migf->tdev, start_pos, len, ret);
+	return ret;
+}
+
+static int vfmig_resume_release(struct inode *inode, struct file *filp)
+{
+	struct vfmig_resume_file *migf = filp->private_data;
+	struct vfmig_dev *mdev = migf->mdev;
+
+	trace_vfmig_file(&migf->tdev, VFMIG_FILE_RESUME, false, migf->pos,
+			 migf->buf_cap);
+	kvfree(migf->buf);
+	mutex_destroy(&migf->lock);
+	kfree(migf);
+	vfio_put_device(&mdev->vdev);
+	return 0;
+}
+
+static const struct file_operations vfmig_resume_fops = {
+	.owner = THIS_MODULE,
+	.write = vfmig_resume_write,
+	.release = vfmig_resume_release,
+};
+
+/* --- engine entry points (state_mutex held) ---------------------------- */
+
+struct vfmig_resume_file *vfmig_resume_file_create(struct vfmig_dev *mdev)
+{
+	struct vfmig_resume_file *migf;
+	int ret;
+
+	migf = kzalloc(sizeof(*migf), GFP_KERNEL_ACCOUNT);
+	if (!migf)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&migf->lock);
+	migf->mdev = mdev;
+	migf->max_record = vfmig_resume_max_record(mdev);
+	mdev->tdev.mig_id = vfmig_new_mig_id();
+	migf->tdev = mdev->tdev;
+	mdev->mig_peak_bytes = 0;
+
+	migf->filp = anon_inode_getfile("vfmig_resume", &vfmig_resume_fops,
+					migf, O_WRONLY);
+	if (IS_ERR(migf->filp)) {
+		ret = PTR_ERR(migf->filp);
+		mutex_destroy(&migf->lock);
+		kfree(migf);
+		return ERR_PTR(ret);
+	}
+	get_device(&mdev->vdev.device);
+	stream_open(migf->filp->f_inode, migf->filp);
+	vfmig_fw_load_reset(&mdev->fw);
+	trace_vfmig_file(&migf->tdev, VFMIG_FILE_RESUME, true, 0, 0);
+	return migf;
+}
+
+/* RESUMING -> STOP: the stream must have ended on a whole image. */
+int vfmig_resume_file_finish(struct vfmig_resume_file *migf)
+{
+	if (migf->error)
+		return migf->error;
+	if (migf->load_state != VFMIG_LOAD_READ_HEADER || migf->hdr_fill)
+		return -EINVAL;
+	return vfmig_fw_load_finish(&migf->mdev->fw);
+}
+
+void vfmig_resume_file_disable(struct vfmig_resume_file *migf)
+{
+	lockdep_assert_held(&migf->mdev->state_mutex);
+	/* Writers hold state_mutex too, so none is running now. */
+	migf->disabled = true;
+	fput(migf->filp);
+}
+
+struct file *vfmig_resume_file_get(struct vfmig_resume_file *migf)
+{
+	return get_file(migf->filp);
+}

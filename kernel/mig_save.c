@@ -1,0 +1,665 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfmig save file: the data fd of the saving group (PRE_COPY, PRE_COPY_P2P,
+ * STOP_COPY).
+ *
+ * The firmware cuts images into chunk records and hands them to this file's
+ * sink; they wait in buf_list until read() copies them out, then go back to
+ * avail_list for the next chunk. The buffers allocated for one file never
+ * exceed its budget: when none is free the firmware's SAVE pauses, and the
+ * reader resumes it as it frees buffers. So a 1 GiB device never needs
+ * 1 GiB of kernel memory. Buffers live and die with the file.
+ *
+ * Stream: [STOP_COPY_SIZE][initial image][middle images...][final image],
+ * each image one or more FW_DATA records.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vfmig.h"
+#include "trace.h"
+
+enum vfmig_save_state {
+	VFMIG_SAVE_PRECOPY,		/* images on request */
+	VFMIG_SAVE_PRECOPY_ERROR,	/* firmware refused: fall back */
+	VFMIG_SAVE_STOP_COPY,		/* final image requested */
+	VFMIG_SAVE_COMPLETE,		/* final image fully queued */
+	VFMIG_SAVE_ERROR,		/* a SAVE failed */
+};
+
+struct vfmig_save_file {
+	struct file *filp;
+	struct vfmig_dev *mdev;		/* pinned by a device reference */
+	struct vfmig_trace_dev tdev;
+	struct vfmig_fw_sink sink;
+
+	/* Serializes readers; protects pos. */
+	struct mutex lock;
+	loff_t pos;
+
+	/* Protects everything below; taken by the firmware's SAVE work. */
+	spinlock_t list_lock;
+	struct list_head buf_list;	/* queued, in stream order */
+	struct list_head avail_list;	/* read, ready for reuse */
+	wait_queue_head_t poll_wait;
+	enum vfmig_save_state state;
+	int error;
+	bool disabled;
+	bool save_inflight;
+	bool final_pending;		/* STOP_COPY came during a SAVE */
+	bool precopy;			/* dirty tracking on since PRE_COPY */
+	bool fallback;			/* PRE_COPY error: final is full */
+	u32 kind;			/* enum vfmig_image_kind in flight */
+	u32 cur_image;			/* image_seq in flight */
+	u32 next_image;
+	loff_t max_pos;			/* bytes queued so far */
+	loff_t initial_end;		/* end of the initial image */
+	size_t chunk_cap;
+	u64 alloc_bytes;
+	u64 peak_bytes;
+	u64 budget;
+};
+
+static const struct file_operations vfmig_save_fops;
+
+static void vfmig_save_trace_state(struct vfmig_save_file *migf)
+{
+	migf->tdev.state = READ_ONCE(migf->mdev->mig_state);
+}
+
+static void vfmig_buf_free(struct vfmig_buf *buf)
+{
+	kvfree(buf->data);
+	kfree(buf);
+}
+
+static struct vfmig_buf *vfmig_buf_alloc(size_t cap)
+{
+	struct vfmig_buf *buf = kzalloc(sizeof(*buf), GFP_KERNEL_ACCOUNT);
+
+	if (!buf)
+		return NULL;
+	buf->data = kvmalloc(cap, GFP_KERNEL_ACCOUNT);
+	if (!buf->data) {
+		kfree(buf);
+		return NULL;
+	}
+	buf->cap = cap;
+	return buf;
+}
+
+/* Account @cap more bytes against the budget; list_lock held. */
+static bool vfmig_save_charge(struct vfmig_save_file *migf, size_t cap,
+			      bool force)
+{
+	if (!force && migf->alloc_bytes &&
+	    migf->alloc_bytes + cap > migf->budget)
+		return false;
+	migf->alloc_bytes += cap;
+	if (migf->alloc_bytes > migf->peak_bytes) {
+		migf->peak_bytes = migf->alloc_bytes;
+		WRITE_ONCE(migf->mdev->mig_peak_bytes, migf->peak_bytes);
+	}
+	return true;
+}
+
+/* Append a filled buffer to the stream and wake readers. */
+static void vfmig_save_queue(struct vfmig_save_file *migf,
+			     struct vfmig_buf *buf)
+{
+	spin_lock(&migf->list_lock);
+	buf->start_pos = migf->max_pos;
+	migf->max_pos += buf->len;
+	list_add_tail(&buf->node, &migf->buf_list);
+	spin_unlock(&migf->list_lock);
+	wake_up_interruptible(&migf->poll_wait);
+}
+
+static int vfmig_save_queue_record(struct vfmig_save_file *migf, u32 tag,
+				   u32 flags, const void *payload, size_t len)
+{
+	struct vfmig_record_header *rh;
+	struct vfmig_buf *buf;
+
+	buf = vfmig_buf_alloc(sizeof(*rh) + len);
+	if (!buf)
+		return -ENOMEM;
+	rh = (void *)buf->data;
+	rh->size = cpu_to_le64(len);
+	rh->flags = cpu_to_le32(flags);
+	rh->tag = cpu_to_le32(tag);
+	memcpy(rh + 1, payload, len);
+	buf->len = sizeof(*rh) + len;
+
+	spin_lock(&migf->list_lock);
+	vfmig_save_charge(migf, buf->cap, true);
+	spin_unlock(&migf->list_lock);
+	trace_vfmig_save_record(&migf->tdev, migf->max_pos, len, tag, flags);
+	vfmig_save_queue(migf, buf);
+	return 0;
+}
+
+/* --- firmware sink ----------------------------------------------------- */
+
+static struct vfmig_buf *vfmig_sink_get_buf(struct vfmig_fw_sink *sink,
+					    size_t cap)
+{
+	struct vfmig_save_file *migf =
+		container_of(sink, struct vfmig_save_file, sink);
+	struct vfmig_buf *buf, *tmp;
+
+	spin_lock(&migf->list_lock);
+	list_for_each_entry_safe(buf, tmp, &migf->avail_list, node) {
+		if (buf->cap >= cap) {
+			list_del(&buf->node);
+			spin_unlock(&migf->list_lock);
+			return buf;
+		}
+	}
+	if (migf->disabled || !vfmig_save_charge(migf, cap, false)) {
+		spin_unlock(&migf->list_lock);
+		return NULL;
+	}
+	spin_unlock(&migf->list_lock);
+
+	buf = vfmig_buf_alloc(cap);
+	if (!buf) {
+		spin_lock(&migf->list_lock);
+		migf->alloc_bytes -= cap;
+		spin_unlock(&migf->list_lock);
+		return ERR_PTR(-ENOMEM);
+	}
+	return buf;
+}
+
+static void vfmig_sink_chunk(struct vfmig_fw_sink *sink, struct vfmig_buf *buf,
+			     u32 image_seq, u32 chunk_seq, u32 npages,
+			     u32 flags)
+{
+	struct vfmig_save_file *migf =
+		container_of(sink, struct vfmig_save_file, sink);
+	loff_t pos = READ_ONCE(migf->max_pos);
+
+	vfmig_save_trace_state(migf);
+	trace_vfmig_save_record(&migf->tdev, pos,
+				buf->len - VFMIG_RECORD_HEADER_SIZE,
+				VFMIG_RECORD_TAG_FW_DATA,
+				VFMIG_RECORD_F_MANDATORY);
+	trace_vfmig_image_chunk(&migf->tdev, migf->kind, image_seq, chunk_seq,
+				npages, flags, buf->len, pos);
+	vfmig_save_queue(migf, buf);
+}
+
+/* Start the next image; list_lock held, save_inflight already set. */
+static u32 vfmig_save_next_image(struct vfmig_save_file *migf, u32 kind)
+{
+	migf->kind = kind;
+	migf->cur_image = migf->next_image++;
+	return migf->cur_image;
+}
+
+static int vfmig_save_start(struct vfmig_save_file *migf, u32 flags,
+			    u32 image)
+{
+	int ret = vfmig_fw_save(&migf->mdev->fw, flags, image, &migf->sink);
+
+	if (ret) {
+		spin_lock(&migf->list_lock);
+		migf->save_inflight = false;
+		migf->state = VFMIG_SAVE_ERROR;
+		migf->error = ret;
+		spin_unlock(&migf->list_lock);
+		trace_vfmig_error(&migf->tdev, VFMIG_ERR_SAVE, ret, 0);
+		wake_up_interruptible(&migf->poll_wait);
+	}
+	return ret;
+}
+
+static u32 vfmig_save_final_flags(struct vfmig_save_file *migf)
+{
+	/* Incremental over what PRE_COPY sent, unless tracking was lost. */
+	return (migf->precopy && !migf->fallback) ? VFMIG_FW_SAVE_INC : 0;
+}
+
+static void vfmig_sink_done(struct vfmig_fw_sink *sink, u32 status,
+			    u32 chunks, u64 npages, u64 bytes, u64 ns)
+{
+	struct vfmig_save_file *migf =
+		container_of(sink, struct vfmig_save_file, sink);
+	bool start_final = false, fallback = false;
+	u32 kind, done_image, image = 0, flags = 0;
+
+	vfmig_save_trace_state(migf);
+	spin_lock(&migf->list_lock);
+	kind = migf->kind;
+	done_image = migf->cur_image;
+	migf->save_inflight = false;
+	if (migf->disabled) {
+		spin_unlock(&migf->list_lock);
+		goto out;
+	}
+	if (status == VFMIG_FW_STATUS_OK) {
+		if (kind == VFMIG_IMAGE_FINAL)
+			migf->state = VFMIG_SAVE_COMPLETE;
+	} else if (status == VFMIG_FW_STATUS_BAD_RES_STATE &&
+		   kind != VFMIG_IMAGE_FINAL) {
+		/* mlx5's fallback: stop precopy, send a full final image. */
+		migf->fallback = true;
+		fallback = true;
+		if (migf->state == VFMIG_SAVE_PRECOPY)
+			migf->state = VFMIG_SAVE_PRECOPY_ERROR;
+		if (kind == VFMIG_IMAGE_INITIAL)
+			migf->initial_end = migf->max_pos;
+	} else {
+		migf->state = VFMIG_SAVE_ERROR;
+		migf->error = status == VFMIG_FW_STATUS_BAD_RESOURCE ?
+			      -ENOMEM : -EIO;
+	}
+	if (migf->final_pending && migf->state == VFMIG_SAVE_STOP_COPY) {
+		migf->final_pending = false;
+		migf->save_inflight = true;
+		image = vfmig_save_next_image(migf, VFMIG_IMAGE_FINAL);
+		flags = vfmig_save_final_flags(migf);
+		start_final = true;
+	}
+	spin_unlock(&migf->list_lock);
+out:
+	trace_vfmig_image_done(&migf->tdev, kind, done_image, chunks,
+			       npages, bytes, status, ns);
+	if (fallback)
+		trace_vfmig_error(&migf->tdev, VFMIG_ERR_PRECOPY_FALLBACK,
+				  -EREMOTEIO, status);
+	else if (status)
+		trace_vfmig_error(&migf->tdev, VFMIG_ERR_SAVE, -EIO, status);
+	if (start_final)
+		vfmig_save_start(migf, flags, image);
+	wake_up_interruptible(&migf->poll_wait);
+}
+
+/* --- file operations --------------------------------------------------- */
+
+/* A blocked reader has something to act on. */
+static bool vfmig_save_ready(struct vfmig_save_file *migf)
+{
+	bool ready;
+
+	spin_lock(&migf->list_lock);
+	ready = !list_empty(&migf->buf_list) || migf->disabled ||
+		migf->state == VFMIG_SAVE_ERROR ||
+		migf->state == VFMIG_SAVE_COMPLETE ||
+		((migf->state == VFMIG_SAVE_PRECOPY ||
+		  migf->state == VFMIG_SAVE_PRECOPY_ERROR) &&
+		 !migf->save_inflight);
+	spin_unlock(&migf->list_lock);
+	return ready;
+}
+
+/*
+ * With the queue empty, what should read() say? 0 to go on waiting (or
+ * -EAGAIN without blocking), else the return value.
+ */
+static ssize_t vfmig_save_empty_ret(struct vfmig_save_file *migf,
+				    bool nonblock)
+{
+	if (migf->disabled)
+		return -ENODEV;
+	switch (migf->state) {
+	case VFMIG_SAVE_ERROR:
+		return migf->error;
+	case VFMIG_SAVE_COMPLETE:
+		return 0;
+	case VFMIG_SAVE_PRECOPY:
+	case VFMIG_SAVE_PRECOPY_ERROR:
+		/* Temporary end of stream, unless a SAVE is on its way. */
+		if (!migf->save_inflight)
+			return -ENOMSG;
+		fallthrough;
+	default:
+		return nonblock ? -EAGAIN : 1;
+	}
+}
+
+static ssize_t vfmig_save_copy(struct vfmig_save_file *migf, char __user *ubuf,
+			       size_t len)
+{
+	struct vfmig_buf *buf;
+	ssize_t done = 0;
+
+	while (len) {
+		size_t off, n;
+		bool recycle;
+
+		spin_lock(&migf->list_lock);
+		if (migf->disabled) {
+			spin_unlock(&migf->list_lock);
+			return done ? done : -ENODEV;
+		}
+		buf = list_first_entry_or_null(&migf->buf_list,
+					       struct vfmig_buf, node);
+		spin_unlock(&migf->list_lock);
+		if (!buf)
+			break;
+
+		/* Only this reader removes buffers, so buf stays valid. */
+		off = migf->pos - buf->start_pos;
+		n = min(len, buf->len - off);
+		if (copy_to_user(ubuf, buf->data + off, n))
+			return done ? done : -EFAULT;
+		migf->pos += n;
+		done += n;
+		ubuf += n;
+		len -= n;
+		if (off + n < buf->len)
+			continue;
+
+		spin_lock(&migf->list_lock);
+		recycle = buf->cap >= migf->chunk_cap && !migf->disabled;
+		if (recycle) {
+			list_move_tail(&buf->node, &migf->avail_list);
+		} else {
+			list_del(&buf->node);
+			migf->alloc_bytes -= buf->cap;
+		}
+		spin_unlock(&migf->list_lock);
+		if (recycle)
+			vfmig_fw_save_kick(&migf->mdev->fw);
+		else
+			vfmig_buf_free(buf);
+	}
+	return done;
+}
+
+static ssize_t vfmig_save_read(struct file *filp, char __user *ubuf,
+			       size_t len, loff_t *ppos)
+{
+	struct vfmig_save_file *migf = filp->private_data;
+	bool nonblock = filp->f_flags & O_NONBLOCK;
+	loff_t start_pos;
+	ssize_t ret;
+
+	if (ppos)
+		return -ESPIPE;
+
+	for (;;) {
+		if (!nonblock &&
+		    wait_event_interruptible(migf->poll_wait,
+					     vfmig_save_ready(migf)))
+			return -ERESTARTSYS;
+		mutex_lock(&migf->lock);
+		spin_lock(&migf->list_lock);
+		ret = list_empty(&migf->buf_list) ?
+		      vfmig_save_empty_ret(migf, nonblock) : 0;
+		spin_unlock(&migf->list_lock);
+		if (ret != 1)
+			break;
+		mutex_unlock(&migf->lock);
+	}
+	start_pos = migf->pos;
+	if (!ret && len)
+		ret = vfmig_save_copy(migf, ubuf, len);
+	mutex_unlock(&migf->lock);
+
+	vfmig_save_trace_state(migf);
+	trace_vfmig_save_read(&migf->tdev, start_pos, len, ret);
+	if (ret < 0 && ret != -ENOMSG && ret != -EAGAIN)
+		trace_vfmig_error(&migf->tdev, VFMIG_ERR_SAVE_READ, ret, 0);
+	return ret;
+}
+
+static __poll_t vfmig_save_poll(struct file *filp, struct poll_table_struct *wait)
+{
+	struct vfmig_save_file *migf = filp->private_data;
+	__poll_t mask = 0;
+
+	poll_wait(filp, &migf->poll_wait, wait);
+	spin_lock(&migf->list_lock);
+	if (migf->disabled || migf->state == VFMIG_SAVE_ERROR)
+		mask = EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+	else if (!list_empty(&migf->buf_list) ||
+		 migf->state == VFMIG_SAVE_COMPLETE)
+		mask = EPOLLIN | EPOLLRDNORM;
+	spin_unlock(&migf->list_lock);
+	return mask;
+}
+
+/*
+ * VFIO_MIG_GET_PRECOPY_INFO. initial_bytes: what is left of the initial
+ * image (and the STOP_COPY_SIZE record before it). dirty_bytes: queued but
+ * unread beyond the initial image, plus what the device would add now.
+ * When everything queued was read and the device has dirty state, start a
+ * middle image (at most one SAVE in flight).
+ */
+static long vfmig_precopy_info(struct vfmig_save_file *migf,
+			       unsigned long arg)
+{
+	unsigned long minsz = offsetofend(struct vfio_precopy_info, dirty_bytes);
+	struct vfmig_dev *mdev = migf->mdev;
+	struct vfio_precopy_info info;
+	bool issue = false;
+	u64 inc = 0;
+	loff_t pos, from;
+	u32 image = 0;
+	int ret = 0;
+
+	if (copy_from_user(&info, (void __user *)arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+
+	mutex_lock(&mdev->state_mutex);
+	if (mdev->mig_state != VFIO_DEVICE_STATE_PRE_COPY &&
+	    mdev->mig_state != VFIO_DEVICE_STATE_PRE_COPY_P2P) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	if (mdev->saving_migf != migf || migf->disabled) {
+		ret = -ENODEV;
+		goto out_unlock;
+	}
+	if (migf->state == VFMIG_SAVE_ERROR) {
+		ret = migf->error;
+		goto out_unlock;
+	}
+	if (migf->state == VFMIG_SAVE_PRECOPY) {
+		ret = vfmig_fw_query_size(&mdev->fw, VFMIG_FW_QUERY_INC, &inc);
+		if (ret)
+			goto out_unlock;
+	}
+
+	pos = READ_ONCE(migf->pos);
+	spin_lock(&migf->list_lock);
+	info.initial_bytes = migf->initial_end > pos ?
+			     migf->initial_end - pos : 0;
+	from = max(pos, migf->initial_end);
+	info.dirty_bytes = (migf->max_pos > from ? migf->max_pos - from : 0) +
+			   inc;
+	if (migf->state == VFMIG_SAVE_PRECOPY && !migf->save_inflight &&
+	    !info.initial_bytes && migf->max_pos == pos && inc) {
+		migf->save_inflight = true;
+		image = vfmig_save_next_image(migf, VFMIG_IMAGE_MIDDLE);
+		issue = true;
+	}
+	spin_unlock(&migf->list_lock);
+	if (issue)
+		ret = vfmig_save_start(migf, VFMIG_FW_SAVE_INC |
+					     VFMIG_FW_SAVE_TRACK, image);
+	info.flags = 0;
+
+out_unlock:
+	vfmig_save_trace_state(migf);
+	trace_vfmig_precopy_info(&migf->tdev, ret ? 0 : info.initial_bytes,
+				 ret ? 0 : info.dirty_bytes, ret, issue);
+	if (ret && ret != -EINVAL)
+		trace_vfmig_error(&migf->tdev, VFMIG_ERR_PRECOPY_INFO, ret, 0);
+	vfmig_state_mutex_unlock(mdev);
+	if (ret)
+		return ret;
+	/* Outside state_mutex: a fault here may take mmap_lock. */
+	return copy_to_user((void __user *)arg, &info, minsz) ? -EFAULT : 0;
+}
+
+static long vfmig_save_ioctl(struct file *filp, unsigned int cmd,
+			     unsigned long arg)
+{
+	if (cmd != VFIO_MIG_GET_PRECOPY_INFO)
+		return -ENOTTY;
+	return vfmig_precopy_info(filp->private_data, arg);
+}
+
+static int vfmig_save_release(struct inode *inode, struct file *filp)
+{
+	struct vfmig_save_file *migf = filp->private_data;
+	struct vfmig_dev *mdev = migf->mdev;
+	struct vfmig_buf *buf, *tmp;
+
+	trace_vfmig_file(&migf->tdev, VFMIG_FILE_SAVE, false, migf->pos,
+			 migf->peak_bytes);
+	list_for_each_entry_safe(buf, tmp, &migf->buf_list, node)
+		vfmig_buf_free(buf);
+	list_for_each_entry_safe(buf, tmp, &migf->avail_list, node)
+		vfmig_buf_free(buf);
+	mutex_destroy(&migf->lock);
+	kfree(migf);
+	vfio_put_device(&mdev->vdev);
+	return 0;
+}
+
+static const struct file_operations vfmig_save_fops = {
+	.owner = THIS_MODULE,
+	.read = vfmig_save_read,
+	.poll = vfmig_save_poll,
+	.unlocked_ioctl = vfmig_save_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.release = vfmig_save_release,
+};
+
+/* --- engine entry points (state_mutex held) ---------------------------- */
+
+/*
+ * Create the save file and start its first image: the initial image with
+ * dirty tracking for PRE_COPY, the full final image for STOP_COPY.
+ */
+struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *mdev,
+					       bool precopy)
+{
+	struct vfmig_save_file *migf;
+	__le64 stop_copy_size;
+	u64 full;
+	u32 image;
+	int ret;
+
+	migf = kzalloc(sizeof(*migf), GFP_KERNEL_ACCOUNT);
+	if (!migf)
+		return ERR_PTR(-ENOMEM);
+	mutex_init(&migf->lock);
+	spin_lock_init(&migf->list_lock);
+	INIT_LIST_HEAD(&migf->buf_list);
+	INIT_LIST_HEAD(&migf->avail_list);
+	init_waitqueue_head(&migf->poll_wait);
+	migf->sink.get_buf = vfmig_sink_get_buf;
+	migf->sink.chunk = vfmig_sink_chunk;
+	migf->sink.done = vfmig_sink_done;
+	migf->mdev = mdev;
+	migf->precopy = precopy;
+	migf->chunk_cap = VFMIG_CHUNK_RECORD_BYTES(mdev->fw.chunk_pages);
+	migf->budget = max_t(u64, mdev->mig_budget, 2 * migf->chunk_cap);
+	migf->state = precopy ? VFMIG_SAVE_PRECOPY : VFMIG_SAVE_STOP_COPY;
+	mdev->tdev.mig_id = vfmig_new_mig_id();
+	migf->tdev = mdev->tdev;
+	mdev->mig_peak_bytes = 0;
+
+	migf->filp = anon_inode_getfile("vfmig_save", &vfmig_save_fops, migf,
+					O_RDONLY);
+	if (IS_ERR(migf->filp)) {
+		ret = PTR_ERR(migf->filp);
+		mutex_destroy(&migf->lock);
+		kfree(migf);
+		return ERR_PTR(ret);
+	}
+	/* From here the file owns migf: fput() frees it via release. */
+	get_device(&mdev->vdev.device);
+	stream_open(migf->filp->f_inode, migf->filp);
+	trace_vfmig_file(&migf->tdev, VFMIG_FILE_SAVE, true, 0, 0);
+
+	ret = vfmig_fw_query_size(&mdev->fw, 0, &full);
+	if (ret)
+		goto err_fput;
+	/* Tell the target how much data the final image may carry. */
+	stop_copy_size = cpu_to_le64(full);
+	ret = vfmig_save_queue_record(migf, VFMIG_RECORD_TAG_STOP_COPY_SIZE,
+				      VFMIG_RECORD_F_OPTIONAL,
+				      &stop_copy_size, sizeof(stop_copy_size));
+	if (ret)
+		goto err_fput;
+	if (precopy)
+		migf->initial_end = migf->max_pos + full;
+
+	spin_lock(&migf->list_lock);
+	migf->save_inflight = true;
+	image = vfmig_save_next_image(migf, precopy ? VFMIG_IMAGE_INITIAL :
+						      VFMIG_IMAGE_FINAL);
+	spin_unlock(&migf->list_lock);
+	ret = vfmig_fw_save(&mdev->fw, precopy ? VFMIG_FW_SAVE_TRACK : 0,
+			    image, &migf->sink);
+	if (ret)
+		goto err_fput;
+	return migf;
+
+err_fput:
+	migf->disabled = true;
+	fput(migf->filp);
+	return ERR_PTR(ret);
+}
+
+/* PRE_COPY_P2P -> STOP_COPY: queue the final image behind any SAVE. */
+int vfmig_save_file_stop_copy(struct vfmig_save_file *migf)
+{
+	u32 image, flags;
+
+	spin_lock(&migf->list_lock);
+	if (migf->state == VFMIG_SAVE_ERROR) {
+		spin_unlock(&migf->list_lock);
+		return migf->error;
+	}
+	migf->state = VFMIG_SAVE_STOP_COPY;
+	if (migf->save_inflight) {
+		migf->final_pending = true;
+		spin_unlock(&migf->list_lock);
+		return 0;
+	}
+	migf->save_inflight = true;
+	image = vfmig_save_next_image(migf, VFMIG_IMAGE_FINAL);
+	flags = vfmig_save_final_flags(migf);
+	spin_unlock(&migf->list_lock);
+	return vfmig_save_start(migf, flags, image);
+}
+
+/*
+ * The file leaves the device: stop its SAVE, fail its readers (they wake
+ * with -ENODEV), drop the driver's reference. Buffers stay until the last
+ * user reference goes.
+ */
+void vfmig_save_file_disable(struct vfmig_save_file *migf)
+{
+	struct vfmig_dev *mdev = migf->mdev;
+
+	lockdep_assert_held(&mdev->state_mutex);
+	spin_lock(&migf->list_lock);
+	migf->disabled = true;
+	spin_unlock(&migf->list_lock);
+	vfmig_fw_save_abort(&mdev->fw);
+	spin_lock(&migf->list_lock);
+	migf->save_inflight = false;
+	migf->final_pending = false;
+	spin_unlock(&migf->list_lock);
+	wake_up_interruptible(&migf->poll_wait);
+	fput(migf->filp);
+}
+
+struct file *vfmig_save_file_get(struct vfmig_save_file *migf)
+{
+	return get_file(migf->filp);
+}

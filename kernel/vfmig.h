@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vfmig: a VFIO live-migration driver with PRE_COPY over an emulated device.
+ *
+ * Parts (see docs/architecture.md):
+ *   main.c       device front: mdev parent, vfio_device ops, config space,
+ *                BARs, sysfs knobs
+ *   devstate.c   the device's memory, dirty tracking, workload, digest
+ *   fw.c         firmware model: the command interface to the device
+ *   mig.c        migration engine: FSM stepping, reset, data size
+ *   mig_save.c   save file: chunk queue, read/poll, precopy info
+ *   mig_resume.c resume file: record parser, one LOAD per chunk
+ *
+ * Locking, outermost first:
+ *   vfmig_dev.state_mutex    FSM, file creation/teardown, precopy info,
+ *                            resume writes, knob changes
+ *   vfmig_save_file.lock     one reader at a time (copy_to_user under it)
+ *   vfmig_save_file.list_lock  queue and counters (spinlock, also taken by
+ *                            the firmware's SAVE work)
+ *   vfmig_fw.lock            firmware bookkeeping (spinlock, innermost)
+ * reset_lock (spinlock) only guards deferred_reset. Nothing under
+ * save_file.lock takes state_mutex, and the BAR2 fault handler takes no
+ * vfmig lock, so mmap_lock never nests the wrong way.
+ */
+#ifndef VFMIG_H
+#define VFMIG_H
+
+#include <linux/mdev.h>
+#include <linux/mutex.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+
+#include "vfmig_abi.h"
+#include "devstate.h"
+#include "fw.h"
+
+#define VFMIG_CONFIG_SIZE	PCI_CFG_SPACE_SIZE
+#define VFMIG_DEFAULT_CHUNK	SZ_1M
+#define VFMIG_MIN_CHUNK		SZ_64K
+#define VFMIG_MAX_CHUNK		SZ_16M
+#define VFMIG_DEFAULT_BUDGET	SZ_8M
+
+struct vfmig_save_file;
+struct vfmig_resume_file;
+
+struct vfmig_dev {
+	struct vfio_device vdev;
+	struct mdev_device *mdev;
+	struct vfmig_trace_dev tdev;	/* identity passed to tracepoints */
+
+	/* Device front: config space and registers. */
+	struct mutex ops_lock;
+	u8 vconfig[VFMIG_CONFIG_SIZE];
+	u32 bar_mask[PCI_STD_NUM_BARS];
+
+	struct vfmig_state st;
+	struct vfmig_fw fw;
+
+	/* Migration; everything below is under state_mutex. */
+	struct mutex state_mutex;
+	enum vfio_device_mig_state mig_state;
+	struct vfmig_save_file *saving_migf;
+	struct vfmig_resume_file *resuming_migf;
+	u32 chunk_size;
+	u64 mig_budget;
+	u64 mig_peak_bytes;		/* of the latest migration file */
+	bool opened;
+
+	/* See vfmig_reset_done(): a reset must not wait for state_mutex. */
+	spinlock_t reset_lock;
+	bool deferred_reset;
+};
+
+static inline struct vfmig_dev *to_vfmig(struct vfio_device *vdev)
+{
+	return container_of(vdev, struct vfmig_dev, vdev);
+}
+
+/* mig.c */
+extern const struct vfio_migration_ops vfmig_migration_ops;
+void vfmig_mig_init(struct vfmig_dev *mdev);
+void vfmig_state_mutex_unlock(struct vfmig_dev *mdev);
+void vfmig_reset_done(struct vfmig_dev *mdev);
+void vfmig_mig_open(struct vfmig_dev *mdev);
+void vfmig_mig_close(struct vfmig_dev *mdev);
+u64 vfmig_new_mig_id(void);
+
+/* mig_save.c */
+struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *mdev,
+					       bool precopy);
+int vfmig_save_file_stop_copy(struct vfmig_save_file *migf);
+void vfmig_save_file_disable(struct vfmig_save_file *migf);
+struct file *vfmig_save_file_get(struct vfmig_save_file *migf);
+
+/* mig_resume.c */
+struct vfmig_resume_file *vfmig_resume_file_create(struct vfmig_dev *mdev);
+int vfmig_resume_file_finish(struct vfmig_resume_file *migf);
+void vfmig_resume_file_disable(struct vfmig_resume_file *migf);
+struct file *vfmig_resume_file_get(struct vfmig_resume_file *migf);
+
+#endif /* VFMIG_H */
