@@ -38,15 +38,17 @@ struct vfmig_type {
 	u64 size;
 };
 
+/* The mdev core prefixes the driver name: sysfs shows "vfmig-16M". */
 #define VFMIG_TYPE(_name, _size) { \
-	.type.sysfs_name = _name, .type.pretty_name = _name, .size = _size }
+	.type.sysfs_name = _name, .type.pretty_name = "vfmig-" _name, \
+	.size = _size }
 
 static struct vfmig_type vfmig_types[] = {
-	VFMIG_TYPE("vfmig-4M", SZ_4M),
-	VFMIG_TYPE("vfmig-16M", SZ_16M),
-	VFMIG_TYPE("vfmig-64M", SZ_64M),
-	VFMIG_TYPE("vfmig-256M", SZ_256M),
-	VFMIG_TYPE("vfmig-1G", SZ_1G),
+	VFMIG_TYPE("4M", SZ_4M),
+	VFMIG_TYPE("16M", SZ_16M),
+	VFMIG_TYPE("64M", SZ_64M),
+	VFMIG_TYPE("256M", SZ_256M),
+	VFMIG_TYPE("1G", SZ_1G),
 };
 
 static struct mdev_type *vfmig_mdev_types[ARRAY_SIZE(vfmig_types)];
