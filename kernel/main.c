@@ -39,16 +39,17 @@ struct vfmig_type {
 };
 
 /* The mdev core prefixes the driver name: sysfs shows "vfmig-16M". */
-#define VFMIG_TYPE(_name, _size) { \
-	.type.sysfs_name = _name, .type.pretty_name = "vfmig-" _name, \
-	.size = _size }
-
 static struct vfmig_type vfmig_types[] = {
-	VFMIG_TYPE("4M", SZ_4M),
-	VFMIG_TYPE("16M", SZ_16M),
-	VFMIG_TYPE("64M", SZ_64M),
-	VFMIG_TYPE("256M", SZ_256M),
-	VFMIG_TYPE("1G", SZ_1G),
+	{ .type = { .sysfs_name = "4M", .pretty_name = "vfmig-4M" },
+	  .size = SZ_4M },
+	{ .type = { .sysfs_name = "16M", .pretty_name = "vfmig-16M" },
+	  .size = SZ_16M },
+	{ .type = { .sysfs_name = "64M", .pretty_name = "vfmig-64M" },
+	  .size = SZ_64M },
+	{ .type = { .sysfs_name = "256M", .pretty_name = "vfmig-256M" },
+	  .size = SZ_256M },
+	{ .type = { .sysfs_name = "1G", .pretty_name = "vfmig-1G" },
+	  .size = SZ_1G },
 };
 
 static struct mdev_type *vfmig_mdev_types[ARRAY_SIZE(vfmig_types)];

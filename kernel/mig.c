@@ -289,7 +289,8 @@ static int vfmig_get_device_state(struct vfio_device *vdev,
 
 /*
  * Bytes STOP_COPY will still produce: the final incremental image when
- * PRE_COPY is tracking, else a full image and its STOP_COPY_SIZE record.
+ * PRE_COPY is tracking, else (no PRE_COPY, or its fallback) a full image
+ * and its STOP_COPY_SIZE record.
  */
 static int vfmig_get_data_size(struct vfio_device *vdev,
 			       unsigned long *stop_copy_length)
@@ -301,7 +302,8 @@ static int vfmig_get_data_size(struct vfio_device *vdev,
 	mutex_lock(&mdev->state_mutex);
 	if (mdev->saving_migf &&
 	    (mdev->mig_state == VFIO_DEVICE_STATE_PRE_COPY ||
-	     mdev->mig_state == VFIO_DEVICE_STATE_PRE_COPY_P2P)) {
+	     mdev->mig_state == VFIO_DEVICE_STATE_PRE_COPY_P2P) &&
+	    vfmig_save_file_final_inc(mdev->saving_migf)) {
 		ret = vfmig_fw_query_size(&mdev->fw, VFMIG_FW_QUERY_INC |
 						     VFMIG_FW_QUERY_FINAL,
 					  &bytes);

@@ -659,6 +659,17 @@ void vfmig_save_file_disable(struct vfmig_save_file *migf)
 	fput(migf->filp);
 }
 
+/* Will STOP_COPY send an incremental final image (else a full one)? */
+bool vfmig_save_file_final_inc(struct vfmig_save_file *migf)
+{
+	bool inc;
+
+	spin_lock(&migf->list_lock);
+	inc = vfmig_save_final_flags(migf) & VFMIG_FW_SAVE_INC;
+	spin_unlock(&migf->list_lock);
+	return inc;
+}
+
 struct file *vfmig_save_file_get(struct vfmig_save_file *migf)
 {
 	return get_file(migf->filp);

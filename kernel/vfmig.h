@@ -90,6 +90,7 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *mdev,
 					       bool precopy);
 int vfmig_save_file_stop_copy(struct vfmig_save_file *migf);
 void vfmig_save_file_disable(struct vfmig_save_file *migf);
+bool vfmig_save_file_final_inc(struct vfmig_save_file *migf);
 struct file *vfmig_save_file_get(struct vfmig_save_file *migf);
 
 /* mig_resume.c */
