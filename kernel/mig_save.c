@@ -258,6 +258,9 @@ static void vfmig_sink_done(struct vfmig_fw_sink *sink, u32 status,
 		migf->error = status == VFMIG_FW_STATUS_BAD_RESOURCE ?
 			      -ENOMEM : -EIO;
 	}
+	/* An image that never reached the stream gives its number back. */
+	if (status && !chunks && migf->next_image == done_image + 1)
+		migf->next_image = done_image;
 	if (migf->final_pending && migf->state == VFMIG_SAVE_STOP_COPY) {
 		migf->final_pending = false;
 		migf->save_inflight = true;
