@@ -68,6 +68,8 @@ TOOLS := $(filter-out lib,$(sort $(patsubst tools/%/,%,$(dir $(wildcard tools/*/
 TOOL_BINS := $(TOOLS:%=$(B)/bin/%)
 GUEST_SRCS := $(wildcard tests/guest/*.c)
 GUEST_BINS := $(GUEST_SRCS:tests/guest/%.c=$(B)/guest/%)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
 UNIT_LIB_OBJS := $(LIB_SRCS:%.c=$(B)/unit/obj/%.o)
@@ -76,14 +78,14 @@ BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(B)/bpf/%.bpf.o)
 SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(B)/bpf/%.skel.h)
 VFIO_H := $(B)/include/linux/vfio.h
 
-USER_OBJS := $(LIB_OBJS) $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(TOOLS:%=tools/%/*.c)) $(GUEST_SRCS))
+USER_OBJS := $(LIB_OBJS) $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(TOOLS:%=tools/%/*.c)) $(GUEST_SRCS) $(BENCH_SRCS))
 UNIT_OBJS := $(UNIT_LIB_OBJS) $(UNIT_SRCS:%.c=$(B)/unit/obj/%.o)
 
 .PHONY: all module userspace bpf unit warnmod check demo deps clean sparse checkpatch \
 	check-vmlinux-h help FORCE
 all: module userspace
 
-userspace: $(VFIO_H) $(BPF_OBJS) $(SKELS) $(LIBVFMIG) $(TOOL_BINS) $(GUEST_BINS)
+userspace: $(VFIO_H) $(BPF_OBJS) $(SKELS) $(LIBVFMIG) $(TOOL_BINS) $(GUEST_BINS) $(BENCH_BINS)
 	@:
 bpf: $(BPF_OBJS) $(SKELS)
 	@:
@@ -194,6 +196,12 @@ $(GUEST_BINS): $(B)/guest/%: $(B)/obj/tests/guest/%.o $(LIBVFMIG)
 	$(call quiet_msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBVFMIG) $(LDLIBS_guest-$*) $(LDLIBS)
+
+# Benchmarks (bench/*.c): guest programs run by `make bench`.
+$(BENCH_BINS): $(B)/bench/%: $(B)/obj/bench/%.o $(LIBVFMIG)
+	$(call quiet_msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(LIBVFMIG) $(LDLIBS)
 
 # Unit tests: the library again, with sanitizers, in separate objects.
 $(B)/unit/obj/%.o: %.c Makefile | $(VFIO_H) $(SKELS)

@@ -113,7 +113,9 @@ u32 vfmig_state_digest(struct vfmig_state *st)
  */
 void vfmig_state_revoke_write(struct vfmig_state *st, unsigned long pgidx)
 {
-	if (!test_and_clear_bit(pgidx, st->mapped_wr) || !st->mapping)
+	/* Plain test first: most pages were never mapped writable. */
+	if (!test_bit(pgidx, st->mapped_wr) ||
+	    !test_and_clear_bit(pgidx, st->mapped_wr) || !st->mapping)
 		return;
 	unmap_mapping_range(st->mapping,
 			    st->mmap_offset + ((u64)pgidx << PAGE_SHIFT),

@@ -300,9 +300,11 @@ static u32 vfmig_fw_cut_chunk(struct vfmig_fw *fw, struct vfmig_buf *buf,
 		/*
 		 * Clear, then revoke mapped write access, then copy: a write
 		 * after the clear either lands before the copy or faults and
-		 * sets the bit again.
+		 * sets the bit again. A clear bit needs no atomic op: a write
+		 * that sets it later is sent again anyway.
 		 */
-		test_and_clear_bit(p, st->dirty);
+		if (test_bit(p, st->dirty))
+			test_and_clear_bit(p, st->dirty);
 		vfmig_state_revoke_write(st, p);
 		memcpy_from_page(data + (size_t)i * VFMIG_PAGE_SIZE,
 				 st->pages[p], 0, VFMIG_PAGE_SIZE);
