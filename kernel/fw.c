@@ -122,43 +122,38 @@ int vfmig_fw_query_size(struct vfmig_fw *fw, u32 flags, u64 *bytes)
 				 status, *bytes, start);
 }
 
-int vfmig_fw_suspend(struct vfmig_fw *fw, u32 op_mod)
+/*
+ * SUSPEND and RESUME. The initiator side is the device's own activity: the
+ * workload stops on SUSPEND(initiator) and runs again on RESUME(initiator).
+ */
+static int vfmig_fw_activity(struct vfmig_fw *fw, u32 opcode, u32 op_mod)
 {
+	bool suspend = opcode == VFMIG_FW_SUSPEND;
 	u64 start = ktime_get_ns(), seq;
 	u32 status;
 
-	status = vfmig_fw_submit(fw, VFMIG_FW_SUSPEND, op_mod, 0, &seq);
+	status = vfmig_fw_submit(fw, opcode, op_mod, 0, &seq);
 	vfmig_fw_delay(fw, 0);
-	if (!status) {
-		if (op_mod == VFMIG_FW_OPMOD_INITIATOR) {
-			/* The device stops initiating work: no more changes. */
+	if (!status && op_mod == VFMIG_FW_OPMOD_INITIATOR) {
+		fw->suspended_initiator = suspend;
+		if (suspend)
 			vfmig_workload_stop(fw->st);
-			fw->suspended_initiator = true;
-		} else {
-			fw->suspended_responder = true;
-		}
+		else
+			vfmig_workload_start(fw->st);
+	} else if (!status) {
+		fw->suspended_responder = suspend;
 	}
-	return vfmig_fw_complete(fw, VFMIG_FW_SUSPEND, op_mod, seq, status, 0,
-				 start);
+	return vfmig_fw_complete(fw, opcode, op_mod, seq, status, 0, start);
+}
+
+int vfmig_fw_suspend(struct vfmig_fw *fw, u32 op_mod)
+{
+	return vfmig_fw_activity(fw, VFMIG_FW_SUSPEND, op_mod);
 }
 
 int vfmig_fw_resume(struct vfmig_fw *fw, u32 op_mod)
 {
-	u64 start = ktime_get_ns(), seq;
-	u32 status;
-
-	status = vfmig_fw_submit(fw, VFMIG_FW_RESUME, op_mod, 0, &seq);
-	vfmig_fw_delay(fw, 0);
-	if (!status) {
-		if (op_mod == VFMIG_FW_OPMOD_INITIATOR) {
-			fw->suspended_initiator = false;
-			vfmig_workload_start(fw->st);
-		} else {
-			fw->suspended_responder = false;
-		}
-	}
-	return vfmig_fw_complete(fw, VFMIG_FW_RESUME, op_mod, seq, status, 0,
-				 start);
+	return vfmig_fw_activity(fw, VFMIG_FW_RESUME, op_mod);
 }
 
 /*

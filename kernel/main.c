@@ -543,6 +543,19 @@ VFMIG_RO_ATTR(mig_state, "%s",
 VFMIG_RO_ATTR(mig_id, "%llu", READ_ONCE(mdev->tdev.mig_id));
 VFMIG_RO_ATTR(mig_peak_bytes, "%llu", READ_ONCE(mdev->mig_peak_bytes));
 
+/* Parse a knob value: 0 (when @zero_ok) or within [min, max]. */
+static int vfmig_parse_knob(const char *buf, u64 min, u64 max, bool zero_ok,
+			    u64 *v)
+{
+	int ret = kstrtou64(buf, 0, v);
+
+	if (ret)
+		return ret;
+	if ((*v || !zero_ok) && (*v < min || *v > max))
+		return -ERANGE;
+	return 0;
+}
+
 static ssize_t dirty_rate_show(struct device *dev,
 			       struct device_attribute *attr, char *buf)
 {
@@ -553,8 +566,8 @@ static ssize_t dirty_rate_store(struct device *dev,
 				struct device_attribute *attr,
 				const char *buf, size_t count)
 {
-	u32 v;
-	int ret = kstrtou32(buf, 0, &v);
+	u64 v;
+	int ret = vfmig_parse_knob(buf, 0, U32_MAX, true, &v);
 
 	if (ret)
 		return ret;
@@ -620,13 +633,11 @@ static ssize_t fw_latency_us_store(struct device *dev,
 				   struct device_attribute *attr,
 				   const char *buf, size_t count)
 {
-	u32 v;
-	int ret = kstrtou32(buf, 0, &v);
+	u64 v;
+	int ret = vfmig_parse_knob(buf, 0, 10 * USEC_PER_SEC, true, &v);
 
 	if (ret)
 		return ret;
-	if (v > 10 * USEC_PER_SEC)
-		return -ERANGE;
 	WRITE_ONCE(dev_to_vfmig(dev)->fw.latency_us, v);
 	return count;
 }
@@ -639,18 +650,16 @@ static ssize_t fw_throughput_show(struct device *dev,
 			  READ_ONCE(dev_to_vfmig(dev)->fw.throughput));
 }
 
+/* Below 4 KiB/s one chunk would take longer than any test. */
 static ssize_t fw_throughput_store(struct device *dev,
 				   struct device_attribute *attr,
 				   const char *buf, size_t count)
 {
 	u64 v;
-	int ret = kstrtou64(buf, 0, &v);
+	int ret = vfmig_parse_knob(buf, SZ_4K, U64_MAX, true, &v);
 
 	if (ret)
 		return ret;
-	/* Below 4 KiB/s one chunk would take longer than any test. */
-	if (v && v < SZ_4K)
-		return -ERANGE;
 	WRITE_ONCE(dev_to_vfmig(dev)->fw.throughput, v);
 	return count;
 }
@@ -682,12 +691,12 @@ static ssize_t chunk_size_store(struct device *dev,
 {
 	struct vfmig_dev *mdev = dev_to_vfmig(dev);
 	u64 v, pages;
-	int ret = kstrtou64(buf, 0, &v);
+	int ret = vfmig_parse_knob(buf, VFMIG_MIN_CHUNK, VFMIG_MAX_CHUNK, false,
+				   &v);
 
 	if (ret)
 		return ret;
-	if (v < VFMIG_MIN_CHUNK || v > VFMIG_MAX_CHUNK ||
-	    !IS_ALIGNED(v, VFMIG_PAGE_SIZE))
+	if (!IS_ALIGNED(v, VFMIG_PAGE_SIZE))
 		return -EINVAL;
 	pages = v / VFMIG_PAGE_SIZE;
 	mutex_lock(&mdev->state_mutex);
@@ -717,12 +726,10 @@ static ssize_t mig_budget_store(struct device *dev,
 {
 	struct vfmig_dev *mdev = dev_to_vfmig(dev);
 	u64 v;
-	int ret = kstrtou64(buf, 0, &v);
+	int ret = vfmig_parse_knob(buf, 2 * VFMIG_MIN_CHUNK, SZ_1G, false, &v);
 
 	if (ret)
 		return ret;
-	if (v < 2 * VFMIG_MIN_CHUNK || v > SZ_1G)
-		return -EINVAL;
 	ret = vfmig_set_mig_knob(mdev, &mdev->mig_budget, v);
 	return ret ? ret : count;
 }
