@@ -443,6 +443,11 @@ static void vfmig_close_device(struct vfio_device *vdev)
 	vfmig_mig_close(to_vfmig(vdev));
 }
 
+/* Byte i of a UUID's text form is byte vfmig_guid_order[i] of its guid_t. */
+static const u8 vfmig_guid_order[16] = {
+	3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15
+};
+
 static int vfmig_init_dev(struct vfio_device *vdev)
 {
 	struct vfmig_dev *mdev = to_vfmig(vdev);
@@ -450,6 +455,7 @@ static int vfmig_init_dev(struct vfio_device *vdev)
 	struct vfmig_type *type = container_of(mdevice->type,
 					       struct vfmig_type, type);
 	s64 avail = atomic64_read(&vfmig_parent.avail_bytes);
+	unsigned int i;
 	int ret, id;
 
 	do {
@@ -466,7 +472,9 @@ static int vfmig_init_dev(struct vfio_device *vdev)
 	mdev->mdev = mdevice;
 	mdev->tdev.id = id;
 	mdev->tdev.state_size = type->size;
-	memcpy(mdev->tdev.uuid, &mdevice->uuid, sizeof(mdev->tdev.uuid));
+	/* mdev's guid_t layout -> RFC 4122 byte order, as %pUb prints it */
+	for (i = 0; i < sizeof(mdev->tdev.uuid); i++)
+		mdev->tdev.uuid[i] = mdevice->uuid.b[vfmig_guid_order[i]];
 
 	ret = vfmig_state_init(&mdev->st, type->size, id);
 	if (ret)
