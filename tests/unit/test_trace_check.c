@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-3-Clause
+/*
+ * Unit test of tools/lib/trace_check.c: every assertion kind passes on a
+ * good synthetic recording and fails (with a non-zero count) on a bad one;
+ * a bad spec is a syntax error (-1); the saved-file path is the same.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace_check.h"
+#include "test_trace.h"
+
+static const char good_spec[] =
+	"# a comment line\n"
+	"\n"
+	"states source RUNNING PRE_COPY PRE_COPY_P2P STOP_COPY STOP\n"
+	"states target RUNNING * RESUMING STOP RUNNING_P2P RUNNING\n"
+	"count state_step to=STOP_COPY == 1\n"
+	"count image_done kind=final == 1\n"
+	"count image_done >= 2   # trailing comment\n"
+	"count fw_cmd_done opcode=SUSPEND == 1\n"
+	"count save_read ret>0 == 3\n"
+	"sum save_read.ret ret>0 == 6324\n"
+	"sum resume_write.ret == 6324\n"
+	"migrations == 1\n"
+	"downtime < 2us\n"
+	"downtime == 1210\n"
+	"part drain == 100ns\n"
+	"part target_load <= 0.4us\n"
+	"precopy >= 1000\n"
+	"bytes match\n"
+	"no errors\n"
+	"no drops\n";
+
+static int run(const char *spec, const struct tc_events *evs, char *out, size_t len)
+{
+	FILE *f = fmemopen(out, len, "w");
+	int r = tc_check(spec, evs, f);
+
+	fclose(f);
+	return r;
+}
+
+int main(void)
+{
+	struct tt_stream s = { 0 };
+	struct tc_events evs = { 0 };
+	static char out[16384];
+	struct mig_event e;
+	char err[128];
+	unsigned long long ns;
+	int r;
+
+	tt_migration(&s, 0, 1, 1, 2, 100000, 0);
+	for (size_t i = 0; i < s.n; i++)
+		CHECK(!tc_append(&evs, &s.ev[i]));
+
+	r = run(good_spec, &evs, out, sizeof(out));
+	if (r)
+		fputs(out, stderr);
+	CHECK(r == 0);
+	CHECK(strstr(out, "ok   states source RUNNING PRE_COPY") != NULL);
+	CHECK(strstr(out, "FAIL") == NULL);
+
+	/* Each of these must fail exactly once. */
+	{
+		static const char *const bad[] = {
+			"states source RUNNING STOP_COPY STOP",
+			"count image_done kind=final == 2",
+			"sum save_read.ret ret>0 < 100",
+			"migrations == 2",
+			"downtime < 1us",
+			"part source_suspend > 1ms",
+			"precopy < 10ns",
+			"no errors",
+		};
+		struct tc_events evs2 = evs;
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			char *spec = malloc(strlen(bad[i]) + 64);
+
+			strcpy(spec, bad[i]);
+			strcat(spec, "\nno drops\n");
+			if (!strcmp(bad[i], "no errors")) {
+				/* add an error event to a copy */
+				evs2.ev = malloc((evs.n + 1) * sizeof(*evs.ev));
+				memcpy(evs2.ev, evs.ev, evs.n * sizeof(*evs.ev));
+				evs2.n = evs.n;
+				evs2.cap = evs.n + 1;
+				tt_ev((struct tt_stream *)&evs2, 999999, MEV_ERROR, 0, MS_STOP, 1, 0, -22, 0, 0, 0);
+				r = run(spec, &evs2, out, sizeof(out));
+				free(evs2.ev);
+			} else {
+				r = run(spec, &evs, out, sizeof(out));
+			}
+			if (r != 1)
+				fprintf(stderr, "spec '%s' gave %d:\n%s", bad[i], r, out);
+			CHECK(r == 1);
+			CHECK(strstr(out, "FAIL ") == out);
+			free(spec);
+		}
+	}
+
+	/* Drops fail "no drops". */
+	evs.drops = 2;
+	CHECK(run("no drops\n", &evs, out, sizeof(out)) == 1);
+	evs.drops = 0;
+
+	/* Syntax errors. */
+	CHECK(run("count nosuch == 1\n", &evs, out, sizeof(out)) == -1);
+	CHECK(strstr(out, "ERROR line 1") != NULL);
+	CHECK(run("no drops\ncount save_read nofield=1 == 1\n", &evs, out, sizeof(out)) == -1);
+	CHECK(strstr(out, "ERROR line 2") != NULL);
+	CHECK(run("downtime < soon\n", &evs, out, sizeof(out)) == -1);
+	CHECK(run("states source RUNNING BOGUS\n", &evs, out, sizeof(out)) == -1);
+	CHECK(run("frobnicate\n", &evs, out, sizeof(out)) == -1);
+
+	/* The saved-file path: write, load, same verdict. */
+	{
+		static char buf[65536];
+		struct tc_events ld = { 0 };
+		FILE *f = fmemopen(buf, sizeof(buf), "w+");
+
+		fprintf(f, "# vfmig events v1\n# mode tp_btf\n");
+		for (size_t i = 0; i < s.n; i++)
+			mig_ev_write(f, &s.ev[i]);
+		fprintf(f, "# drops 0\n");
+		rewind(f);
+		CHECK(tc_load(f, &ld, err, sizeof(err)) == 0);
+		fclose(f);
+		CHECK(ld.n == s.n && !strcmp(ld.mode, "tp_btf"));
+		CHECK(run(good_spec, &ld, out, sizeof(out)) == 0);
+		tc_free(&ld);
+	}
+
+	CHECK(!tc_parse_duration("250ms", &ns) && ns == 250000000ull);
+	CHECK(!tc_parse_duration("1.5s", &ns) && ns == 1500000000ull);
+	CHECK(!tc_parse_duration("7", &ns) && ns == 7);
+	CHECK(tc_parse_duration("5 parsecs", &ns) == -1);
+	CHECK(mig_ev_field(MEV_FW_DONE, "lat_ns") == 5);
+	(void)e;
+	tc_free(&evs);
+	free(s.ev);
+	return tt_report("test_trace_check");
+}

@@ -1,0 +1,752 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-3-Clause
+/*
+ * mig-top: live view of vfmig migrations (docs/mig-top.md).
+ *
+ * Data paths: phase events arrive on the BPF ring buffer and drive the
+ * analysis model (tools/lib/mig_events.c: states, migrations, pairing,
+ * downtime breakdown); per-device counters (bytes, chunks, firmware command
+ * counts and latencies) are polled from the devstats map every interval and
+ * turned into rates. One thread: the loop polls the ring buffer in 50 ms
+ * slices, reads keys, and draws every interval.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <ncurses.h>
+#include <bpf/libbpf.h>
+
+#include "attach.h"
+#include "mig-top.h"
+
+static struct mt_opts opts = {
+	.out = MT_TUI, .interval = 1.0, .dev_filter = -1, .keep = 5,
+};
+static volatile sig_atomic_t exiting;
+
+static struct vfmig_tracer tracer;
+static struct mig_model model;
+static struct mig_result done[MT_KEEP_MAX];
+static int ndone;
+static long total_done;
+
+static struct mt_row rows[MT_MAX_ROWS];
+static int nrows;
+static struct { uint32_t dev; struct mig_devstats st; bool valid; }
+	prev[MT_MAX_ROWS];
+static uint64_t last_sample_ns;
+static enum mt_sort sort_key = MT_SORT_DEV;
+static bool sort_rev;
+static char filt[64];
+
+const char *argp_program_version = "mig-top 0.1";
+const char *argp_program_bug_address = "vfmig project";
+static const char doc[] =
+"Live, top-like view of vfmig device migrations.\n"
+"\n"
+"USAGE: mig-top [-d SEC] [-c COUNT] [-j | -t] [-D DEV] [-m MODE]\n"
+"\n"
+"EXAMPLES:\n"
+"    mig-top                 # ncurses view, 1 s refresh\n"
+"    mig-top -j -d 0.5       # JSON lines every 0.5 s (devices, migrations)\n"
+"    mig-top -t -c 10        # plain text, 10 intervals\n"
+"    mig-top -j -n 1         # exit after the first completed migration\n"
+"    mig-top -j -r ev.txt    # replay a mig-trace event file (no BPF)\n"
+"\n"
+"Keys: q quit, s sort field, r reverse, f filter, c clear filter,\n"
+"      +/- refresh interval.";
+
+static const struct argp_option options[] = {
+	{ "interval", 'd', "SEC", 0, "Refresh interval in seconds (default 1)", 0 },
+	{ "count", 'c', "N", 0, "Exit after N intervals", 0 },
+	{ "json", 'j', NULL, 0, "JSON lines: one object per device per interval and per migration", 0 },
+	{ "text", 't', NULL, 0, "Plain text per interval (no TUI)", 0 },
+	{ "migrations", 'n', "N", 0, "Exit after N completed migrations", 0 },
+	{ "dev", 'D', "ID", 0, "Only this device id (filtered in BPF)", 0 },
+	{ "mode", 'm', "MODE", 0, "Force attach mode: tp_btf, raw_tp or tp", 0 },
+	{ "keep", 'k', "N", 0, "Completed migrations kept on screen (default 5)", 0 },
+	{ "replay", 'r', "FILE", 0, "Analyze an event file instead of tracing", 0 },
+	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	char *end;
+
+	switch (key) {
+	case 'd':
+		opts.interval = strtod(arg, &end);
+		if (*end || opts.interval < 0.05 || opts.interval > 3600)
+			argp_error(state, "interval must be 0.05..3600 s");
+		break;
+	case 'c':
+		opts.count = strtol(arg, &end, 10);
+		if (*end || opts.count < 1)
+			argp_error(state, "bad count");
+		break;
+	case 'n':
+		opts.migrations = strtol(arg, &end, 10);
+		if (*end || opts.migrations < 1)
+			argp_error(state, "bad migration count");
+		break;
+	case 'j': opts.out = MT_JSON; break;
+	case 't': opts.out = MT_TEXT; break;
+	case 'D':
+		opts.dev_filter = strtoll(arg, &end, 10);
+		if (*end || opts.dev_filter < 0)
+			argp_error(state, "bad device id");
+		break;
+	case 'm':
+		if (strcmp(arg, "tp_btf") && strcmp(arg, "raw_tp") && strcmp(arg, "tp"))
+			argp_error(state, "mode is tp_btf, raw_tp or tp");
+		opts.force_mode = arg;
+		break;
+	case 'k':
+		opts.keep = atoi(arg);
+		if (opts.keep < 1 || opts.keep > MT_KEEP_MAX)
+			argp_error(state, "keep is 1..%d", MT_KEEP_MAX);
+		break;
+	case 'r': opts.replay = arg; break;
+	case 'v': opts.verbose = true; break;
+	case 'h': argp_state_help(state, stderr, ARGP_HELP_STD_HELP); break;
+	case ARGP_KEY_ARG: argp_usage(state); break;
+	default: return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void sig_handler(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Events and migrations                                               */
+/* ------------------------------------------------------------------ */
+
+static void on_migration(const struct mig_result *r, void *arg)
+{
+	(void)arg;
+	if (ndone == MT_KEEP_MAX) {
+		memmove(done, done + 1, sizeof(done[0]) * (MT_KEEP_MAX - 1));
+		ndone--;
+	}
+	done[ndone++] = *r;
+	total_done++;
+	if (opts.out == MT_JSON) {
+		mig_result_json(stdout, r);
+		fputc('\n', stdout);
+		fflush(stdout);
+	} else if (opts.out == MT_TEXT) {
+		mig_result_text(stdout, r);
+		fflush(stdout);
+	}
+}
+
+static int on_event(void *ctx, void *data, size_t sz)
+{
+	(void)ctx;
+	if (sz >= sizeof(struct mig_event))
+		mig_model_feed(&model, data);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sampling                                                            */
+/* ------------------------------------------------------------------ */
+
+static struct mig_devstats *prev_of(uint32_t dev)
+{
+	for (int i = 0; i < MT_MAX_ROWS; i++)
+		if (prev[i].valid && prev[i].dev == dev)
+			return &prev[i].st;
+	return NULL;
+}
+
+static void save_prev(uint32_t ids[], struct mig_devstats st[], int n)
+{
+	memset(prev, 0, sizeof(prev));
+	for (int i = 0; i < n && i < MT_MAX_ROWS; i++) {
+		prev[i].dev = ids[i];
+		prev[i].st = st[i];
+		prev[i].valid = true;
+	}
+}
+
+static bool row_matches(const struct mt_row *r)
+{
+	char id[16];
+
+	if (!*filt)
+		return true;
+	snprintf(id, sizeof(id), "%u", r->dev);
+	return !strcmp(id, filt) ||
+	       strstr(mig_state_name(r->md->state), filt) ||
+	       strstr(mig_dev_phase(r->md), filt);
+}
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct mt_row *x = a, *y = b;
+	int c = 0;
+
+	switch (sort_key) {
+	case MT_SORT_STATE:
+		c = strcmp(mig_state_name(x->md->state), mig_state_name(y->md->state));
+		break;
+	case MT_SORT_RATE: {
+		double rx = x->read_rate + x->write_rate, ry = y->read_rate + y->write_rate;
+
+		c = rx < ry ? 1 : rx > ry ? -1 : 0;
+		break;
+	}
+	case MT_SORT_MIG:
+		c = x->md->mig_id < y->md->mig_id ? 1 : x->md->mig_id > y->md->mig_id ? -1 : 0;
+		break;
+	default:
+		break;
+	}
+	if (!c)
+		c = x->dev < y->dev ? -1 : x->dev > y->dev;
+	return sort_rev ? -c : c;
+}
+
+static void sample(void)
+{
+	static uint32_t ids[MT_MAX_ROWS];
+	static struct mig_devstats st[MT_MAX_ROWS];
+	uint64_t now = vfmig_now_ns();
+	double dt = last_sample_ns ? (now - last_sample_ns) / 1e9 : 0;
+	int n = 0;
+
+	if (tracer.skel)
+		n = vfmig_tracer_devstats(&tracer, ids, st, MT_MAX_ROWS);
+	for (int i = 0; i < n; i++)
+		mig_model_seed(&model, ids[i], st[i].state, st[i].mig_id,
+			       st[i].state_size, now);
+	mig_model_gc(&model, now, 5ull * 1000000000ull);
+
+	nrows = 0;
+	for (int i = 0; i < MIG_MAX_DEVS; i++) {
+		struct mig_dev *md = &model.devs[i];
+		struct mt_row *r;
+		struct mig_devstats *p;
+
+		if (!md->used)
+			continue;
+		r = &rows[nrows];
+		memset(r, 0, sizeof(*r));
+		r->dev = md->dev;
+		r->md = md;
+		for (int j = 0; j < n; j++) {
+			if (ids[j] == md->dev) {
+				r->st = st[j];
+				r->have_st = true;
+			}
+		}
+		p = prev_of(md->dev);
+		if (r->have_st && p && dt > 0) {
+			r->read_rate = (r->st.read_bytes - p->read_bytes) / dt;
+			r->write_rate = (r->st.write_bytes - p->write_bytes) / dt;
+		}
+		r->progress = mig_dev_progress(md);
+		r->eta_s = -1;
+		if (md->role == MR_SOURCE && md->state == MS_PRE_COPY &&
+		    r->read_rate > 0) {
+			/* Naive: what is pending now at the last read rate. */
+			double left = md->precopy_initial + md->precopy_dirty;
+
+			if (!md->initial_total && r->progress >= 0)
+				left = (1 - r->progress) * (md->state_size + md->state_size / 512);
+			r->eta_s = left / r->read_rate;
+		}
+		if (!row_matches(r))
+			continue;
+		nrows++;
+	}
+	qsort(rows, nrows, sizeof(rows[0]), row_cmp);
+	save_prev(ids, st, n);
+	last_sample_ns = now;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output: JSON lines and text                                         */
+/* ------------------------------------------------------------------ */
+
+static const char *role_name(int role)
+{
+	return role == MR_SOURCE ? "source" : role == MR_TARGET ? "target" : "none";
+}
+
+static void print_json_rows(void)
+{
+	uint64_t now = vfmig_now_ns();
+	uint64_t drops = tracer.skel ? vfmig_tracer_drops(&tracer) : 0;
+
+	for (int i = 0; i < nrows; i++) {
+		const struct mt_row *r = &rows[i];
+		const struct mig_dev *d = r->md;
+
+		printf("{\"type\":\"device\",\"ts_ns\":%" PRIu64 ",\"dev\":%u,"
+		       "\"state\":\"%s\",\"phase\":\"%s\",\"role\":\"%s\","
+		       "\"mig_id\":%" PRIu64 ",\"state_size\":%" PRIu64 ",",
+		       now, r->dev, mig_state_name(d->state), mig_dev_phase(d),
+		       role_name(d->role), (uint64_t)d->mig_id,
+		       (uint64_t)d->state_size);
+		if (r->progress >= 0)
+			printf("\"progress\":%.4f,", r->progress);
+		else
+			printf("\"progress\":null,");
+		printf("\"precopy_initial_bytes\":%" PRIu64 ",\"precopy_dirty_bytes\":%" PRIu64
+		       ",\"precopy_iter\":%u,\"mig_read_bytes\":%" PRIu64
+		       ",\"mig_written_bytes\":%" PRIu64 ",\"read_bytes\":%" PRIu64
+		       ",\"write_bytes\":%" PRIu64 ",\"read_rate_bps\":%.0f,\"write_rate_bps\":%.0f,"
+		       "\"time_in_phase_ns\":%" PRIu64 ",",
+		       (uint64_t)d->precopy_initial, (uint64_t)d->precopy_dirty,
+		       d->precopy_iters, (uint64_t)(d->precopy_bytes + d->stopcopy_bytes),
+		       (uint64_t)d->written_bytes, (uint64_t)r->st.read_bytes,
+		       (uint64_t)r->st.write_bytes, r->read_rate, r->write_rate,
+		       (uint64_t)(d->state_since && now > d->state_since ? now - d->state_since : 0));
+		if (r->eta_s >= 0)
+			printf("\"eta_ns\":%.0f,", r->eta_s * 1e9);
+		else
+			printf("\"eta_ns\":null,");
+		printf("\"chunks\":%" PRIu64 ",\"images\":%" PRIu64 ",\"loads\":%" PRIu64
+		       ",\"fw\":{", (uint64_t)r->st.chunks, (uint64_t)r->st.images,
+		       (uint64_t)r->st.loads);
+		for (int op = 0; op < MIG_FW_NR; op++)
+			printf("%s\"%s\":{\"count\":%" PRIu64 ",\"avg_lat_ns\":%" PRIu64
+			       ",\"max_lat_ns\":%" PRIu64 "}", op ? "," : "",
+			       mig_fw_op_name(op), (uint64_t)r->st.fw_count[op],
+			       r->st.fw_count[op] ? (uint64_t)(r->st.fw_lat_sum[op] / r->st.fw_count[op]) : 0,
+			       (uint64_t)r->st.fw_lat_max[op]);
+		printf("},\"fw_failed\":%" PRIu64 ",\"errors\":%" PRIu64
+		       ",\"partial\":%s,\"drops\":%" PRIu64 ",\"mode\":\"%s\"}\n",
+		       (uint64_t)r->st.fw_failed, (uint64_t)r->st.errors,
+		       d->partial ? "true" : "false", drops,
+		       tracer.skel ? tracer.mode : "replay");
+	}
+	fflush(stdout);
+}
+
+static void fmt_bytes(char *b, size_t n, double v)
+{
+	const char *u[] = { "B", "K", "M", "G", "T" };
+	int i = 0;
+
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(b, n, i ? "%.1f%s" : "%.0f%s", v, u[i]);
+}
+
+static void fmt_ns(char *b, size_t n, double ns)
+{
+	if (ns < 1e3)
+		snprintf(b, n, "%.0fns", ns);
+	else if (ns < 1e6)
+		snprintf(b, n, "%.1fus", ns / 1e3);
+	else if (ns < 1e9)
+		snprintf(b, n, "%.1fms", ns / 1e6);
+	else
+		snprintf(b, n, "%.2fs", ns / 1e9);
+}
+
+static void progress_bar(char *b, int width, double p)
+{
+	int fill;
+
+	if (p < 0) {
+		snprintf(b, width + 3, "%*s", width + 2, "-");
+		return;
+	}
+	fill = (int)(p * width + 0.5);
+	b[0] = '[';
+	for (int i = 0; i < width; i++)
+		b[1 + i] = i < fill ? '#' : '.';
+	b[width + 1] = ']';
+	b[width + 2] = '\0';
+}
+
+/* One table line; same text in text mode and TUI. */
+static void row_line(char *out, size_t n, const struct mt_row *r)
+{
+	const struct mig_dev *d = r->md;
+	char bar[32], pct[8], dirty[16], rr[16], wr[16], tip[16], eta[16];
+	char fw[64];
+	uint64_t now = vfmig_now_ns(), cmds = 0, lat = 0;
+
+	progress_bar(bar, 20, r->progress);
+	if (r->progress >= 0)
+		snprintf(pct, sizeof(pct), "%3.0f%%", r->progress * 100);
+	else
+		snprintf(pct, sizeof(pct), "    ");
+	fmt_bytes(dirty, sizeof(dirty), d->precopy_dirty);
+	fmt_bytes(rr, sizeof(rr), r->read_rate);
+	fmt_bytes(wr, sizeof(wr), r->write_rate);
+	fmt_ns(tip, sizeof(tip), d->state_since && now > d->state_since ?
+	       (double)(now - d->state_since) : 0);
+	if (r->eta_s >= 0)
+		fmt_ns(eta, sizeof(eta), r->eta_s * 1e9);
+	else
+		snprintf(eta, sizeof(eta), "-");
+	for (int op = 0; op < MIG_FW_NR; op++) {
+		cmds += r->st.fw_count[op];
+		lat += r->st.fw_lat_sum[op];
+	}
+	{
+		char a[16], s[16], l[16];
+
+		fmt_ns(a, sizeof(a), cmds ? (double)lat / cmds : 0);
+		fmt_ns(s, sizeof(s), r->st.fw_count[1] ?
+		       (double)r->st.fw_lat_sum[1] / r->st.fw_count[1] : 0);
+		fmt_ns(l, sizeof(l), r->st.fw_count[2] ?
+		       (double)r->st.fw_lat_sum[2] / r->st.fw_count[2] : 0);
+		snprintf(fw, sizeof(fw), "%4" PRIu64 " %7s S%" PRIu64 ":%s L%" PRIu64 ":%s",
+			 cmds, a, (uint64_t)r->st.fw_count[1], s,
+			 (uint64_t)r->st.fw_count[2], l);
+	}
+	snprintf(out, n, "%4u %-12s %-15s %4" PRIu64 " %-6s %s %s %7s %7s/s %7s/s %4u %8s %8s %s%s",
+		 r->dev, mig_state_name(d->state), mig_dev_phase(d),
+		 (uint64_t)d->mig_id, role_name(d->role), bar, pct, dirty, rr,
+		 wr, d->precopy_iters, tip, eta, fw,
+		 r->st.errors ? " ERR" : "");
+}
+
+static const char *HDR =
+	" DEV STATE        PHASE            MIG ROLE   PRECOPY PROGRESS        "
+	"DIRTY    READ/s   WRITE/s ITER  T-PHASE      ETA CMDS  AVG-LAT SAVE LOAD";
+
+static const char *sort_names[MT_SORT_NR] = { "dev", "state", "rate", "mig" };
+
+static void print_text(void)
+{
+	char line[512], ts[32];
+	time_t t = time(NULL);
+
+	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
+	printf("%s mode=%s drops=%" PRIu64 " events=%llu migrations=%ld\n%s\n",
+	       ts, tracer.skel ? tracer.mode : "replay",
+	       tracer.skel ? vfmig_tracer_drops(&tracer) : 0, model.events,
+	       total_done, HDR);
+	for (int i = 0; i < nrows; i++) {
+		row_line(line, sizeof(line), &rows[i]);
+		printf("%s\n", line);
+	}
+	fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ */
+/* TUI                                                                 */
+/* ------------------------------------------------------------------ */
+
+static const char part_ch[MP_NR] = { 'S', 'F', 'D', 'L', 'R' };
+
+static void draw_breakdown(int y, int cols, const struct mig_result *r)
+{
+	int width = cols - 4, x = 2, used = 0;
+	char a[16];
+
+	if (width < 10)
+		return;
+	mvprintw(y, 0, "Last downtime: dev %u -> dev %u  total ", r->src_dev,
+		 r->dst_dev);
+	fmt_ns(a, sizeof(a), r->downtime_ns);
+	attron(A_BOLD);
+	printw("%s", a);
+	attroff(A_BOLD);
+	printw("   bytes %" PRIu64 " (precopy %" PRIu64 ", stop_copy %" PRIu64 ")%s",
+	       (uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
+	       (uint64_t)r->precopy_bytes, (uint64_t)r->stopcopy_bytes,
+	       r->partial ? " [partial]" : "");
+	/* The stacked bar: each part's share of the width. */
+	mvprintw(y + 1, 0, " [");
+	for (int p = 0; p < MP_NR; p++) {
+		int w = r->downtime_ns ?
+			(int)((double)r->part_ns[p] * width / r->downtime_ns + 0.5) : 0;
+
+		if (p == MP_NR - 1)
+			w = width - used;
+		if (w < 0)
+			w = 0;
+		if (has_colors())
+			attron(COLOR_PAIR(2 + p));
+		for (int i = 0; i < w && x < width + 2; i++, x++)
+			mvaddch(y + 1, x, part_ch[p]);
+		if (has_colors())
+			attroff(COLOR_PAIR(2 + p));
+		used += w;
+	}
+	mvaddch(y + 1, width + 2, ']');
+	move(y + 2, 0);
+	for (int p = 0; p < MP_NR; p++) {
+		fmt_ns(a, sizeof(a), r->part_ns[p]);
+		printw(" %c %s %s (%.1f%%) ", part_ch[p], mig_part_name(p), a,
+		       r->downtime_ns ? 100.0 * r->part_ns[p] / r->downtime_ns : 0);
+	}
+}
+
+static void draw_tui(void)
+{
+	char line[512], ts[32];
+	time_t t = time(NULL);
+	int rows_, cols, y;
+
+	getmaxyx(stdscr, rows_, cols);
+	erase();
+	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
+	attron(A_BOLD);
+	mvprintw(0, 0, "mig-top %s  mode: %s (%s)  interval %.2fs  drops %" PRIu64
+		 "  events %llu  migrations %ld", ts, tracer.mode, tracer.why,
+		 opts.interval, vfmig_tracer_drops(&tracer), model.events,
+		 total_done);
+	attroff(A_BOLD);
+	mvprintw(1, 0, "sort: %s%s  filter: %s   keys: q quit  s sort  r reverse  f filter  c clear  +/- interval",
+		 sort_names[sort_key], sort_rev ? " (rev)" : "",
+		 *filt ? filt : "-");
+	attron(A_REVERSE);
+	mvprintw(3, 0, "%-*.*s", cols, cols, HDR);
+	attroff(A_REVERSE);
+	y = 4;
+	for (int i = 0; i < nrows && y < rows_ - 8; i++, y++) {
+		row_line(line, sizeof(line), &rows[i]);
+		mvprintw(y, 0, "%.*s", cols, line);
+	}
+	if (!nrows)
+		mvprintw(y++, 0, "  (no vfmig devices seen yet)");
+	y = rows_ - 8 > y + 1 ? rows_ - 8 : y + 1;
+	if (ndone) {
+		int first = ndone > opts.keep ? ndone - opts.keep : 0;
+
+		draw_breakdown(y, cols, &done[ndone - 1]);
+		y += 4;
+		mvprintw(y++, 0, "Recent migrations (S suspend, F final save, D drain, L target load, R target resume):");
+		for (int i = ndone - 1; i >= first && y < rows_; i--, y++) {
+			const struct mig_result *r = &done[i];
+			char a[16];
+
+			fmt_ns(a, sizeof(a), r->downtime_ns);
+			mvprintw(y, 0, "  %u->%u downtime %-9s", r->src_dev,
+				 r->dst_dev, a);
+			for (int p = 0; p < MP_NR; p++) {
+				fmt_ns(a, sizeof(a), r->part_ns[p]);
+				printw(" %c:%-8s", part_ch[p], a);
+			}
+			printw(" %" PRIu64 "B%s", (uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
+			       r->partial ? " partial" : "");
+		}
+	} else {
+		mvprintw(y, 0, "No completed migration yet: the downtime breakdown appears here after STOP_COPY.");
+	}
+	refresh();
+}
+
+static void tui_prompt_filter(void)
+{
+	char buf[64] = "";
+	int rows_, cols;
+
+	getmaxyx(stdscr, rows_, cols);
+	(void)cols;
+	nodelay(stdscr, FALSE);
+	echo();
+	curs_set(1);
+	mvprintw(rows_ - 1, 0, "filter (dev id, state or phase; empty = none): ");
+	clrtoeol();
+	getnstr(buf, sizeof(buf) - 1);
+	snprintf(filt, sizeof(filt), "%s", buf);
+	noecho();
+	curs_set(0);
+	nodelay(stdscr, TRUE);
+}
+
+/* Returns true when the screen should be redrawn now. */
+static bool tui_keys(void)
+{
+	bool redraw = false;
+	int ch;
+
+	while ((ch = getch()) != ERR) {
+		redraw = true;
+		switch (ch) {
+		case 'q': case 'Q': exiting = 1; break;
+		case 's': sort_key = (sort_key + 1) % MT_SORT_NR; break;
+		case 'r': sort_rev = !sort_rev; break;
+		case 'f': tui_prompt_filter(); break;
+		case 'c': filt[0] = '\0'; break;
+		case '+': if (opts.interval < 60) opts.interval *= 2; break;
+		case '-': if (opts.interval > 0.1) opts.interval /= 2; break;
+		case KEY_RESIZE: break;
+		default: redraw = false; break;
+		}
+	}
+	return redraw;
+}
+
+static void tui_init(void)
+{
+	setlocale(LC_ALL, "");
+	initscr();
+	cbreak();
+	noecho();
+	nodelay(stdscr, TRUE);
+	keypad(stdscr, TRUE);
+	curs_set(0);
+	if (has_colors()) {
+		static const short c[MP_NR] = { COLOR_RED, COLOR_YELLOW,
+						COLOR_BLUE, COLOR_MAGENTA,
+						COLOR_GREEN };
+
+		start_color();
+		use_default_colors();
+		init_pair(1, COLOR_WHITE, -1);
+		for (int p = 0; p < MP_NR; p++)
+			init_pair(2 + p, COLOR_BLACK, c[p]);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+
+static int replay(const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	unsigned long long drops = 0;
+	unsigned long lineno = 0;
+	struct mig_event e;
+	char mode[32] = "replay";
+	int rc;
+
+	if (!f) {
+		fprintf(stderr, "mig-top: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	while ((rc = mig_ev_read(f, &e, &drops, mode, sizeof(mode), &lineno)) > 0)
+		mig_model_feed(&model, &e);
+	if (f != stdin)
+		fclose(f);
+	if (rc < 0) {
+		fprintf(stderr, "mig-top: %s:%lu: bad event line\n", path, lineno);
+		return 1;
+	}
+	nrows = 0;
+	for (int i = 0; i < MIG_MAX_DEVS; i++)
+		if (model.devs[i].used) {
+			memset(&rows[nrows], 0, sizeof(rows[0]));
+			rows[nrows].dev = model.devs[i].dev;
+			rows[nrows].md = &model.devs[i];
+			rows[nrows].progress = mig_dev_progress(&model.devs[i]);
+			rows[nrows].eta_s = -1;
+			nrows++;
+		}
+	if (opts.out == MT_JSON) {
+		print_json_rows();
+		printf("{\"type\":\"summary\",\"mode\":\"%s\",\"drops\":%llu,\"events\":%llu,\"migrations\":%ld}\n",
+		       mode, drops, model.events, total_done);
+	} else {
+		print_text();
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = { options, parse_arg, NULL, doc, NULL, NULL, NULL };
+	struct vfmig_attach_opts ao = { 0 };
+	struct ring_buffer *rb = NULL;
+	char err[512];
+	long intervals = 0;
+	uint64_t next_draw;
+	int rc = 0;
+
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return 2;
+	if (opts.out == MT_TUI && !isatty(STDOUT_FILENO))
+		opts.out = MT_TEXT;
+	mig_model_init(&model, on_migration, NULL);
+	if (opts.out == MT_TUI && opts.replay)
+		opts.out = MT_TEXT;
+	if (opts.replay)
+		return replay(opts.replay);
+
+	ao.rb_mode = MIG_RB_PHASE;
+	ao.dev_filter = opts.dev_filter;
+	ao.force_mode = opts.force_mode;
+	ao.verbose = opts.verbose;
+	if (vfmig_tracer_open(&tracer, &ao, err, sizeof(err))) {
+		fprintf(stderr, "mig-top: %s\n", err);
+		return 1;
+	}
+	rb = ring_buffer__new(vfmig_tracer_events_fd(&tracer), on_event, NULL, NULL);
+	if (!rb) {
+		fprintf(stderr, "mig-top: ring buffer: %s\n", strerror(errno));
+		vfmig_tracer_close(&tracer);
+		return 1;
+	}
+	signal(SIGINT, sig_handler);
+	signal(SIGTERM, sig_handler);
+	if (opts.out == MT_JSON)
+		printf("{\"type\":\"start\",\"mode\":\"%s\",\"why\":\"%s\",\"interval_s\":%.3f}\n",
+		       tracer.mode, tracer.why, opts.interval);
+	else if (opts.out == MT_TEXT)
+		printf("mig-top: attached with %s (%s)\n", tracer.mode, tracer.why);
+	fflush(stdout);
+	sample();	/* seed devices already migrating */
+	if (opts.out == MT_TUI)
+		tui_init();
+	next_draw = vfmig_now_ns() + (uint64_t)(opts.interval * 1e9);
+
+	while (!exiting) {
+		int n = ring_buffer__poll(rb, 50);
+		bool redraw = false;
+
+		if (n < 0 && n != -EINTR) {
+			rc = 1;
+			break;
+		}
+		if (opts.out == MT_TUI)
+			redraw = tui_keys();
+		if (opts.migrations && total_done >= opts.migrations) {
+			sample();
+			if (opts.out == MT_JSON)
+				print_json_rows();
+			break;
+		}
+		if (vfmig_now_ns() >= next_draw) {
+			sample();
+			intervals++;
+			next_draw = vfmig_now_ns() + (uint64_t)(opts.interval * 1e9);
+			if (opts.out == MT_JSON)
+				print_json_rows();
+			else if (opts.out == MT_TEXT)
+				print_text();
+			redraw = true;
+			if (opts.count && intervals >= opts.count)
+				break;
+		}
+		if (redraw && opts.out == MT_TUI)
+			draw_tui();
+	}
+	ring_buffer__poll(rb, 0);
+	if (opts.out == MT_TUI)
+		endwin();
+	if (opts.out == MT_JSON)
+		printf("{\"type\":\"summary\",\"mode\":\"%s\",\"drops\":%" PRIu64
+		       ",\"events\":%llu,\"migrations\":%ld}\n", tracer.mode,
+		       vfmig_tracer_drops(&tracer), model.events, total_done);
+	else if (opts.out == MT_TUI && ndone)
+		for (int i = 0; i < ndone; i++)
+			mig_result_text(stdout, &done[i]);
+	ring_buffer__free(rb);
+	vfmig_tracer_close(&tracer);
+	return rc;
+}

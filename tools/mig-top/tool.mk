@@ -1,0 +1,1 @@
+LDLIBS_mig-top := -lbpf -lelf -lz -lncursesw

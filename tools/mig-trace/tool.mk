@@ -1,0 +1,1 @@
+LDLIBS_mig-trace := -lbpf -lelf -lz
