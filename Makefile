@@ -4,6 +4,7 @@
 #
 #   make [all]          module (build/kernel/vfmig.ko) + userspace + BPF
 #   make check          deps if missing, build, tests/run-check
+#   make check-debug    the same on a KASAN/lockdep/kmemleak guest kernel
 #   make demo           deps if missing, build, scripts/demo.sh
 #   make deps           install build/test packages (root; scripts/deps.sh)
 #   make unit warnmod   unit tests (ASan/UBSan) / splat self-test module
@@ -253,3 +254,25 @@ help:
 	@sed -n '/^#   make/s/^# *//p' Makefile
 
 FORCE:
+
+# ---------------------------------------------------------------- debug-kernel lane
+# make check-debug: build (first run on a machine only; cached under
+# /var/cache/vfmig/debug-kernel/) the debug guest kernel of
+# scripts/debug-kernel.sh, build the modules against it into build/debug/
+# (vfmig.ko, warnmod.ko and the test-only debugmod.ko) and run tests/run-check
+# on it. See docs/testing.md, "Debug-kernel lane".
+.PHONY: check-debug debugmod
+debugmod:
+	$(Q)scripts/symlink-farm.sh tests/vm/debugmod $(B)/debugmod
+	$(Q)$(call KBUILD,debugmod) modules
+
+check-debug:
+	$(Q)$(DEPS_IF_NEEDED)
+	$(Q)$(MAKE) all warnmod unit
+	$(Q)dk=$$(scripts/debug-kernel.sh) && \
+	$(MAKE) module warnmod debugmod B=$(B)/debug KDIR=$$dk/src && \
+	tests/run-check --debug-kernel "$$dk"
+
+# ---------------------------------------------------------------- mdev samples
+# mtty.ko / mdpy.ko for migctl's guest tests (owned by migctl; see the file).
+include mk/mtty.mk

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-3-Clause */
+/*
+ * migctl's transport framing, shared by files (`migctl save/load`) and TCP
+ * (`migctl send/receive`). The device's own stream (mlx5 records for vfmig,
+ * anything for other drivers) travels unchanged inside DATA frames; the
+ * frames add what the device stream lacks: who sent it, where PRE_COPY
+ * ended, an explicit end (so a cut stream is never mistaken for a complete
+ * one), per-frame checksums in files, and the target's reply over TCP.
+ *
+ * Frame: 24-byte header, little endian, then len payload bytes.
+ */
+#ifndef MIGFRAME_H
+#define MIGFRAME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MF_MAGIC	0x4d434631u	/* "1FCM" on disk: 31 46 43 4d */
+#define MF_VERSION	1
+#define MF_HDR_SIZE	24
+#define MF_MAX_PAYLOAD	(8u << 20)
+
+enum mf_type {
+	MF_HELLO = 1,		/* sender -> target: struct mf_hello */
+	MF_READY = 2,		/* target -> sender: target RESUMING */
+	MF_DATA_PRE = 3,	/* device stream read in PRE_COPY */
+	MF_DATA_STOP = 4,	/* device stream read in STOP_COPY */
+	MF_SWITCHOVER = 5,	/* source suspended; DATA_STOP follows */
+	MF_END = 6,		/* struct mf_end: the stream is complete */
+	MF_ACK = 7,		/* target -> sender: struct mf_ack */
+	MF_ERROR = 8,		/* either way: text message, then close */
+};
+
+#define MF_F_CSUM	(1u << 0)	/* csum field is valid */
+
+struct mf_hdr {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;
+	uint32_t flags;
+	uint32_t len;
+	uint64_t csum;		/* mf_hash64 of the payload if MF_F_CSUM */
+};
+
+struct mf_hello {
+	uint64_t mig_flags;	/* source VFIO_MIGRATION_* */
+	uint64_t state_size;	/* vfmig state size, 0 if not vfmig */
+	uint32_t precopy;	/* 1: PRE_COPY data will come */
+	uint32_t is_vfmig;
+	char source[64];	/* source device name */
+};
+
+struct mf_end {
+	uint64_t precopy_bytes;
+	uint64_t stop_copy_bytes;
+	uint64_t total_bytes;
+	uint32_t iterations;
+	uint32_t reserved;
+};
+
+struct mf_ack {
+	int32_t status;		/* 0 = target RUNNING, else -errno */
+	uint32_t reserved;
+	uint64_t load_tail_ns;	/* target write()s after END arrived + RESUMING->STOP */
+	uint64_t load_total_ns;	/* every target write() + RESUMING->STOP */
+	uint64_t resume_ns;	/* STOP -> RUNNING_P2P -> RUNNING */
+	uint64_t bytes;		/* device stream bytes written to the target */
+	char digest[16];	/* vfmig target digest ("" if not vfmig) */
+};
+
+/* A fast 64-bit hash (not cryptographic) for frame checksums. */
+uint64_t mf_hash64(const void *buf, size_t len);
+
+void mf_hdr_pack(uint8_t out[MF_HDR_SIZE], uint16_t type, uint32_t flags,
+		 uint32_t len, uint64_t csum);
+/* 0, or -1 with a message in err for a bad magic/version/type/length. */
+int mf_hdr_unpack(const uint8_t in[MF_HDR_SIZE], struct mf_hdr *h,
+		  char *err, size_t errlen);
+
+/* Structs travel as little-endian packed byte images. */
+void mf_hello_pack(const struct mf_hello *h, uint8_t *out, uint32_t *len);
+int mf_hello_unpack(const uint8_t *in, uint32_t len, struct mf_hello *h);
+void mf_end_pack(const struct mf_end *e, uint8_t *out, uint32_t *len);
+int mf_end_unpack(const uint8_t *in, uint32_t len, struct mf_end *e);
+void mf_ack_pack(const struct mf_ack *a, uint8_t *out, uint32_t *len);
+int mf_ack_unpack(const uint8_t *in, uint32_t len, struct mf_ack *a);
+
+const char *mf_type_name(uint16_t type);
+
+#endif /* MIGFRAME_H */

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-3-Clause
+/* Incremental migration stream parser; see vfmig_stream.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <linux/types.h>
+
+#include "vfmig_abi.h"
+#include "vfmig_stream.h"
+
+#define CHUNK_HDR_BYTES	40u
+
+_Static_assert(sizeof(struct vfmig_chunk_header) == CHUNK_HDR_BYTES,
+	       "chunk header layout");
+_Static_assert(sizeof(struct vfmig_record_header) == VFMIG_RECORD_HEADER_SIZE,
+	       "record header layout");
+
+enum { ST_HDR, ST_PAYLOAD };
+
+static uint64_t le64(const uint8_t *b)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | b[i];
+	return v;
+}
+
+static uint32_t le32(const uint8_t *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+	       (uint32_t)b[3] << 24;
+}
+
+static uint16_t le16(const uint8_t *b)
+{
+	return (uint16_t)(b[0] | b[1] << 8);
+}
+
+const char *vs_tag_name(uint32_t tag)
+{
+	switch (tag) {
+	case VFMIG_RECORD_TAG_FW_DATA:
+		return "FW_DATA";
+	case VFMIG_RECORD_TAG_STOP_COPY_SIZE:
+		return "STOP_COPY_SIZE";
+	default:
+		return "UNKNOWN";
+	}
+}
+
+void vs_init(struct vs_parser *p, unsigned int opts)
+{
+	memset(p, 0, sizeof(*p));
+	p->opts = opts;
+	p->max_record = VS_DEFAULT_MAX_RECORD;
+	p->state = ST_HDR;
+}
+
+static ssize_t bad(struct vs_parser *p, uint64_t off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static ssize_t bad(struct vs_parser *p, uint64_t off, const char *fmt, ...)
+{
+	char msg[150];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, sizeof(p->err), "offset %llu: %s",
+		 (unsigned long long)off, msg);
+	p->failed = true;
+	return -1;
+}
+
+static ssize_t parse_header(struct vs_parser *p)
+{
+	struct vs_record *r = &p->cur;
+
+	memset(r, 0, sizeof(*r));
+	r->offset = p->pos - VFMIG_RECORD_HEADER_SIZE;
+	r->size = le64(p->hdr);
+	r->flags = le32(p->hdr + 8);
+	r->tag = le32(p->hdr + 12);
+	p->pay_fill = 0;
+	p->head_fill = 0;
+
+	if (r->flags & ~VFMIG_RECORD_F_OPTIONAL)
+		return bad(p, r->offset, "record header has unknown flags 0x%x",
+			   r->flags);
+	switch (r->tag) {
+	case VFMIG_RECORD_TAG_FW_DATA:
+		r->kind = VS_REC_FW_DATA;
+		if (r->size > p->max_record)
+			return bad(p, r->offset,
+				   "FW_DATA record of %llu bytes exceeds the %llu byte limit",
+				   (unsigned long long)r->size,
+				   (unsigned long long)p->max_record);
+		if ((p->opts & VS_OPT_VFMIG) && r->size < CHUNK_HDR_BYTES)
+			return bad(p, r->offset,
+				   "FW_DATA record of %llu bytes is shorter than a chunk header",
+				   (unsigned long long)r->size);
+		break;
+	case VFMIG_RECORD_TAG_STOP_COPY_SIZE:
+		r->kind = VS_REC_STOP_COPY_SIZE;
+		if (r->size != 8)
+			return bad(p, r->offset,
+				   "STOP_COPY_SIZE record of %llu bytes (must be 8)",
+				   (unsigned long long)r->size);
+		break;
+	default:
+		if (!(r->flags & VFMIG_RECORD_F_OPTIONAL))
+			return bad(p, r->offset,
+				   "unknown mandatory record tag 0x%x (size %llu)",
+				   r->tag, (unsigned long long)r->size);
+		if (r->size > p->max_record)
+			return bad(p, r->offset,
+				   "optional record of %llu bytes exceeds the limit",
+				   (unsigned long long)r->size);
+		r->kind = VS_REC_OPTIONAL;
+	}
+	p->state = ST_PAYLOAD;
+	return 0;
+}
+
+/* The payload prefix is complete: decode and check a vfmig chunk header. */
+static ssize_t check_chunk(struct vs_parser *p)
+{
+	struct vs_record *r = &p->cur;
+	struct vs_chunk *c = &r->chunk;
+	uint64_t want;
+
+	c->magic = le32(p->head);
+	if (c->magic != VFMIG_CHUNK_MAGIC) {
+		if (p->opts & VS_OPT_VFMIG)
+			return bad(p, r->offset, "FW_DATA without vfmig chunk magic (0x%08x)",
+				   c->magic);
+		return 0;	/* opaque firmware image (mlx5) */
+	}
+	r->is_chunk = true;
+	c->version = le16(p->head + 4);
+	c->flags = le16(p->head + 6);
+	c->image_seq = le32(p->head + 8);
+	c->chunk_seq = le32(p->head + 12);
+	c->generation = le64(p->head + 16);
+	c->state_size = le64(p->head + 24);
+	c->npages = le32(p->head + 32);
+	c->reserved = le32(p->head + 36);
+
+	if (c->version != VFMIG_CHUNK_VERSION)
+		return bad(p, r->offset, "chunk version %u (expected %u)",
+			   c->version, VFMIG_CHUNK_VERSION);
+	if (c->flags & ~VFMIG_CHUNK_F_ALL)
+		return bad(p, r->offset, "chunk has unknown flags 0x%x", c->flags);
+	if (c->reserved)
+		return bad(p, r->offset, "chunk reserved field is 0x%x", c->reserved);
+	if (!c->state_size || c->state_size % VFMIG_PAGE_SIZE)
+		return bad(p, r->offset, "chunk state size %llu is not whole pages",
+			   (unsigned long long)c->state_size);
+	if (p->state_size && c->state_size != p->state_size)
+		return bad(p, r->offset, "chunk state size %llu differs from %llu earlier",
+			   (unsigned long long)c->state_size,
+			   (unsigned long long)p->state_size);
+	if (c->npages > c->state_size / VFMIG_PAGE_SIZE)
+		return bad(p, r->offset, "chunk carries %u pages, the state has %llu",
+			   c->npages,
+			   (unsigned long long)(c->state_size / VFMIG_PAGE_SIZE));
+	want = CHUNK_HDR_BYTES + (uint64_t)c->npages * (8 + VFMIG_PAGE_SIZE);
+	if (r->size != want)
+		return bad(p, r->offset,
+			   "chunk of %u pages needs a %llu byte record, header says %llu",
+			   c->npages, (unsigned long long)want,
+			   (unsigned long long)r->size);
+
+	if (c->flags & VFMIG_CHUNK_F_FIRST) {
+		if (c->chunk_seq)
+			return bad(p, r->offset, "FIRST chunk has chunk_seq %u",
+				   c->chunk_seq);
+		if (!(c->flags & VFMIG_CHUNK_F_FULL)) {
+			if (p->img_open)
+				return bad(p, r->offset,
+					   "incremental image %u starts inside open image %u",
+					   c->image_seq, p->img_seq);
+			if (!p->have_base)
+				return bad(p, r->offset,
+					   "incremental image %u before any full image",
+					   c->image_seq);
+		} else if (p->img_open) {
+			p->tot.abandoned_images++;
+		}
+	} else {
+		if (!p->img_open)
+			return bad(p, r->offset,
+				   "chunk %u of image %u without a FIRST chunk",
+				   c->chunk_seq, c->image_seq);
+		if (c->image_seq != p->img_seq || c->chunk_seq != p->next_chunk)
+			return bad(p, r->offset,
+				   "chunk %u of image %u out of order (expected chunk %u of image %u)",
+				   c->chunk_seq, c->image_seq, p->next_chunk,
+				   p->img_seq);
+	}
+	p->state_size = c->state_size;
+	p->img_open = !(c->flags & VFMIG_CHUNK_F_LAST);
+	p->img_seq = c->image_seq;
+	p->next_chunk = c->chunk_seq + 1;
+	p->tot.chunks++;
+	p->tot.pages += c->npages;
+	if (c->flags & VFMIG_CHUNK_F_LAST) {
+		p->tot.images++;
+		if (c->flags & VFMIG_CHUNK_F_FULL) {
+			p->tot.full_images++;
+			p->have_base = true;
+		}
+	}
+	return 0;
+}
+
+static uint32_t head_len(const struct vs_record *r)
+{
+	switch (r->kind) {
+	case VS_REC_FW_DATA:
+		return r->size >= CHUNK_HDR_BYTES ? CHUNK_HDR_BYTES : 0;
+	case VS_REC_STOP_COPY_SIZE:
+		return 8;
+	default:
+		return 0;
+	}
+}
+
+ssize_t vs_feed(struct vs_parser *p, const void *buf, size_t len,
+		struct vs_record *rec, int *got)
+{
+	const uint8_t *b = buf;
+	size_t used = 0;
+
+	*got = 0;
+	if (p->failed)
+		return -1;
+	while (used < len) {
+		if (p->state == ST_HDR) {
+			size_t n = VFMIG_RECORD_HEADER_SIZE - p->hdr_fill;
+
+			if (n > len - used)
+				n = len - used;
+			memcpy(p->hdr + p->hdr_fill, b + used, n);
+			p->hdr_fill += n;
+			used += n;
+			p->pos += n;
+			if (p->hdr_fill < VFMIG_RECORD_HEADER_SIZE)
+				continue;
+			p->hdr_fill = 0;
+			if (parse_header(p))
+				return -1;
+		} else {
+			uint32_t hl = head_len(&p->cur);
+			uint64_t n = p->cur.size - p->pay_fill;
+
+			if (n > len - used)
+				n = len - used;
+			if (p->head_fill < hl) {
+				uint32_t h = hl - p->head_fill;
+
+				if (h > n)
+					h = (uint32_t)n;
+				memcpy(p->head + p->head_fill, b + used, h);
+				p->head_fill += h;
+				if (p->head_fill == hl &&
+				    p->cur.kind == VS_REC_FW_DATA &&
+				    check_chunk(p))
+					return -1;
+			}
+			used += n;
+			p->pos += n;
+			p->pay_fill += n;
+		}
+		if (p->state == ST_PAYLOAD && p->pay_fill == p->cur.size) {
+			struct vs_record *r = &p->cur;
+
+			if (r->kind == VS_REC_FW_DATA && !r->is_chunk &&
+			    (p->opts & VS_OPT_VFMIG))
+				return bad(p, r->offset, "empty FW_DATA record");
+			if (r->kind == VS_REC_STOP_COPY_SIZE)
+				r->stop_copy_size = le64(p->head);
+			p->tot.records++;
+			if (r->kind == VS_REC_FW_DATA) {
+				p->tot.fw_data_records++;
+				p->tot.fw_data_bytes += r->size;
+			} else if (r->kind == VS_REC_OPTIONAL) {
+				p->tot.optional_records++;
+			}
+			*rec = *r;
+			*got = 1;
+			p->state = ST_HDR;
+			break;
+		}
+	}
+	return (ssize_t)used;
+}
+
+int vs_end(struct vs_parser *p)
+{
+	if (p->failed)
+		return -1;
+	if (p->state == ST_HDR && p->hdr_fill) {
+		bad(p, p->pos - p->hdr_fill,
+		    "stream ends inside a record header (%u of 16 bytes)",
+		    p->hdr_fill);
+		return -1;
+	}
+	if (p->state == ST_PAYLOAD) {
+		bad(p, p->cur.offset,
+		    "stream ends inside a %s record (%llu of %llu payload bytes)",
+		    vs_tag_name(p->cur.tag), (unsigned long long)p->pay_fill,
+		    (unsigned long long)p->cur.size);
+		return -1;
+	}
+	if (p->img_open) {
+		bad(p, p->pos, "stream ends inside image %u (no LAST chunk)",
+		    p->img_seq);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-3-Clause
+/* migctl inspect: frames, records, images and totals of a stream file. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/types.h>
+#include <linux/vfio.h>
+
+#include "migctl.h"
+#include "vfmig_abi.h"
+#include "vfmig_stream.h"
+
+struct image {
+	uint32_t seq;
+	uint32_t chunks;
+	uint64_t pages, bytes, offset;
+	bool full, done, stop_phase;
+};
+
+struct insp {
+	struct vs_parser p;
+	bool framed, json, opaque;
+	uint64_t switch_off;		/* stream offset of SWITCHOVER, or ~0 */
+	struct image *img;
+	size_t nimg, cap;
+	uint64_t stop_copy_size;
+	bool first_rec;
+	char perr[192];
+};
+
+static void chunk_flags(uint16_t f, char *b, size_t n)
+{
+	snprintf(b, n, "%s%s%s", f & VFMIG_CHUNK_F_FULL ? "FULL" : "INC",
+		 f & VFMIG_CHUNK_F_FIRST ? "|FIRST" : "",
+		 f & VFMIG_CHUNK_F_LAST ? "|LAST" : "");
+}
+
+static int on_record(struct insp *x, const struct vs_record *r)
+{
+	char fl[32] = "";
+	struct image *im;
+
+	if (r->kind == VS_REC_STOP_COPY_SIZE)
+		x->stop_copy_size = r->stop_copy_size;
+	if (r->is_chunk) {
+		if (r->chunk.flags & VFMIG_CHUNK_F_FIRST) {
+			if (x->nimg == x->cap) {
+				size_t nc = x->cap ? x->cap * 2 : 16;
+				struct image *ni = realloc(x->img, nc * sizeof(*ni));
+
+				if (!ni)
+					return -1;
+				x->img = ni;
+				x->cap = nc;
+			}
+			im = &x->img[x->nimg++];
+			memset(im, 0, sizeof(*im));
+			im->seq = r->chunk.image_seq;
+			im->full = r->chunk.flags & VFMIG_CHUNK_F_FULL;
+			im->offset = r->offset;
+			im->stop_phase = r->offset >= x->switch_off;
+		}
+		if (x->nimg) {
+			im = &x->img[x->nimg - 1];
+			im->chunks++;
+			im->pages += r->chunk.npages;
+			im->bytes += r->size + VFMIG_RECORD_HEADER_SIZE;
+			if (r->chunk.flags & VFMIG_CHUNK_F_LAST)
+				im->done = true;
+		}
+		chunk_flags(r->chunk.flags, fl, sizeof(fl));
+	}
+	if (g_opts.summary)
+		return 0;
+	if (x->json) {
+		printf("%s\n    {\"offset\": %" PRIu64 ", \"tag\": \"%s\", \"tag_value\": %u, "
+		       "\"flags\": %u, \"size\": %" PRIu64,
+		       x->first_rec ? "" : ",", r->offset, vs_tag_name(r->tag),
+		       r->tag, r->flags, r->size);
+		if (r->kind == VS_REC_STOP_COPY_SIZE)
+			printf(", \"stop_copy_size\": %" PRIu64, r->stop_copy_size);
+		if (r->is_chunk)
+			printf(", \"image_seq\": %u, \"chunk_seq\": %u, \"chunk_flags\": \"%s\", "
+			       "\"npages\": %u, \"generation\": %" PRIu64,
+			       r->chunk.image_seq, r->chunk.chunk_seq, fl,
+			       r->chunk.npages, r->chunk.generation);
+		printf("}");
+		x->first_rec = false;
+		return 0;
+	}
+	printf("  %12" PRIu64 "  %-14s %-9s %10" PRIu64, r->offset,
+	       vs_tag_name(r->tag),
+	       r->flags & VFMIG_RECORD_F_OPTIONAL ? "OPTIONAL" : "MANDATORY",
+	       r->size);
+	if (r->kind == VS_REC_STOP_COPY_SIZE)
+		printf("  stop_copy_size=%" PRIu64, r->stop_copy_size);
+	if (r->is_chunk)
+		printf("  image %u chunk %u %s pages=%u gen=%" PRIu64,
+		       r->chunk.image_seq, r->chunk.chunk_seq, fl,
+		       r->chunk.npages, r->chunk.generation);
+	else if (r->kind == VS_REC_FW_DATA)
+		printf("  (opaque firmware image)");
+	printf("\n");
+	return 0;
+}
+
+static int feed(struct insp *x, const uint8_t *b, size_t len)
+{
+	while (len && !x->opaque) {
+		struct vs_record r;
+		int got;
+		ssize_t n = vs_feed(&x->p, b, len, &r, &got);
+
+		if (n < 0) {
+			snprintf(x->perr, sizeof(x->perr), "%s", x->p.err);
+			return -1;
+		}
+		if (got && on_record(x, &r))
+			return -1;
+		b += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int cmd_inspect(const char *file, char *err)
+{
+	struct insp x = { .switch_off = UINT64_MAX, .first_rec = true };
+	struct mf_hello hello = { 0 };
+	struct mf_end end = { 0 };
+	bool have_end = false;
+	uint64_t frames = 0;
+	uint8_t *buf = malloc(MF_MAX_PAYLOAD), magic[4];
+	ssize_t n;
+	int fd, ret = -1;
+	struct vs_totals *t = &x.p.tot;
+	char fl[64];
+
+	x.json = g_opts.json;
+	if (!buf) {
+		set_err(err, "out of memory");
+		return -1;
+	}
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		set_err(err, "cannot open %s: %s", file, strerror(errno));
+		free(buf);
+		return -1;
+	}
+	n = pread(fd, magic, 4, 0);
+	x.framed = n == 4 && (magic[0] | magic[1] << 8 | magic[2] << 16 |
+			      (uint32_t)magic[3] << 24) == MF_MAGIC;
+	vs_init(&x.p, 0);
+
+	if (x.json)
+		printf("{\"file\": \"%s\", \"format\": \"%s\", \"records\": [", file,
+		       x.framed ? "migctl" : "raw");
+	else
+		printf("%s: %s\n  %12s  %-14s %-9s %10s\n", file,
+		       x.framed ? "migctl stream file" : "raw device stream",
+		       "offset", "tag", "flags", "size");
+
+	if (x.framed) {
+		for (;;) {
+			struct mf_hdr h;
+			int rc = frame_recv(fd, &h, buf, g_opts.io_timeout_ms,
+					    "reading the file", err);
+
+			if (rc == 1)
+				break;
+			if (rc)
+				goto out;
+			frames++;
+			if (have_end) {
+				set_err(err, "corrupted stream: %s frame after END",
+					mf_type_name(h.type));
+				goto out;
+			}
+			switch (h.type) {
+			case MF_HELLO:
+				if (frames != 1 || mf_hello_unpack(buf, h.len, &hello)) {
+					set_err(err, "corrupted stream: misplaced HELLO");
+					goto out;
+				}
+				if (hello.is_vfmig)
+					x.p.opts |= VS_OPT_VFMIG;
+				break;
+			case MF_DATA_PRE:
+			case MF_DATA_STOP:
+				if (frames == 1) {
+					set_err(err, "corrupted stream: no HELLO frame");
+					goto out;
+				}
+				if (feed(&x, buf, h.len)) {
+					if (hello.is_vfmig)
+						goto bad_stream;
+					x.opaque = true;
+				}
+				if (h.type == MF_DATA_PRE)
+					end.precopy_bytes += h.len;
+				else
+					end.stop_copy_bytes += h.len;
+				break;
+			case MF_SWITCHOVER:
+				x.switch_off = end.precopy_bytes;
+				break;
+			case MF_END: {
+				struct mf_end e;
+
+				if (mf_end_unpack(buf, h.len, &e) ||
+				    e.precopy_bytes != end.precopy_bytes ||
+				    e.stop_copy_bytes != end.stop_copy_bytes) {
+					set_err(err, "corrupted stream: END totals do not match the data");
+					goto out;
+				}
+				end.iterations = e.iterations;
+				have_end = true;
+				break;
+			}
+			default:
+				set_err(err, "corrupted stream: unexpected %s frame in a file",
+					mf_type_name(h.type));
+				goto out;
+			}
+		}
+		if (!have_end) {
+			set_err(err, "truncated file: no END frame after %" PRIu64
+				" bytes of device data",
+				end.precopy_bytes + end.stop_copy_bytes);
+			goto out;
+		}
+	} else {
+		for (;;) {
+			n = read(fd, buf, 1 << 20);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				set_err(err, "reading %s: %s", file, strerror(errno));
+				goto out;
+			}
+			if (!n)
+				break;
+			if (feed(&x, buf, (size_t)n))
+				goto bad_stream;
+		}
+	}
+	if (!x.opaque && vs_end(&x.p)) {
+		snprintf(x.perr, sizeof(x.perr), "%s", x.p.err);
+		if (!x.framed || hello.is_vfmig)
+			goto bad_stream;
+		x.opaque = true;
+	}
+
+	if (x.json) {
+		printf("\n  ], \"images\": [");
+		for (size_t i = 0; i < x.nimg; i++)
+			printf("%s\n    {\"image_seq\": %u, \"kind\": \"%s\", \"phase\": \"%s\", "
+			       "\"offset\": %" PRIu64 ", \"chunks\": %u, \"pages\": %" PRIu64
+			       ", \"bytes\": %" PRIu64 ", \"complete\": %s}",
+			       i ? "," : "", x.img[i].seq, x.img[i].full ? "full" : "incremental",
+			       !x.framed ? "unknown" : x.img[i].stop_phase ? "stop_copy" : "precopy",
+			       x.img[i].offset, x.img[i].chunks, x.img[i].pages,
+			       x.img[i].bytes, x.img[i].done ? "true" : "false");
+		printf("\n  ], \"totals\": {\"stream_bytes\": %" PRIu64 ", \"records\": %" PRIu64
+		       ", \"fw_data_records\": %" PRIu64 ", \"fw_data_bytes\": %" PRIu64
+		       ", \"optional_records\": %" PRIu64 ", \"chunks\": %" PRIu64
+		       ", \"pages\": %" PRIu64 ", \"images\": %" PRIu64
+		       ", \"full_images\": %" PRIu64 ", \"abandoned_images\": %" PRIu64
+		       ", \"stop_copy_size\": %" PRIu64,
+		       x.p.pos, t->records, t->fw_data_records, t->fw_data_bytes,
+		       t->optional_records, t->chunks, t->pages, t->images,
+		       t->full_images, t->abandoned_images, x.stop_copy_size);
+		if (x.framed)
+			printf(", \"frames\": %" PRIu64 ", \"precopy_bytes\": %" PRIu64
+			       ", \"stop_copy_bytes\": %" PRIu64 ", \"total_bytes\": %" PRIu64
+			       ", \"iterations\": %u, \"source\": \"%s\", \"mig_flags\": %" PRIu64
+			       ", \"state_size\": %" PRIu64,
+			       frames, end.precopy_bytes, end.stop_copy_bytes,
+			       end.precopy_bytes + end.stop_copy_bytes, end.iterations,
+			       hello.source, hello.mig_flags, hello.state_size);
+		printf(", \"opaque\": %s}}\n", x.opaque ? "true" : "false");
+	} else {
+		if (x.opaque)
+			printf("  device stream is not in the mlx5 record format (%s)\n",
+			       x.perr);
+		if (x.nimg)
+			printf("images:\n");
+		for (size_t i = 0; i < x.nimg; i++)
+			printf("  image %-4u %-11s %-9s offset %-12" PRIu64 " chunks %-4u pages %-8"
+			       PRIu64 " bytes %" PRIu64 "%s\n",
+			       x.img[i].seq, x.img[i].full ? "full" : "incremental",
+			       !x.framed ? "-" : x.img[i].stop_phase ? "stop_copy" : "precopy",
+			       x.img[i].offset, x.img[i].chunks, x.img[i].pages,
+			       x.img[i].bytes, x.img[i].done ? "" : " (incomplete)");
+		printf("totals: %" PRIu64 " stream bytes, %" PRIu64 " records (%" PRIu64
+		       " FW_DATA, %" PRIu64 " bytes), %" PRIu64 " images (%" PRIu64
+		       " full, %" PRIu64 " abandoned), %" PRIu64 " pages, stop_copy_size %"
+		       PRIu64 "\n",
+		       x.p.pos, t->records, t->fw_data_records, t->fw_data_bytes,
+		       t->images, t->full_images, t->abandoned_images, t->pages,
+		       x.stop_copy_size);
+		if (x.framed)
+			printf("source %s (%s, state %" PRIu64 " bytes): precopy %" PRIu64
+			       " bytes, stop-copy %" PRIu64 " bytes, %u iterations, %" PRIu64
+			       " frames\n",
+			       hello.source, vfio_mig_flags_str(hello.mig_flags, fl, sizeof(fl)),
+			       hello.state_size, end.precopy_bytes, end.stop_copy_bytes,
+			       end.iterations, frames);
+	}
+	ret = 0;
+	goto out;
+bad_stream:
+	set_err(err, "invalid device stream: %s", x.perr);
+out:
+	if (ret && x.json)
+		printf("\n  ], \"error\": true}\n");
+	close(fd);
+	free(buf);
+	free(x.img);
+	return ret;
+}
