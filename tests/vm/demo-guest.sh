@@ -1,34 +1,90 @@
 #!/bin/sh
-# The guest half of `make demo` (run by scripts/demo.sh through vm-run): loads
-# the VFIO core and vfmig.ko and shows what the driver exposes. Placeholder
-# until the full migration demo replaces it.
+# The guest half of `make demo` (run by scripts/demo.sh through vm-run): a
+# live migration with PRE_COPY of a vfmig device whose workload keeps
+# dirtying it, watched by mig-top (its ncurses screen, captured from tmux
+# while the migration runs), then the same migration without PRE_COPY as the
+# baseline, so the two downtimes can be compared.
 set -eu
 # shellcheck source=tests/guest/lib.sh
 . "$(dirname "$0")/../guest/lib.sh"
 
-echo "== guest: $(uname -sr), $(nproc) CPUs, $(awk '/MemTotal/ { print int($2 / 1024) " MB" }' /proc/meminfo)"
-modprobe -a vfio vfio_iommu_type1 mdev
-echo "== VFIO core loaded:"
-grep -E '^(vfio|vfio_iommu_type1|mdev) ' /proc/modules | awk '{ print "   " $1 }'
+B=$VFMIG_BUILD
+TYPE=${VFMIG_DEMO_TYPE:-vfmig-64M}
+RATE=${VFMIG_DEMO_DIRTY_RATE:-1500}	# pages per second
+BW=${VFMIG_DEMO_BANDWIDTH:-16M}	# migctl's bandwidth cap
+work=$(mktemp -d)
+sock=$work/tmux.sock
 
-ko=$VFMIG_BUILD/kernel/vfmig.ko
-if [ ! -r "$ko" ]; then
-	echo "== $ko not built yet: nothing more to show"
-	exit 0
-fi
-echo "== insmod $ko"
-insmod "$ko"
-echo "   $(grep '^vfmig ' /proc/modules)"
-if [ -d /sys/kernel/tracing/events/vfmig ]; then
-	echo "== vfmig tracepoints:"
-	for e in /sys/kernel/tracing/events/vfmig/*/; do echo "   vfmig:$(basename "$e")"; done
-fi
-for t in /sys/class/mdev_bus/*/mdev_supported_types/*; do
-	[ -d "$t" ] || continue
-	echo "== mdev type $(basename "$t"): $(cat "$t/name" 2>/dev/null || true)," \
-		"available_instances=$(cat "$t/available_instances" 2>/dev/null || echo ?)"
+cleanup() {
+	tmux -S "$sock" kill-server 2>/dev/null || true
+	for u in ${devs:-}; do
+		echo 1 >/sys/bus/mdev/devices/"$u"/remove 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+banner() {
+	printf '\n==== %s\n' "$*"
+}
+
+mkdev() {
+	u=$(cat /proc/sys/kernel/random/uuid)
+	echo "$u" >/sys/class/vfmig/vfmig/mdev_supported_types/"$TYPE"/create
+	devs="${devs:-} $u"
+	echo "$u"
+}
+
+# Print mig-top's screen without its trailing blank lines.
+frame() {
+	tmux -S "$sock" capture-pane -p | sed -e :a -e '/^\n*$/{$d;N;ba' -e '}'
+}
+
+banner "guest: $(uname -r), $(nproc) CPUs (QEMU TCG)"
+vfmig_load
+for t in "$B/bin/migctl" "$B/bin/mig-top"; do
+	[ -x "$t" ] || die "$t not built: run make"
 done
-echo "== kernel log of vfmig:"
-dmesg | grep -i vfmig | sed 's/^/   /' || true
-rmmod vfmig
-echo "== vfmig unloaded cleanly"
+
+src=$(mkdev)
+dst=$(mkdev)
+echo "$RATE" >/sys/bus/mdev/devices/"$src"/vfmig/dirty_rate
+banner "two $TYPE devices: source $src (workload: $RATE dirty pages/s), target $dst"
+
+tmux -S "$sock" new-session -d -x 160 -y 32 \
+	"TERM=xterm-256color $B/bin/mig-top -d 0.5"
+sleep 2
+
+banner "migctl migrate (PRE_COPY, bandwidth cap $BW), under mig-top"
+"$B/bin/migctl" migrate -V -b "$BW" "$src" "$dst" >"$work/precopy.txt" 2>&1 &
+mc=$!
+n=0
+while kill -0 $mc 2>/dev/null; do
+	sleep 1.5
+	n=$((n + 1))
+	kill -0 $mc 2>/dev/null || break
+	banner "mig-top, $((n * 3 / 2)) s into the migration"
+	frame
+done
+wait $mc || { cat "$work/precopy.txt"; die "migctl failed"; }
+sleep 1.2
+banner "mig-top after STOP_COPY: the downtime breakdown"
+frame
+banner "migctl's report"
+cat "$work/precopy.txt"
+
+# The workload follows the role: a target must not change its state before
+# migctl -V has compared its digest with the source's.
+echo "$RATE" >/sys/bus/mdev/devices/"$dst"/vfmig/dirty_rate
+echo 0 >/sys/bus/mdev/devices/"$src"/vfmig/dirty_rate
+banner "baseline: migrated back, same workload and cap, without PRE_COPY (migctl -n)"
+"$B/bin/migctl" migrate -V -n -b "$BW" "$dst" "$src"
+sleep 1.2
+banner "mig-top: the two migrations"
+frame
+
+tmux -S "$sock" send-keys q
+cleanup
+trap - EXIT
+vfmig_unload
+banner "done: vfmig unloaded cleanly"

@@ -489,6 +489,9 @@ const char *mig_dev_phase(const struct mig_dev *d)
 	case MS_STOP:
 		return d->role == MR_TARGET ? "loaded" : "stopped";
 	default:
+		/* Back in RUNNING: after a completed migration, or an abort. */
+		if (d->role == MR_SOURCE && d->paired)
+			return "migrated";
 		return d->role == MR_SOURCE && d->t_open ? "aborted" : "idle";
 	}
 }
