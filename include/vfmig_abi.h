@@ -54,6 +54,7 @@ struct vfmig_record_header {
  *   __le64 page_index[npages]
  *   u8     page_data[npages][VFMIG_PAGE_SIZE]
  *
+ * The page indexes of a chunk strictly increase.
  * An image is a run of chunks with the same image_seq, chunk_seq counting
  * from 0, the first flagged FIRST and the last flagged LAST. A FULL image
  * carries every page; an incremental one only the pages dirtied since the
@@ -78,7 +79,13 @@ struct vfmig_chunk_header {
 #define VFMIG_CHUNK_F_FULL	(1u << 0)	/* else incremental */
 #define VFMIG_CHUNK_F_FIRST	(1u << 1)
 #define VFMIG_CHUNK_F_LAST	(1u << 2)
-#define VFMIG_CHUNK_F_ALL	0x7u
+/*
+ * A chunk of the migration's last image (the one STOP_COPY cuts). A target
+ * refuses RESUMING -> STOP until such an image has fully loaded, so a stream
+ * cut at an image boundary cannot pass for a whole one.
+ */
+#define VFMIG_CHUNK_F_FINAL	(1u << 3)
+#define VFMIG_CHUNK_F_ALL	0xfu
 
 /* Bytes of one FW_DATA record (header included) carrying @npages pages. */
 #define VFMIG_CHUNK_RECORD_BYTES(npages) \
@@ -130,6 +137,7 @@ enum vfmig_fw_opcode {
 /* SAVE modifiers */
 #define VFMIG_FW_SAVE_INC	(1u << 0)	/* only pages dirtied since last */
 #define VFMIG_FW_SAVE_TRACK	(1u << 1)	/* keep dirty tracking on */
+#define VFMIG_FW_SAVE_FINAL	(1u << 2)	/* the migration's last image */
 /* SUSPEND/RESUME modifiers, as mlx5's op_mod */
 #define VFMIG_FW_OPMOD_INITIATOR	0	/* stop/start initiating work */
 #define VFMIG_FW_OPMOD_RESPONDER	1	/* stop/start responding */

@@ -285,6 +285,8 @@ static u32 vfmig_fw_cut_chunk(struct vfmig_fw *fw, struct vfmig_buf *buf,
 		flags |= VFMIG_CHUNK_F_LAST;
 	if (full)
 		flags |= VFMIG_CHUNK_F_FULL;
+	if (fw->save.flags & VFMIG_FW_SAVE_FINAL)
+		flags |= VFMIG_CHUNK_F_FINAL;
 	if (!fw->save.chunk_seq)
 		flags |= VFMIG_CHUNK_F_FIRST;
 
@@ -443,8 +445,10 @@ int vfmig_fw_load(struct vfmig_fw *fw, const u8 *chunk, size_t len)
 	status = vfmig_fw_submit(fw, VFMIG_FW_LOAD, 0, len, &seq);
 	if (!status && vfmig_fw_check_chunk(fw, ch, len, &npages))
 		status = VFMIG_FW_STATUS_BAD_PARAM;
+	/* Indexes strictly increase (as SAVE cuts them) and stay in range. */
 	for (i = 0; !status && i < npages; i++)
-		if (le64_to_cpu(index[i]) >= st->npages)
+		if (le64_to_cpu(index[i]) >= st->npages ||
+		    (i && le64_to_cpu(index[i]) <= le64_to_cpu(index[i - 1])))
 			status = VFMIG_FW_STATUS_BAD_PARAM;
 	if (status)
 		goto out;
@@ -464,6 +468,8 @@ int vfmig_fw_load(struct vfmig_fw *fw, const u8 *chunk, size_t len)
 	vfmig_fw_delay(fw, len);
 
 	fw->load.open = !(flags & VFMIG_CHUNK_F_LAST);
+	fw->load.final_done = (flags & VFMIG_CHUNK_F_LAST) &&
+			      (flags & VFMIG_CHUNK_F_FINAL);
 	fw->load.image_seq = le32_to_cpu(ch->image_seq);
 	fw->load.next_chunk = le32_to_cpu(ch->chunk_seq) + 1;
 	if (flags & VFMIG_CHUNK_F_LAST) {
@@ -481,10 +487,13 @@ out:
 	return ret;
 }
 
-/* The stream ended: it must have delivered whole images only. */
-int vfmig_fw_load_finish(struct vfmig_fw *fw)
+/*
+ * The stream ended. Unless it carried nothing at all, it must have ended
+ * with the whole final image: anything less leaves the device half loaded.
+ */
+int vfmig_fw_load_finish(struct vfmig_fw *fw, bool any_data)
 {
-	if (fw->load.open)
+	if (fw->load.open || (any_data && !fw->load.final_done))
 		return -EINVAL;
 	return 0;
 }

@@ -90,6 +90,7 @@ struct vfmig_fw {
 	struct {
 		bool open;		/* an image is partly loaded */
 		bool have_base;		/* a full image was loaded */
+		bool final_done;	/* the last image loaded was FINAL */
 		u32 image_seq;
 		u32 next_chunk;
 		u64 images;
@@ -107,7 +108,7 @@ void vfmig_fw_save_kick(struct vfmig_fw *fw);
 void vfmig_fw_save_abort(struct vfmig_fw *fw);
 int vfmig_fw_load(struct vfmig_fw *fw, const u8 *chunk, size_t len);
 void vfmig_fw_load_reset(struct vfmig_fw *fw);
-int vfmig_fw_load_finish(struct vfmig_fw *fw);
+int vfmig_fw_load_finish(struct vfmig_fw *fw, bool any_data);
 int vfmig_fw_suspend(struct vfmig_fw *fw, u32 op_mod);
 int vfmig_fw_resume(struct vfmig_fw *fw, u32 op_mod);
 

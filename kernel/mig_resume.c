@@ -255,14 +255,14 @@ struct vfmig_resume_file *vfmig_resume_file_create(struct vfmig_dev *mdev)
 	return migf;
 }
 
-/* RESUMING -> STOP: the stream must have ended on a whole image. */
+/* RESUMING -> STOP: the stream must have ended with the final image. */
 int vfmig_resume_file_finish(struct vfmig_resume_file *migf)
 {
 	if (migf->error)
 		return migf->error;
 	if (migf->load_state != VFMIG_LOAD_READ_HEADER || migf->hdr_fill)
 		return -EINVAL;
-	return vfmig_fw_load_finish(&migf->mdev->fw);
+	return vfmig_fw_load_finish(&migf->mdev->fw, migf->pos);
 }
 
 void vfmig_resume_file_disable(struct vfmig_resume_file *migf)

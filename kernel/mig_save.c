@@ -221,7 +221,8 @@ static int vfmig_save_start(struct vfmig_save_file *migf, u32 flags,
 static u32 vfmig_save_final_flags(struct vfmig_save_file *migf)
 {
 	/* Incremental over what PRE_COPY sent, unless tracking was lost. */
-	return (migf->precopy && !migf->fallback) ? VFMIG_FW_SAVE_INC : 0;
+	return VFMIG_FW_SAVE_FINAL |
+	       ((migf->precopy && !migf->fallback) ? VFMIG_FW_SAVE_INC : 0);
 }
 
 static void vfmig_sink_done(struct vfmig_fw_sink *sink, u32 status,
@@ -605,7 +606,8 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *mdev,
 	image = vfmig_save_next_image(migf, precopy ? VFMIG_IMAGE_INITIAL :
 						      VFMIG_IMAGE_FINAL);
 	spin_unlock(&migf->list_lock);
-	ret = vfmig_fw_save(&mdev->fw, precopy ? VFMIG_FW_SAVE_TRACK : 0,
+	ret = vfmig_fw_save(&mdev->fw,
+			    precopy ? VFMIG_FW_SAVE_TRACK : VFMIG_FW_SAVE_FINAL,
 			    image, &migf->sink);
 	if (ret)
 		goto err_fput;

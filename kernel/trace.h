@@ -126,7 +126,8 @@ static_assert(VFMIG_FW_NR_OPCODES == 5,
 	__print_flags(f, "|",						\
 		      { VFMIG_CHUNK_F_FULL, "FULL" },			\
 		      { VFMIG_CHUNK_F_FIRST, "FIRST" },			\
-		      { VFMIG_CHUNK_F_LAST, "LAST" })
+		      { VFMIG_CHUNK_F_LAST, "LAST" },			\
+		      { VFMIG_CHUNK_F_FINAL, "FINAL" })
 
 TRACE_EVENT(vfmig_device,
 	    TP_PROTO(const struct vfmig_trace_dev *d, u32 event),

@@ -36,9 +36,10 @@ struct insp {
 
 static void chunk_flags(uint16_t f, char *b, size_t n)
 {
-	snprintf(b, n, "%s%s%s", f & VFMIG_CHUNK_F_FULL ? "FULL" : "INC",
+	snprintf(b, n, "%s%s%s%s", f & VFMIG_CHUNK_F_FULL ? "FULL" : "INC",
 		 f & VFMIG_CHUNK_F_FIRST ? "|FIRST" : "",
-		 f & VFMIG_CHUNK_F_LAST ? "|LAST" : "");
+		 f & VFMIG_CHUNK_F_LAST ? "|LAST" : "",
+		 f & VFMIG_CHUNK_F_FINAL ? "|FINAL" : "");
 }
 
 static int on_record(struct insp *x, const struct vs_record *r)
