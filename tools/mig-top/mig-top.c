@@ -31,6 +31,8 @@ static struct mt_opts opts = {
 static volatile sig_atomic_t exiting;
 
 static struct vfmig_tracer tracer;
+static struct generic_tracer gtracer;	/* -g: generic mode */
+static bool generic;
 static struct mig_model model;
 static struct mig_result done[MT_KEEP_MAX];
 static int ndone;
@@ -50,7 +52,7 @@ const char *argp_program_bug_address = "vfmig project";
 static const char doc[] =
 "Live, top-like view of vfmig device migrations.\n"
 "\n"
-"USAGE: mig-top [-d SEC] [-c COUNT] [-j | -t] [-D DEV] [-m MODE]\n"
+"USAGE: mig-top [-d SEC] [-c COUNT] [-j | -t] [-D DEV] [-m MODE] [-g MODULE]\n"
 "\n"
 "EXAMPLES:\n"
 "    mig-top                 # ncurses view, 1 s refresh\n"
@@ -58,6 +60,8 @@ static const char doc[] =
 "    mig-top -t -c 10        # plain text, 10 intervals\n"
 "    mig-top -j -n 1         # exit after the first completed migration\n"
 "    mig-top -j -r ev.txt    # replay a mig-trace event file (no BPF)\n"
+"    mig-top -g mtty         # generic mode: any VFIO migration driver\n"
+"    mig-top -g mtty -m kprobe -j -a   # kprobes, JSON with every arc\n"
 "\n"
 "Keys: q quit, s sort field, r reverse, f filter, c clear filter,\n"
 "      +/- refresh interval.";
@@ -69,7 +73,10 @@ static const struct argp_option options[] = {
 	{ "text", 't', NULL, 0, "Plain text per interval (no TUI)", 0 },
 	{ "migrations", 'n', "N", 0, "Exit after N completed migrations", 0 },
 	{ "dev", 'D', "ID", 0, "Only this device id (filtered in BPF)", 0 },
-	{ "mode", 'm', "MODE", 0, "Force attach mode: tp_btf, raw_tp or tp", 0 },
+	{ "mode", 'm', "MODE", 0, "Force attach mode: tp_btf, raw_tp or tp (generic: fentry or kprobe)", 0 },
+	{ "generic", 'g', "MODULE", 0, "Generic mode: hook the VFIO core and MODULE's migration callbacks instead of the vfmig tracepoints", 0 },
+	{ "fn", 'F', "ROLE=FUNC", 0, "Generic mode: hook FUNC as ROLE (set_state, read, write, ioctl; FUNC - = none)", 0 },
+	{ "arcs", 'a', NULL, 0, "JSON: also one line per state arc", 0 },
 	{ "keep", 'k', "N", 0, "Completed migrations kept on screen (default 5)", 0 },
 	{ "replay", 'r', "FILE", 0, "Analyze an event file instead of tracing", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
@@ -105,9 +112,22 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "bad device id");
 		break;
 	case 'm':
-		if (strcmp(arg, "tp_btf") && strcmp(arg, "raw_tp") && strcmp(arg, "tp"))
-			argp_error(state, "mode is tp_btf, raw_tp or tp");
+		if (strcmp(arg, "tp_btf") && strcmp(arg, "raw_tp") && strcmp(arg, "tp") &&
+		    strcmp(arg, "fentry") && strcmp(arg, "kprobe"))
+			argp_error(state, "mode is tp_btf, raw_tp or tp (generic: fentry or kprobe)");
 		opts.force_mode = arg;
+		break;
+	case 'g': opts.gen.module = arg; break;
+	case 'F':
+		if (generic_parse_fn(&opts.gen, arg))
+			argp_error(state, "--fn takes ROLE=FUNC, ROLE one of set_state, read, write, ioctl");
+		break;
+	case 'a': opts.arcs = true; break;
+	case ARGP_KEY_END:
+		if (opts.force_mode && !!opts.gen.module !=
+		    (!strcmp(opts.force_mode, "fentry") || !strcmp(opts.force_mode, "kprobe")))
+			argp_error(state, opts.gen.module ? "generic mode (-g) attaches with fentry or kprobe" :
+				   "fentry and kprobe are generic-mode (-g MODULE) attach modes");
 		break;
 	case 'k':
 		opts.keep = atoi(arg);
@@ -127,6 +147,23 @@ static void sig_handler(int sig)
 {
 	(void)sig;
 	exiting = 1;
+}
+
+/* The live tracer, vfmig tracepoints or generic (-g), or none (replay). */
+static const char *t_mode(void)
+{
+	return generic ? gtracer.mode : tracer.skel ? tracer.mode : "replay";
+}
+
+static const char *t_why(void)
+{
+	return generic ? gtracer.why : tracer.why;
+}
+
+static uint64_t t_drops(void)
+{
+	return generic ? generic_drops(&gtracer) :
+	       tracer.skel ? vfmig_tracer_drops(&tracer) : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -154,9 +191,19 @@ static void on_migration(const struct mig_result *r, void *arg)
 
 static int on_event(void *ctx, void *data, size_t sz)
 {
+	const struct mig_event *e = data;
+
 	(void)ctx;
-	if (sz >= sizeof(struct mig_event))
-		mig_model_feed(&model, data);
+	if (sz < sizeof(struct mig_event))
+		return 0;
+	if (opts.arcs && opts.out == MT_JSON && e->type == MEV_STATE_STEP)
+		printf("{\"type\":\"arc\",\"ts_ns\":%" PRIu64 ",\"dev\":%u,"
+		       "\"mig_id\":%" PRIu64 ",\"from\":\"%s\",\"to\":\"%s\","
+		       "\"ret\":%" PRId64 ",\"ns\":%" PRIu64 "}\n",
+		       (uint64_t)e->ts, e->dev, (uint64_t)e->mig_id,
+		       mig_state_name(e->a[0]), mig_state_name(e->a[1]),
+		       (int64_t)e->a[2], (uint64_t)e->a[3]);
+	mig_model_feed(&model, e);
 	return 0;
 }
 
@@ -228,7 +275,9 @@ static void sample(void)
 	double dt = last_sample_ns ? (now - last_sample_ns) / 1e9 : 0;
 	int n = 0;
 
-	if (tracer.skel)
+	if (generic)
+		n = generic_devstats(&gtracer, ids, st, MT_MAX_ROWS);
+	else if (tracer.skel)
 		n = vfmig_tracer_devstats(&tracer, ids, st, MT_MAX_ROWS);
 	for (int i = 0; i < n; i++)
 		mig_model_seed(&model, ids[i], st[i].state, st[i].mig_id,
@@ -290,16 +339,24 @@ static const char *role_name(int role)
 static void print_json_rows(void)
 {
 	uint64_t now = vfmig_now_ns();
-	uint64_t drops = tracer.skel ? vfmig_tracer_drops(&tracer) : 0;
+	uint64_t drops = t_drops();
+	char name[64];
 
 	for (int i = 0; i < nrows; i++) {
 		const struct mt_row *r = &rows[i];
 		const struct mig_dev *d = r->md;
 
-		printf("{\"type\":\"device\",\"ts_ns\":%" PRIu64 ",\"dev\":%u,"
+		if (generic)
+			printf("{\"type\":\"device\",\"name\":\"%s\",",
+			       generic_dev_name(&gtracer, r->dev, name, sizeof(name)));
+		else
+			printf("{");
+
+		printf("%s\"ts_ns\":%" PRIu64 ",\"dev\":%u,"
 		       "\"state\":\"%s\",\"phase\":\"%s\",\"role\":\"%s\","
 		       "\"mig_id\":%" PRIu64 ",\"state_size\":%" PRIu64 ",",
-		       now, r->dev, mig_state_name(d->state), mig_dev_phase(d),
+		       generic ? "" : "\"type\":\"device\",", now, r->dev,
+		       mig_state_name(d->state), mig_dev_phase(d),
 		       role_name(d->role), (uint64_t)d->mig_id,
 		       (uint64_t)d->state_size);
 		if (r->progress >= 0)
@@ -332,8 +389,7 @@ static void print_json_rows(void)
 		printf("},\"fw_failed\":%" PRIu64 ",\"errors\":%" PRIu64
 		       ",\"partial\":%s,\"drops\":%" PRIu64 ",\"mode\":\"%s\"}\n",
 		       (uint64_t)r->st.fw_failed, (uint64_t)r->st.errors,
-		       d->partial ? "true" : "false", drops,
-		       tracer.skel ? tracer.mode : "replay");
+		       d->partial ? "true" : "false", drops, t_mode());
 	}
 	fflush(stdout);
 }
@@ -416,11 +472,15 @@ static void row_line(char *out, size_t n, const struct mt_row *r)
 			 cmds, a, (uint64_t)r->st.fw_count[1], s,
 			 (uint64_t)r->st.fw_count[2], l);
 	}
-	snprintf(out, n, "%4u %-12s %-15s %4" PRIu64 " %-6s %s %s %7s %7s/s %7s/s %4u %8s %8s %s%s",
+	char name[64] = "";
+
+	if (generic)
+		generic_dev_name(&gtracer, r->dev, name, sizeof(name));
+	snprintf(out, n, "%4u %-12s %-15s %4" PRIu64 " %-6s %s %s %7s %7s/s %7s/s %4u %8s %8s %s%s%s%s",
 		 r->dev, mig_state_name(d->state), mig_dev_phase(d),
 		 (uint64_t)d->mig_id, role_name(d->role), bar, pct, dirty, rr,
 		 wr, d->precopy_iters, tip, eta, fw,
-		 r->st.errors ? " ERR" : "");
+		 r->st.errors ? " ERR" : "", *name ? " " : "", name);
 }
 
 static const char *HDR =
@@ -436,8 +496,7 @@ static void print_text(void)
 
 	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
 	printf("%s mode=%s drops=%" PRIu64 " events=%llu migrations=%ld\n%s\n",
-	       ts, tracer.skel ? tracer.mode : "replay",
-	       tracer.skel ? vfmig_tracer_drops(&tracer) : 0, model.events,
+	       ts, t_mode(), t_drops(), model.events,
 	       total_done, HDR);
 	for (int i = 0; i < nrows; i++) {
 		row_line(line, sizeof(line), &rows[i]);
@@ -507,8 +566,8 @@ static void draw_tui(void)
 	strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&t));
 	attron(A_BOLD);
 	mvprintw(0, 0, "mig-top %s  mode: %s (%s)  interval %.2fs  drops %" PRIu64
-		 "  events %llu  migrations %ld", ts, tracer.mode, tracer.why,
-		 opts.interval, vfmig_tracer_drops(&tracer), model.events,
+		 "  events %llu  migrations %ld", ts, t_mode(), t_why(),
+		 opts.interval, t_drops(), model.events,
 		 total_done);
 	attroff(A_BOLD);
 	mvprintw(1, 0, "sort: %s%s  filter: %s   keys: q quit  s sort  r reverse  f filter  c clear  +/- interval",
@@ -523,7 +582,8 @@ static void draw_tui(void)
 		mvprintw(y, 0, "%.*s", cols, line);
 	}
 	if (!nrows)
-		mvprintw(y++, 0, "  (no vfmig devices seen yet)");
+		mvprintw(y++, 0, generic ? "  (no device has changed migration state yet)" :
+			 "  (no vfmig devices seen yet)");
 	y = rows_ - 8 > y + 1 ? rows_ - 8 : y + 1;
 	if (ndone) {
 		int first = ndone > opts.keep ? ndone - opts.keep : 0;
@@ -682,23 +742,29 @@ int main(int argc, char **argv)
 	ao.dev_filter = opts.dev_filter;
 	ao.force_mode = opts.force_mode;
 	ao.verbose = opts.verbose;
-	if (vfmig_tracer_open(&tracer, &ao, err, sizeof(err))) {
+	opts.gen.force_mode = opts.force_mode;
+	opts.gen.dev_filter = opts.dev_filter;
+	opts.gen.verbose = opts.verbose;
+	generic = opts.gen.module != NULL;
+	if (generic ? generic_open(&gtracer, &opts.gen, err, sizeof(err)) :
+	    vfmig_tracer_open(&tracer, &ao, err, sizeof(err))) {
 		fprintf(stderr, "mig-top: %s\n", err);
 		return 1;
 	}
-	rb = ring_buffer__new(vfmig_tracer_events_fd(&tracer), on_event, NULL, NULL);
+	rb = ring_buffer__new(generic ? generic_events_fd(&gtracer) :
+			      vfmig_tracer_events_fd(&tracer), on_event, NULL, NULL);
 	if (!rb) {
 		fprintf(stderr, "mig-top: ring buffer: %s\n", strerror(errno));
-		vfmig_tracer_close(&tracer);
+		generic ? generic_close(&gtracer) : vfmig_tracer_close(&tracer);
 		return 1;
 	}
 	signal(SIGINT, sig_handler);
 	signal(SIGTERM, sig_handler);
 	if (opts.out == MT_JSON)
 		printf("{\"type\":\"start\",\"mode\":\"%s\",\"why\":\"%s\",\"interval_s\":%.3f}\n",
-		       tracer.mode, tracer.why, opts.interval);
+		       t_mode(), t_why(), opts.interval);
 	else if (opts.out == MT_TEXT)
-		printf("mig-top: attached with %s (%s)\n", tracer.mode, tracer.why);
+		printf("mig-top: attached with %s (%s)\n", t_mode(), t_why());
 	fflush(stdout);
 	sample();	/* seed devices already migrating */
 	if (opts.out == MT_TUI)
@@ -741,12 +807,15 @@ int main(int argc, char **argv)
 		endwin();
 	if (opts.out == MT_JSON)
 		printf("{\"type\":\"summary\",\"mode\":\"%s\",\"drops\":%" PRIu64
-		       ",\"events\":%llu,\"migrations\":%ld}\n", tracer.mode,
-		       vfmig_tracer_drops(&tracer), model.events, total_done);
+		       ",\"events\":%llu,\"migrations\":%ld}\n", t_mode(),
+		       t_drops(), model.events, total_done);
 	else if (opts.out == MT_TUI && ndone)
 		for (int i = 0; i < ndone; i++)
 			mig_result_text(stdout, &done[i]);
 	ring_buffer__free(rb);
-	vfmig_tracer_close(&tracer);
+	if (generic)
+		generic_close(&gtracer);
+	else
+		vfmig_tracer_close(&tracer);
 	return rc;
 }

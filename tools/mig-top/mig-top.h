@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "mig_events.h"
+#include "generic.h"
 
 #define MT_MAX_ROWS	MIG_MAX_DEVS
 #define MT_KEEP_MAX	32
@@ -35,6 +36,8 @@ struct mt_opts {
 	int keep;
 	bool verbose;
 	bool noclear;
+	bool arcs;			/* -a: JSON line per state arc */
+	struct generic_opts gen;	/* -g MODULE: generic mode */
 };
 
 #endif
