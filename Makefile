@@ -259,8 +259,9 @@ FORCE:
 # make check-debug: build (first run on a machine only; cached under
 # /var/cache/vfmig/debug-kernel/) the debug guest kernel of
 # scripts/debug-kernel.sh, build the modules against it into build/debug/
-# (vfmig.ko, warnmod.ko and the test-only debugmod.ko) and run tests/run-check
-# on it. See docs/testing.md, "Debug-kernel lane".
+# (vfmig.ko, warnmod.ko, the test-only debugmod.ko and, with mk/mtty.mk, the
+# mtty/mdpy samples) and run tests/run-check on it. See docs/testing.md,
+# "Debug-kernel lane".
 .PHONY: check-debug debugmod
 debugmod:
 	$(Q)scripts/symlink-farm.sh tests/vm/debugmod $(B)/debugmod
@@ -270,9 +271,16 @@ check-debug:
 	$(Q)$(DEPS_IF_NEEDED)
 	$(Q)$(MAKE) all warnmod unit
 	$(Q)dk=$$(scripts/debug-kernel.sh) && \
-	$(MAKE) module warnmod debugmod B=$(B)/debug KDIR=$$dk/src && \
+	$(MAKE) module warnmod debugmod $(if $(wildcard mk/mtty.mk),mtty) B=$(B)/debug KDIR=$$dk/src && \
 	tests/run-check --debug-kernel "$$dk"
 
 # ---------------------------------------------------------------- mdev samples
 # mtty.ko / mdpy.ko for migctl's guest tests (owned by migctl; see the file).
 include mk/mtty.mk
+
+# ---------------------------------------------------------------- benchmarks
+#   make bench          build, benchmarks in one guest boot (bench/run): docs/benchmarks.md
+.PHONY: bench
+bench:
+	$(Q)$(MAKE) all
+	$(Q)bench/run

@@ -4,7 +4,14 @@
 # (Debian's archive dropped it), scripts/deps.sh installs the newest 6.12
 # "+deb12" build instead and records it in build/kver. This script is the one
 # reader of that decision, so the Makefile and the VM runner always agree.
+# VFMIG_KVER, when set, wins: the debug lane (make check-debug) sets it in its
+# guest, which runs a kernel of its own (scripts/debug-kernel.sh).
 set -euo pipefail
+
+if [[ -n ${VFMIG_KVER:-} ]]; then
+	echo "$VFMIG_KVER"
+	exit 0
+fi
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 pin=$(sed -n 's/^VFMIG_KVER_PIN[[:space:]]*:=[[:space:]]*\([^[:space:]]*\).*/\1/p' "$repo/mk/config.mk")

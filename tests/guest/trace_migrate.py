@@ -62,8 +62,12 @@ def log(*args):
 
 
 def sysfs_write(path, value):
-    with open(path, "w") as f:
-        f.write(value)
+    # One raw write(): a buffered file would retry a failed write on close.
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
 
 
 def sysfs_read(path):

@@ -53,7 +53,12 @@ banner "two $TYPE devices: source $src (workload: $RATE dirty pages/s), target $
 
 tmux -S "$sock" new-session -d -x 160 -y 32 \
 	"TERM=xterm-256color $B/bin/mig-top -d 0.5"
-sleep 2
+i=0
+until frame | grep -q 'mode: '; do
+	i=$((i + 1))
+	[ $i -lt 120 ] || die "mig-top did not start"
+	sleep 0.25
+done
 
 banner "migctl migrate (PRE_COPY, bandwidth cap $BW), under mig-top"
 "$B/bin/migctl" migrate -V -b "$BW" "$src" "$dst" >"$work/precopy.txt" 2>&1 &
