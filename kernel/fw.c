@@ -32,6 +32,22 @@ const char *const vfmig_fw_opcode_names[VFMIG_FW_NR_OPCODES] = {
 
 static void vfmig_fw_save_work(struct work_struct *work);
 
+/*
+ * Run the SAVE work after @us microseconds. A timer only counts whole
+ * jiffies (4 ms at HZ=250), which would turn a 100 us firmware latency into
+ * 4 ms; short waits are slept in the work item instead.
+ */
+static void vfmig_fw_save_queue(struct vfmig_fw *fw, u64 us)
+{
+	if (us >= 2 * jiffies_to_usecs(1)) {
+		queue_delayed_work(vfmig_fw_wq, &fw->save.work,
+				   usecs_to_jiffies(us));
+		return;
+	}
+	WRITE_ONCE(fw->save.sleep_us, us);
+	queue_delayed_work(vfmig_fw_wq, &fw->save.work, 0);
+}
+
 void vfmig_fw_init(struct vfmig_fw *fw, struct vfmig_state *st,
 		   struct vfmig_trace_dev *tdev)
 {
@@ -191,8 +207,7 @@ int vfmig_fw_save(struct vfmig_fw *fw, u32 flags, u32 image_seq,
 	fw->save.fail_status = status;
 	spin_unlock(&fw->lock);
 	/* Like real firmware, a failing SAVE reports at completion. */
-	queue_delayed_work(vfmig_fw_wq, &fw->save.work,
-			   usecs_to_jiffies(READ_ONCE(fw->latency_us)));
+	vfmig_fw_save_queue(fw, READ_ONCE(fw->latency_us));
 	return 0;
 }
 
@@ -335,8 +350,10 @@ static void vfmig_fw_save_work(struct work_struct *work)
 	struct vfmig_fw_sink *sink;
 	struct vfmig_buf *buf;
 	u32 status, flags, npages;
-	u64 tput, delay_us = 0;
+	u64 tput, delay_us = 0, sleep_us = xchg(&fw->save.sleep_us, 0);
 
+	if (sleep_us)
+		usleep_range(sleep_us, sleep_us + sleep_us / 8 + 1);
 	spin_lock(&fw->lock);
 	if (!fw->save.busy || fw->save.aborted) {
 		spin_unlock(&fw->lock);
@@ -379,8 +396,7 @@ static void vfmig_fw_save_work(struct work_struct *work)
 	tput = READ_ONCE(fw->throughput);
 	if (tput)
 		delay_us = div64_u64((u64)buf->len * USEC_PER_SEC, tput);
-	queue_delayed_work(vfmig_fw_wq, &fw->save.work,
-			   usecs_to_jiffies(delay_us));
+	vfmig_fw_save_queue(fw, delay_us);
 }
 
 void vfmig_fw_load_reset(struct vfmig_fw *fw)

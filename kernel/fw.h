@@ -84,6 +84,7 @@ struct vfmig_fw {
 		u64 bytes;
 		u64 seq;
 		u64 start_ns;
+		u64 sleep_us;	/* short wait before the next step */
 	} save;
 
 	/* Load cursor: only touched under the device's state_mutex. */

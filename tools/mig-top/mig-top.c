@@ -775,6 +775,9 @@ int main(int argc, char **argv)
 		int n = ring_buffer__poll(rb, 50);
 		bool redraw = false;
 
+		/* BPF wakes us only when the ring fills: drain every tick. */
+		if (n >= 0)
+			n = ring_buffer__consume(rb);
 		if (n < 0 && n != -EINTR) {
 			rc = 1;
 			break;
@@ -802,7 +805,7 @@ int main(int argc, char **argv)
 		if (redraw && opts.out == MT_TUI)
 			draw_tui();
 	}
-	ring_buffer__poll(rb, 0);
+	ring_buffer__consume(rb);
 	if (opts.out == MT_TUI)
 		endwin();
 	if (opts.out == MT_JSON)

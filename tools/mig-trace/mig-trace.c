@@ -129,11 +129,12 @@ static int record(const char *out, const char *mode, bool verbose, char **cmd,
 		rc = waitpid(pid, &status, WNOHANG);
 		if (rc == pid)
 			break;
+		/* BPF wakes us only when the ring fills: drain every tick. */
 		ring_buffer__poll(rb, 50);
+		ring_buffer__consume(rb);
 	}
 	/* Events submitted just before the exit: drain what is left. */
-	while (ring_buffer__poll(rb, 100) > 0)
-		;
+	ring_buffer__consume(rb);
 	fprintf(r.f, "# drops %llu\n# events %llu\n",
 		(unsigned long long)vfmig_tracer_drops(&t), r.n);
 	if (keep)
