@@ -12,116 +12,65 @@
  * Prints one JSON object. Ratios only mean something within one run.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 #include <linux/vfio.h>
 
-#define SYSDEV "/sys/bus/mdev/devices/"
-#define TYPES "/sys/class/vfmig/vfmig/mdev_supported_types/"
+#include "mdev.h"
+#include "vfio_dev.h"
 
-static void die(const char *what)
+static void die(const char *what, int err)
 {
-	fprintf(stderr, "datapath: %s: %s\n", what, strerror(errno));
+	fprintf(stderr, "datapath: %s: %s\n", what, strerror(err));
 	exit(1);
 }
 
-static uint64_t now_ns(void)
+static uint64_t attr_u64(struct vfio_dev *d, const char *attr)
 {
-	struct timespec ts;
+	char buf[64];
+	int ret = vfmig_sysfs_read(d->sysfs, attr, buf, sizeof(buf));
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static void sys_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY);
-
-	if (fd < 0 || write(fd, val, strlen(val)) < 0)
-		die(path);
-	close(fd);
-}
-
-static uint64_t sys_read_u64(const char *uuid, const char *attr)
-{
-	char path[256], buf[64] = "";
-	int fd;
-
-	snprintf(path, sizeof(path), SYSDEV "%s/vfmig/%s", uuid, attr);
-	fd = open(path, O_RDONLY);
-	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) < 0)
-		die(path);
-	close(fd);
+	if (ret)
+		die(attr, -ret);
 	return strtoull(buf, NULL, 0);
 }
 
-struct dev {
+static void dev_create(struct vfio_dev *d, const char *type)
+{
 	char uuid[37];
-	int group;
-	int fd;
-};
+	int ret = mdev_create(type, uuid);
 
-static void dev_create(struct dev *d, const char *type, int container,
-		       int first, int n)
-{
-	char path[256], link[256], *g;
-	ssize_t len;
-
-	snprintf(d->uuid, sizeof(d->uuid),
-		 "b0f1e000-0000-4000-8000-%012x", n + (getpid() << 4));
-	snprintf(path, sizeof(path), TYPES "%s/create", type);
-	sys_write(path, d->uuid);
-	snprintf(path, sizeof(path), SYSDEV "%s/iommu_group", d->uuid);
-	len = readlink(path, link, sizeof(link) - 1);
-	if (len < 0)
-		die(path);
-	link[len] = 0;
-	g = strrchr(link, '/');
-	snprintf(path, sizeof(path), "/dev/vfio/%s", g + 1);
-	d->group = open(path, O_RDWR);
-	if (d->group < 0)
-		die(path);
-	if (ioctl(d->group, VFIO_GROUP_SET_CONTAINER, &container))
-		die("VFIO_GROUP_SET_CONTAINER");
-	if (first && ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU))
-		die("VFIO_SET_IOMMU");
-	d->fd = ioctl(d->group, VFIO_GROUP_GET_DEVICE_FD, d->uuid);
-	if (d->fd < 0)
-		die("VFIO_GROUP_GET_DEVICE_FD");
+	if (ret)
+		die(type, -ret);
+	ret = vfio_dev_open(d, uuid);
+	if (ret) {
+		fprintf(stderr, "datapath: %s\n", d->err);
+		mdev_remove(uuid);
+		exit(1);
+	}
 }
 
-static void dev_destroy(struct dev *d)
+static void dev_destroy(struct vfio_dev *d)
 {
-	char path[256];
+	char uuid[sizeof(d->name)];
 
-	close(d->fd);
-	close(d->group);
-	snprintf(path, sizeof(path), SYSDEV "%s/remove", d->uuid);
-	sys_write(path, "1");
+	snprintf(uuid, sizeof(uuid), "%s", d->name);
+	vfio_dev_close(d);
+	mdev_remove(uuid);
 }
 
-static int set_state(struct dev *d, uint32_t state)
+static int set_state(struct vfio_dev *d, uint32_t state)
 {
-	struct {
-		struct vfio_device_feature f;
-		struct vfio_device_feature_mig_state s;
-	} req = {
-		.f.argsz = sizeof(req),
-		.f.flags = VFIO_DEVICE_FEATURE_SET |
-			   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
-		.s.device_state = state,
-		.s.data_fd = -1,
-	};
+	int fd, ret = vfio_dev_set_state(d, state, &fd);
 
-	if (ioctl(d->fd, VFIO_DEVICE_FEATURE, &req))
-		die("set state");
-	return req.s.data_fd;
+	if (ret) {
+		fprintf(stderr, "datapath: %s\n", d->err);
+		exit(1);
+	}
+	return fd;
 }
 
 static void *prefaulted(size_t len)
@@ -129,7 +78,7 @@ static void *prefaulted(size_t len)
 	char *p = malloc(len);
 
 	if (!p)
-		die("malloc");
+		die("malloc", ENOMEM);
 	memset(p, 1, len);
 	return p;
 }
@@ -141,17 +90,14 @@ int main(int argc, char **argv)
 	size_t cap, len = 0;
 	uint64_t t0, t_read, t_write, t_memcpy, state_size, peak_save,
 		 peak_resume;
-	struct dev src, tgt;
+	struct vfio_dev src, tgt;
 	char *stream, *copy;
-	int container, sfd, rfd;
+	int sfd, rfd;
 	ssize_t n;
 
-	container = open("/dev/vfio/vfio", O_RDWR);
-	if (container < 0)
-		die("/dev/vfio/vfio");
-	dev_create(&src, type, container, 1, 1);
-	dev_create(&tgt, type, container, 0, 2);
-	state_size = sys_read_u64(src.uuid, "state_size");
+	dev_create(&src, type);
+	dev_create(&tgt, type);
+	state_size = attr_u64(&src, "state_size");
 	cap = state_size + state_size / 8 + (1 << 20);
 	stream = prefaulted(cap);
 	copy = prefaulted(cap);
@@ -163,8 +109,8 @@ int main(int argc, char **argv)
 		len += n;
 	t_read = now_ns() - t0;
 	if (n < 0)
-		die("read save fd");
-	peak_save = sys_read_u64(src.uuid, "mig_peak_bytes");
+		die("read save fd", errno);
+	peak_save = attr_u64(&src, "mig_peak_bytes");
 	close(sfd);
 
 	set_state(&tgt, VFIO_DEVICE_STATE_STOP);
@@ -173,11 +119,11 @@ int main(int argc, char **argv)
 	for (size_t off = 0; off < len; off += n) {
 		n = write(rfd, stream + off, iosz < len - off ? iosz : len - off);
 		if (n <= 0)
-			die("write resume fd");
+			die("write resume fd", n ? errno : EIO);
 	}
 	t_write = now_ns() - t0;
 	set_state(&tgt, VFIO_DEVICE_STATE_STOP);
-	peak_resume = sys_read_u64(tgt.uuid, "mig_peak_bytes");
+	peak_resume = attr_u64(&tgt, "mig_peak_bytes");
 	close(rfd);
 
 	t0 = now_ns();
@@ -202,6 +148,5 @@ int main(int argc, char **argv)
 	free(copy);
 	dev_destroy(&src);
 	dev_destroy(&tgt);
-	close(container);
 	return 0;
 }
