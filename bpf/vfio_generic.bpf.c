@@ -35,7 +35,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "vfmig_abi.h"
 #include "tools/lib/mig_events.h"
+#include "mig_common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -89,25 +91,6 @@ struct stash_val {
 enum { H_SET_STATE, H_NEXT_STATE, H_READ, H_WRITE, H_IOCTL };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, struct mig_devstats);
-} devstats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u64);
@@ -138,25 +121,6 @@ struct {
 /* Plain counters: no fetch-and-add (BPF v1); users serialize per device. */
 __u64 mig_seq;
 __u32 id_seq;
-
-/*
- * Waking the reader for every event costs more than the event (a lot more
- * under emulation): readers drain on their own tick, and are woken only
- * when a quarter of the ring is full.
- */
-static __always_inline __u64 rb_wakeup_flags(void)
-{
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= (1 << 20) ?
-	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
-static __always_inline void count_drop(__u32 which)
-{
-	__u64 *v = bpf_map_lookup_elem(&drops, &which);
-
-	if (v)
-		(*v)++;
-}
 
 static __always_inline bool is_err(__s64 v)
 {
@@ -230,8 +194,7 @@ static __always_inline void emit(__u32 type, __u32 dev, __u32 state,
 	e.a[3] = a3;
 	e.a[4] = a4;
 	update_stats(&e);
-	if (bpf_ringbuf_output(&events, &e, sizeof(e), rb_wakeup_flags()))
-		count_drop(0);
+	submit_event(&e);
 }
 
 /* ------------------------------------------------------------------ */

@@ -21,49 +21,12 @@
 #include <bpf/bpf_core_read.h>
 #include "vfmig_abi.h"
 #include "tools/lib/mig_events.h"
+#include "mig_common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 const volatile int rb_mode = MIG_RB_PHASE;
 const volatile __s64 dev_filter = -1;	/* only this device id, -1 = all */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 1 << 22);
-} events SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, struct mig_devstats);
-} devstats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, __u64);
-} drops SEC(".maps");
-
-/*
- * Waking the reader for every event costs more than the event (a lot more
- * under emulation): readers drain on their own tick, and are woken only
- * when a quarter of the ring is full.
- */
-static __always_inline __u64 rb_wakeup_flags(void)
-{
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= (1 << 20) ?
-	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
-static __always_inline void count_drop(__u32 which)
-{
-	__u64 *v = bpf_map_lookup_elem(&drops, &which);
-
-	if (v)
-		(*v)++;
-}
 
 static __always_inline bool is_phase(__u32 type)
 {
@@ -170,8 +133,7 @@ static __always_inline int process(struct mig_event *e)
 	e->cpu = bpf_get_smp_processor_id();
 	update_stats(e);
 	if (rb_mode == MIG_RB_ALL || is_phase(e->type)) {
-		if (bpf_ringbuf_output(&events, e, sizeof(*e), rb_wakeup_flags()))
-			count_drop(0);
+		submit_event(e);
 	}
 	return 0;
 }

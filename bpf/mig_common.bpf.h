@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-3-Clause */
+/*
+ * What both BPF objects (vfmig.bpf.c on the tracepoints, vfio_generic.bpf.c
+ * on any VFIO driver) share: the output maps userspace reads
+ * (tools/mig-top/attach.c), drop counting, the ring's wakeup policy and
+ * event submission. Each keeps its own update_stats(): generic mode sees a
+ * subset of the events, and the full version did not pass the verifier in
+ * its fentry programs.
+ * Include after vmlinux.h, the libbpf headers, vfmig_abi.h and
+ * tools/lib/mig_events.h.
+ */
+#ifndef MIG_COMMON_BPF_H
+#define MIG_COMMON_BPF_H
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct mig_devstats);
+} devstats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+/*
+ * Waking the reader for every event costs more than the event (a lot more
+ * under emulation): readers drain on their own tick, and are woken only
+ * when a quarter of the ring is full.
+ */
+static __always_inline __u64 rb_wakeup_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= (1 << 20) ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void count_drop(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&drops, &which);
+
+	if (v)
+		(*v)++;
+}
+
+/* Queue @e for userspace; a full ring counts as drop [0]. */
+static __always_inline void submit_event(struct mig_event *e)
+{
+	if (bpf_ringbuf_output(&events, e, sizeof(*e), rb_wakeup_flags()))
+		count_drop(0);
+}
+
+#endif /* MIG_COMMON_BPF_H */
