@@ -67,10 +67,10 @@ static const char *const vfmig_state_names[] = {
 
 /* --- config space ------------------------------------------------------ */
 
-static void vfmig_build_config(struct vfmig_dev *mdev)
+static void vfmig_build_config(struct vfmig_dev *vmdev)
 {
-	u8 *cfg = mdev->vconfig;
-	u64 bar2_mask = ~(mdev->st.size - 1);
+	u8 *cfg = vmdev->vconfig;
+	u64 bar2_mask = ~(vmdev->st.size - 1);
 
 	memset(cfg, 0, VFMIG_CONFIG_SIZE);
 	*(__le16 *)&cfg[PCI_VENDOR_ID] = cpu_to_le16(VFMIG_PCI_VENDOR_ID);
@@ -90,15 +90,15 @@ static void vfmig_build_config(struct vfmig_dev *mdev)
 	*(__le16 *)&cfg[PCI_SUBSYSTEM_ID] = cpu_to_le16(VFMIG_PCI_DEVICE_ID);
 
 	/* Writable BAR bits; the low bits keep the type flags. */
-	mdev->bar_mask[0] = ~(VFMIG_REGS_SIZE - 1);
-	mdev->bar_mask[2] = lower_32_bits(bar2_mask);
-	mdev->bar_mask[3] = upper_32_bits(bar2_mask);
+	vmdev->bar_mask[0] = ~(VFMIG_REGS_SIZE - 1);
+	vmdev->bar_mask[2] = lower_32_bits(bar2_mask);
+	vmdev->bar_mask[3] = upper_32_bits(bar2_mask);
 }
 
-static void vfmig_config_write(struct vfmig_dev *mdev, u32 off, const u8 *val,
+static void vfmig_config_write(struct vfmig_dev *vmdev, u32 off, const u8 *val,
 			       u32 n)
 {
-	u8 *cfg = mdev->vconfig;
+	u8 *cfg = vmdev->vconfig;
 	u32 i, bar;
 
 	for (i = 0; i < n; i++) {
@@ -127,19 +127,19 @@ static void vfmig_config_write(struct vfmig_dev *mdev, u32 off, const u8 *val,
 			flags = PCI_BASE_ADDRESS_MEM_TYPE_64 |
 				PCI_BASE_ADDRESS_MEM_PREFETCH;
 		if (bar == 0 || bar == 2)
-			v &= mdev->bar_mask[bar] & PCI_BASE_ADDRESS_MEM_MASK;
+			v &= vmdev->bar_mask[bar] & PCI_BASE_ADDRESS_MEM_MASK;
 		else
-			v &= mdev->bar_mask[bar];
+			v &= vmdev->bar_mask[bar];
 		*reg = cpu_to_le32(v | flags);
 	}
 }
 
 /* --- BAR0 registers ---------------------------------------------------- */
 
-static int vfmig_regs_read(struct vfmig_dev *mdev, u32 off, u64 *val,
+static int vfmig_regs_read(struct vfmig_dev *vmdev, u32 off, u64 *val,
 			   u32 size)
 {
-	struct vfmig_state *st = &mdev->st;
+	struct vfmig_state *st = &vmdev->st;
 
 	switch (off) {
 	case VFMIG_REG_MAGIC:
@@ -193,9 +193,9 @@ static int vfmig_set_hotset(struct vfmig_state *st, u64 pages)
 	return 0;
 }
 
-static int vfmig_regs_write(struct vfmig_dev *mdev, u32 off, u64 val)
+static int vfmig_regs_write(struct vfmig_dev *vmdev, u32 off, u64 val)
 {
-	struct vfmig_state *st = &mdev->st;
+	struct vfmig_state *st = &vmdev->st;
 
 	switch (off) {
 	case VFMIG_REG_DIRTY_RATE:
@@ -215,7 +215,7 @@ static int vfmig_regs_write(struct vfmig_dev *mdev, u32 off, u64 val)
 static ssize_t vfmig_rw(struct vfio_device *vdev, char __user *ubuf,
 			size_t count, loff_t *ppos, bool write)
 {
-	struct vfmig_dev *mdev = to_vfmig(vdev);
+	struct vfmig_dev *vmdev = to_vfmig(vdev);
 	u32 index = *ppos >> VFMIG_REGION_SHIFT;
 	u64 off = *ppos & VFMIG_REGION_MASK;
 	u8 tmp[VFMIG_CONFIG_SIZE];
@@ -227,16 +227,16 @@ static ssize_t vfmig_rw(struct vfio_device *vdev, char __user *ubuf,
 		if (off >= VFMIG_CONFIG_SIZE)
 			return -EINVAL;
 		count = min_t(size_t, count, VFMIG_CONFIG_SIZE - off);
-		mutex_lock(&mdev->ops_lock);
+		mutex_lock(&vmdev->ops_lock);
 		if (write) {
 			ret = copy_from_user(tmp, ubuf, count) ? -EFAULT : count;
 			if (ret > 0)
-				vfmig_config_write(mdev, off, tmp, count);
+				vfmig_config_write(vmdev, off, tmp, count);
 		} else {
-			ret = copy_to_user(ubuf, mdev->vconfig + off, count) ?
+			ret = copy_to_user(ubuf, vmdev->vconfig + off, count) ?
 			      -EFAULT : count;
 		}
-		mutex_unlock(&mdev->ops_lock);
+		mutex_unlock(&vmdev->ops_lock);
 		break;
 	case VFIO_PCI_BAR0_REGION_INDEX:
 		if ((count != 4 && count != 8) || off % count ||
@@ -246,16 +246,16 @@ static ssize_t vfmig_rw(struct vfio_device *vdev, char __user *ubuf,
 		if (write) {
 			if (copy_from_user(&val, ubuf, count))
 				return -EFAULT;
-			ret = vfmig_regs_write(mdev, off, val);
+			ret = vfmig_regs_write(vmdev, off, val);
 		} else {
-			vfmig_regs_read(mdev, off, &val, count);
+			vfmig_regs_read(vmdev, off, &val, count);
 			ret = copy_to_user(ubuf, &val, count) ? -EFAULT : 0;
 		}
 		if (!ret)
 			ret = count;
 		break;
 	case VFIO_PCI_BAR2_REGION_INDEX:
-		ret = vfmig_state_rw(&mdev->st, ubuf, count, off, write);
+		ret = vfmig_state_rw(&vmdev->st, ubuf, count, off, write);
 		break;
 	default:
 		return -EINVAL;
@@ -293,30 +293,30 @@ static unsigned long vfmig_vma_page(struct vm_fault *vmf)
 static vm_fault_t vfmig_mmap_fault(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	struct vfmig_dev *mdev = vma->vm_private_data;
+	struct vfmig_dev *vmdev = vma->vm_private_data;
 	unsigned long pg = vfmig_vma_page(vmf);
 	unsigned long pfn;
 
-	if (pg >= mdev->st.npages)
+	if (pg >= vmdev->st.npages)
 		return VM_FAULT_SIGBUS;
-	pfn = page_to_pfn(mdev->st.pages[pg]);
+	pfn = page_to_pfn(vmdev->st.pages[pg]);
 	if (!(vmf->flags & FAULT_FLAG_WRITE))
 		return vmf_insert_pfn(vma, vmf->address, pfn);
-	set_bit(pg, mdev->st.mapped_wr);
-	vfmig_state_mark_dirty(&mdev->st, pg);
+	set_bit(pg, vmdev->st.mapped_wr);
+	vfmig_state_mark_dirty(&vmdev->st, pg);
 	return vmf_insert_pfn_prot(vma, vmf->address, pfn,
 				   vm_get_page_prot(vma->vm_flags));
 }
 
 static vm_fault_t vfmig_mmap_pfn_mkwrite(struct vm_fault *vmf)
 {
-	struct vfmig_dev *mdev = vmf->vma->vm_private_data;
+	struct vfmig_dev *vmdev = vmf->vma->vm_private_data;
 	unsigned long pg = vfmig_vma_page(vmf);
 
-	if (pg >= mdev->st.npages)
+	if (pg >= vmdev->st.npages)
 		return VM_FAULT_SIGBUS;
-	set_bit(pg, mdev->st.mapped_wr);
-	vfmig_state_mark_dirty(&mdev->st, pg);
+	set_bit(pg, vmdev->st.mapped_wr);
+	vfmig_state_mark_dirty(&vmdev->st, pg);
 	return 0;
 }
 
@@ -327,17 +327,17 @@ static const struct vm_operations_struct vfmig_mmap_ops = {
 
 static int vfmig_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
 {
-	struct vfmig_dev *mdev = to_vfmig(vdev);
+	struct vfmig_dev *vmdev = to_vfmig(vdev);
 	u64 start = (u64)vma->vm_pgoff << PAGE_SHIFT;
 	u64 len = vma->vm_end - vma->vm_start;
 	u64 base = VFMIG_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX);
 
-	if (start < base || start - base >= mdev->st.size ||
-	    len > mdev->st.size - (start - base))
+	if (start < base || start - base >= vmdev->st.size ||
+	    len > vmdev->st.size - (start - base))
 		return -EINVAL;
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
-	vma->vm_private_data = mdev;
+	vma->vm_private_data = vmdev;
 	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &vfmig_mmap_ops;
 	return 0;
@@ -345,7 +345,7 @@ static int vfmig_mmap(struct vfio_device *vdev, struct vm_area_struct *vma)
 
 /* --- ioctls ------------------------------------------------------------ */
 
-static int vfmig_region_info(struct vfmig_dev *mdev,
+static int vfmig_region_info(struct vfmig_dev *vmdev,
 			     struct vfio_region_info *info)
 {
 	info->offset = VFMIG_REGION_OFFSET(info->index);
@@ -358,7 +358,7 @@ static int vfmig_region_info(struct vfmig_dev *mdev,
 		info->size = VFMIG_REGS_SIZE;
 		break;
 	case VFIO_PCI_BAR2_REGION_INDEX:
-		info->size = mdev->st.size;
+		info->size = vmdev->st.size;
 		info->flags |= VFIO_REGION_INFO_FLAG_MMAP;
 		break;
 	default:
@@ -374,7 +374,7 @@ static int vfmig_region_info(struct vfmig_dev *mdev,
 static long vfmig_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			unsigned long arg)
 {
-	struct vfmig_dev *mdev = to_vfmig(vdev);
+	struct vfmig_dev *vmdev = to_vfmig(vdev);
 	void __user *uarg = (void __user *)arg;
 	unsigned long minsz;
 	int ret;
@@ -401,7 +401,7 @@ static long vfmig_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			return -EFAULT;
 		if (info.argsz < minsz)
 			return -EINVAL;
-		ret = vfmig_region_info(mdev, &info);
+		ret = vfmig_region_info(vmdev, &info);
 		if (ret)
 			return ret;
 		return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
@@ -421,10 +421,10 @@ static long vfmig_ioctl(struct vfio_device *vdev, unsigned int cmd,
 	case VFIO_DEVICE_SET_IRQS:
 		return -EINVAL;
 	case VFIO_DEVICE_RESET:
-		mutex_lock(&mdev->ops_lock);
-		*(__le16 *)&mdev->vconfig[PCI_COMMAND] = 0;
-		mutex_unlock(&mdev->ops_lock);
-		vfmig_reset_done(mdev);
+		mutex_lock(&vmdev->ops_lock);
+		*(__le16 *)&vmdev->vconfig[PCI_COMMAND] = 0;
+		mutex_unlock(&vmdev->ops_lock);
+		vfmig_reset_done(vmdev);
 		return 0;
 	}
 	return -ENOTTY;
@@ -450,7 +450,7 @@ static const u8 vfmig_guid_order[16] = {
 
 static int vfmig_init_dev(struct vfio_device *vdev)
 {
-	struct vfmig_dev *mdev = to_vfmig(vdev);
+	struct vfmig_dev *vmdev = to_vfmig(vdev);
 	struct mdev_device *mdevice = to_mdev_device(vdev->dev);
 	struct vfmig_type *type = container_of(mdevice->type,
 					       struct vfmig_type, type);
@@ -469,26 +469,26 @@ static int vfmig_init_dev(struct vfio_device *vdev)
 		ret = id;
 		goto err_avail;
 	}
-	mdev->mdev = mdevice;
-	mdev->tdev.id = id;
-	mdev->tdev.state_size = type->size;
+	vmdev->mdevice = mdevice;
+	vmdev->tdev.id = id;
+	vmdev->tdev.state_size = type->size;
 	/* mdev's guid_t layout -> RFC 4122 byte order, as %pUb prints it */
-	for (i = 0; i < sizeof(mdev->tdev.uuid); i++)
-		mdev->tdev.uuid[i] = mdevice->uuid.b[vfmig_guid_order[i]];
+	for (i = 0; i < sizeof(vmdev->tdev.uuid); i++)
+		vmdev->tdev.uuid[i] = mdevice->uuid.b[vfmig_guid_order[i]];
 
-	ret = vfmig_state_init(&mdev->st, type->size, id);
+	ret = vfmig_state_init(&vmdev->st, type->size, id);
 	if (ret)
 		goto err_ida;
-	mdev->st.mapping = vdev->inode->i_mapping;
-	mdev->st.mmap_offset = VFMIG_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX);
+	vmdev->st.mapping = vdev->inode->i_mapping;
+	vmdev->st.mmap_offset = VFMIG_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX);
 
-	mutex_init(&mdev->ops_lock);
-	vfmig_build_config(mdev);
-	vfmig_fw_init(&mdev->fw, &mdev->st, &mdev->tdev);
-	mdev->chunk_size = VFMIG_DEFAULT_CHUNK;
-	mdev->fw.chunk_pages = mdev->chunk_size / VFMIG_PAGE_SIZE;
-	mdev->mig_budget = VFMIG_DEFAULT_BUDGET;
-	vfmig_mig_init(mdev);
+	mutex_init(&vmdev->ops_lock);
+	vfmig_build_config(vmdev);
+	vfmig_fw_init(&vmdev->fw, &vmdev->st, &vmdev->tdev);
+	vmdev->chunk_size = VFMIG_DEFAULT_CHUNK;
+	vmdev->fw.chunk_pages = vmdev->chunk_size / VFMIG_PAGE_SIZE;
+	vmdev->mig_budget = VFMIG_DEFAULT_BUDGET;
+	vfmig_mig_init(vmdev);
 	return 0;
 
 err_ida:
@@ -500,13 +500,13 @@ err_avail:
 
 static void vfmig_release_dev(struct vfio_device *vdev)
 {
-	struct vfmig_dev *mdev = to_vfmig(vdev);
+	struct vfmig_dev *vmdev = to_vfmig(vdev);
 
-	mutex_destroy(&mdev->state_mutex);
-	mutex_destroy(&mdev->ops_lock);
-	vfmig_state_free(&mdev->st);
-	ida_free(&vfmig_parent.ids, mdev->tdev.id);
-	atomic64_add(mdev->tdev.state_size, &vfmig_parent.avail_bytes);
+	mutex_destroy(&vmdev->state_mutex);
+	mutex_destroy(&vmdev->ops_lock);
+	vfmig_state_free(&vmdev->st);
+	ida_free(&vfmig_parent.ids, vmdev->tdev.id);
+	atomic64_add(vmdev->tdev.state_size, &vfmig_parent.avail_bytes);
 }
 
 static const struct vfio_device_ops vfmig_dev_ops = {
@@ -536,20 +536,20 @@ static struct vfmig_dev *dev_to_vfmig(struct device *dev)
 static ssize_t _name##_show(struct device *dev,				\
 			    struct device_attribute *attr, char *buf)	\
 {									\
-	struct vfmig_dev *mdev = dev_to_vfmig(dev);			\
+	struct vfmig_dev *vmdev = dev_to_vfmig(dev);			\
 									\
 	return sysfs_emit(buf, _fmt "\n", _expr);			\
 }									\
 static DEVICE_ATTR_RO(_name)
 
-VFMIG_RO_ATTR(state_size, "%llu", mdev->st.size);
-VFMIG_RO_ATTR(generation, "%lld", atomic64_read(&mdev->st.generation));
-VFMIG_RO_ATTR(digest, "%08x", vfmig_state_digest(&mdev->st));
-VFMIG_RO_ATTR(dirtied_pages, "%lld", atomic64_read(&mdev->st.dirtied));
+VFMIG_RO_ATTR(state_size, "%llu", vmdev->st.size);
+VFMIG_RO_ATTR(generation, "%lld", atomic64_read(&vmdev->st.generation));
+VFMIG_RO_ATTR(digest, "%08x", vfmig_state_digest(&vmdev->st));
+VFMIG_RO_ATTR(dirtied_pages, "%lld", atomic64_read(&vmdev->st.dirtied));
 VFMIG_RO_ATTR(mig_state, "%s",
-	      vfmig_state_names[READ_ONCE(mdev->mig_state)]);
-VFMIG_RO_ATTR(mig_id, "%llu", READ_ONCE(mdev->tdev.mig_id));
-VFMIG_RO_ATTR(mig_peak_bytes, "%llu", READ_ONCE(mdev->mig_peak_bytes));
+	      vfmig_state_names[READ_ONCE(vmdev->mig_state)]);
+VFMIG_RO_ATTR(mig_id, "%llu", READ_ONCE(vmdev->tdev.mig_id));
+VFMIG_RO_ATTR(mig_peak_bytes, "%llu", READ_ONCE(vmdev->mig_peak_bytes));
 
 /* Parse a knob value: 0 (when @zero_ok) or within [min, max]. */
 static int vfmig_parse_knob(const char *buf, u64 min, u64 max, bool zero_ok,
@@ -674,16 +674,16 @@ static ssize_t fw_throughput_store(struct device *dev,
 static DEVICE_ATTR_RW(fw_throughput);
 
 /* Knobs that shape a migration file: refused while one exists. */
-static int vfmig_set_mig_knob(struct vfmig_dev *mdev, u64 *knob, u64 v)
+static int vfmig_set_mig_knob(struct vfmig_dev *vmdev, u64 *knob, u64 v)
 {
 	int ret = 0;
 
-	mutex_lock(&mdev->state_mutex);
-	if (mdev->saving_migf || mdev->resuming_migf)
+	mutex_lock(&vmdev->state_mutex);
+	if (vmdev->saving_migf || vmdev->resuming_migf)
 		ret = -EBUSY;
 	else
 		*knob = v;
-	vfmig_state_mutex_unlock(mdev);
+	vfmig_state_mutex_unlock(vmdev);
 	return ret;
 }
 
@@ -697,7 +697,7 @@ static ssize_t chunk_size_store(struct device *dev,
 				struct device_attribute *attr,
 				const char *buf, size_t count)
 {
-	struct vfmig_dev *mdev = dev_to_vfmig(dev);
+	struct vfmig_dev *vmdev = dev_to_vfmig(dev);
 	u64 v, pages;
 	int ret = vfmig_parse_knob(buf, VFMIG_MIN_CHUNK, VFMIG_MAX_CHUNK, false,
 				   &v);
@@ -707,16 +707,16 @@ static ssize_t chunk_size_store(struct device *dev,
 	if (!IS_ALIGNED(v, VFMIG_PAGE_SIZE))
 		return -EINVAL;
 	pages = v / VFMIG_PAGE_SIZE;
-	mutex_lock(&mdev->state_mutex);
-	if (mdev->saving_migf || mdev->resuming_migf) {
+	mutex_lock(&vmdev->state_mutex);
+	if (vmdev->saving_migf || vmdev->resuming_migf) {
 		ret = -EBUSY;
 	} else {
-		mdev->chunk_size = v;
-		spin_lock(&mdev->fw.lock);
-		mdev->fw.chunk_pages = pages;
-		spin_unlock(&mdev->fw.lock);
+		vmdev->chunk_size = v;
+		spin_lock(&vmdev->fw.lock);
+		vmdev->fw.chunk_pages = pages;
+		spin_unlock(&vmdev->fw.lock);
 	}
-	vfmig_state_mutex_unlock(mdev);
+	vfmig_state_mutex_unlock(vmdev);
 	return ret ? ret : count;
 }
 static DEVICE_ATTR_RW(chunk_size);
@@ -732,13 +732,13 @@ static ssize_t mig_budget_store(struct device *dev,
 				struct device_attribute *attr,
 				const char *buf, size_t count)
 {
-	struct vfmig_dev *mdev = dev_to_vfmig(dev);
+	struct vfmig_dev *vmdev = dev_to_vfmig(dev);
 	u64 v;
 	int ret = vfmig_parse_knob(buf, 2 * VFMIG_MIN_CHUNK, SZ_1G, false, &v);
 
 	if (ret)
 		return ret;
-	ret = vfmig_set_mig_knob(mdev, &mdev->mig_budget, v);
+	ret = vfmig_set_mig_knob(vmdev, &vmdev->mig_budget, v);
 	return ret ? ret : count;
 }
 static DEVICE_ATTR_RW(mig_budget);
@@ -854,34 +854,34 @@ static const struct attribute_group *vfmig_dev_groups[] = {
 
 static int vfmig_probe(struct mdev_device *mdevice)
 {
-	struct vfmig_dev *mdev;
+	struct vfmig_dev *vmdev;
 	int ret;
 
-	mdev = vfio_alloc_device(vfmig_dev, vdev, &mdevice->dev,
+	vmdev = vfio_alloc_device(vfmig_dev, vdev, &mdevice->dev,
 				 &vfmig_dev_ops);
-	if (IS_ERR(mdev))
-		return PTR_ERR(mdev);
+	if (IS_ERR(vmdev))
+		return PTR_ERR(vmdev);
 	/* Set before registration: sysfs knobs appear with the device. */
-	dev_set_drvdata(&mdevice->dev, mdev);
-	ret = vfio_register_emulated_iommu_dev(&mdev->vdev);
+	dev_set_drvdata(&mdevice->dev, vmdev);
+	ret = vfio_register_emulated_iommu_dev(&vmdev->vdev);
 	if (ret)
 		goto err_put;
-	trace_vfmig_device(&mdev->tdev, VFMIG_DEV_CREATE);
+	trace_vfmig_device(&vmdev->tdev, VFMIG_DEV_CREATE);
 	return 0;
 
 err_put:
 	dev_set_drvdata(&mdevice->dev, NULL);
-	vfio_put_device(&mdev->vdev);
+	vfio_put_device(&vmdev->vdev);
 	return ret;
 }
 
 static void vfmig_remove(struct mdev_device *mdevice)
 {
-	struct vfmig_dev *mdev = dev_get_drvdata(&mdevice->dev);
+	struct vfmig_dev *vmdev = dev_get_drvdata(&mdevice->dev);
 
-	trace_vfmig_device(&mdev->tdev, VFMIG_DEV_REMOVE);
-	vfio_unregister_group_dev(&mdev->vdev);
-	vfio_put_device(&mdev->vdev);
+	trace_vfmig_device(&vmdev->tdev, VFMIG_DEV_REMOVE);
+	vfio_unregister_group_dev(&vmdev->vdev);
+	vfio_put_device(&vmdev->vdev);
 }
 
 static unsigned int vfmig_get_available(struct mdev_type *mtype)

@@ -27,7 +27,7 @@ enum vfmig_load_state {
 
 struct vfmig_resume_file {
 	struct file *filp;
-	struct vfmig_dev *mdev;		/* pinned by a device reference */
+	struct vfmig_dev *vmdev;		/* pinned by a device reference */
 	struct vfmig_trace_dev tdev;
 
 	/* Taken inside the device's state_mutex. */
@@ -53,9 +53,9 @@ struct vfmig_resume_file {
 static const struct file_operations vfmig_resume_fops;
 
 /* Largest FW_DATA payload this device can load: one chunk, bounded. */
-static u64 vfmig_resume_max_record(struct vfmig_dev *mdev)
+static u64 vfmig_resume_max_record(struct vfmig_dev *vmdev)
 {
-	u64 pages = min_t(u64, mdev->st.npages,
+	u64 pages = min_t(u64, vmdev->st.npages,
 			  VFMIG_MAX_CHUNK / VFMIG_PAGE_SIZE);
 
 	return sizeof(struct vfmig_chunk_header) +
@@ -87,7 +87,7 @@ static int vfmig_resume_parse_header(struct vfmig_resume_file *migf)
 			if (!migf->buf)
 				return -ENOMEM;
 			migf->buf_cap = size;
-			WRITE_ONCE(migf->mdev->mig_peak_bytes, size);
+			WRITE_ONCE(migf->vmdev->mig_peak_bytes, size);
 		}
 		migf->load_state = VFMIG_LOAD_READ_CHUNK;
 		return 0;
@@ -156,7 +156,7 @@ static ssize_t vfmig_resume_step(struct vfmig_resume_file *migf,
 		migf->stop_copy_size = le64_to_cpu(migf->stop_copy_size_le);
 		return n;
 	}
-	ret = vfmig_fw_load(&migf->mdev->fw, migf->buf, migf->rec_size);
+	ret = vfmig_fw_load(&migf->vmdev->fw, migf->buf, migf->rec_size);
 	return ret ? ret : n;
 }
 
@@ -164,14 +164,14 @@ static ssize_t vfmig_resume_write(struct file *filp, const char __user *ubuf,
 				  size_t len, loff_t *ppos)
 {
 	struct vfmig_resume_file *migf = filp->private_data;
-	struct vfmig_dev *mdev = migf->mdev;
+	struct vfmig_dev *vmdev = migf->vmdev;
 	loff_t start_pos;
 	ssize_t done = 0, ret = 0;
 
 	if (ppos)
 		return -ESPIPE;
 
-	mutex_lock(&mdev->state_mutex);
+	mutex_lock(&vmdev->state_mutex);
 	mutex_lock(&migf->lock);
 	start_pos = migf->pos;
 	if (migf->disabled) {
@@ -196,8 +196,8 @@ static ssize_t vfmig_resume_write(struct file *filp, const char __user *ubuf,
 	}
 out:
 	mutex_unlock(&migf->lock);
-	migf->tdev.state = mdev->mig_state;
-	vfmig_state_mutex_unlock(mdev);
+	migf->tdev.state = vmdev->mig_state;
+	vfmig_state_mutex_unlock(vmdev);
 	ret = ret ? ret : done;
 	trace_vfmig_resume_write(&migf->tdev, start_pos, len, ret);
 	return ret;
@@ -206,14 +206,14 @@ out:
 static int vfmig_resume_release(struct inode *inode, struct file *filp)
 {
 	struct vfmig_resume_file *migf = filp->private_data;
-	struct vfmig_dev *mdev = migf->mdev;
+	struct vfmig_dev *vmdev = migf->vmdev;
 
 	trace_vfmig_file(&migf->tdev, VFMIG_FILE_RESUME, false, migf->pos,
 			 migf->buf_cap);
 	kvfree(migf->buf);
 	mutex_destroy(&migf->lock);
 	kfree(migf);
-	vfio_put_device(&mdev->vdev);
+	vfio_put_device(&vmdev->vdev);
 	return 0;
 }
 
@@ -225,7 +225,7 @@ static const struct file_operations vfmig_resume_fops = {
 
 /* --- engine entry points (state_mutex held) ---------------------------- */
 
-struct vfmig_resume_file *vfmig_resume_file_create(struct vfmig_dev *mdev)
+struct vfmig_resume_file *vfmig_resume_file_create(struct vfmig_dev *vmdev)
 {
 	struct vfmig_resume_file *migf;
 	int ret;
@@ -234,11 +234,11 @@ struct vfmig_resume_file *vfmig_resume_file_create(struct vfmig_dev *mdev)
 	if (!migf)
 		return ERR_PTR(-ENOMEM);
 	mutex_init(&migf->lock);
-	migf->mdev = mdev;
-	migf->max_record = vfmig_resume_max_record(mdev);
-	mdev->tdev.mig_id = vfmig_new_mig_id();
-	migf->tdev = mdev->tdev;
-	mdev->mig_peak_bytes = 0;
+	migf->vmdev = vmdev;
+	migf->max_record = vfmig_resume_max_record(vmdev);
+	vmdev->tdev.mig_id = vfmig_new_mig_id();
+	migf->tdev = vmdev->tdev;
+	vmdev->mig_peak_bytes = 0;
 
 	migf->filp = anon_inode_getfile("vfmig_resume", &vfmig_resume_fops,
 					migf, O_WRONLY);
@@ -248,9 +248,9 @@ struct vfmig_resume_file *vfmig_resume_file_create(struct vfmig_dev *mdev)
 		kfree(migf);
 		return ERR_PTR(ret);
 	}
-	get_device(&mdev->vdev.device);
+	get_device(&vmdev->vdev.device);
 	stream_open(migf->filp->f_inode, migf->filp);
-	vfmig_fw_load_reset(&mdev->fw);
+	vfmig_fw_load_reset(&vmdev->fw);
 	trace_vfmig_file(&migf->tdev, VFMIG_FILE_RESUME, true, 0, 0);
 	return migf;
 }
@@ -262,12 +262,12 @@ int vfmig_resume_file_finish(struct vfmig_resume_file *migf)
 		return migf->error;
 	if (migf->load_state != VFMIG_LOAD_READ_HEADER || migf->hdr_fill)
 		return -EINVAL;
-	return vfmig_fw_load_finish(&migf->mdev->fw, migf->pos);
+	return vfmig_fw_load_finish(&migf->vmdev->fw, migf->pos);
 }
 
 void vfmig_resume_file_disable(struct vfmig_resume_file *migf)
 {
-	lockdep_assert_held(&migf->mdev->state_mutex);
+	lockdep_assert_held(&migf->vmdev->state_mutex);
 	/* Writers hold state_mutex too, so none is running now. */
 	migf->disabled = true;
 	fput(migf->filp);

@@ -32,7 +32,7 @@ enum vfmig_save_state {
 
 struct vfmig_save_file {
 	struct file *filp;
-	struct vfmig_dev *mdev;		/* pinned by a device reference */
+	struct vfmig_dev *vmdev;		/* pinned by a device reference */
 	struct vfmig_trace_dev tdev;
 	struct vfmig_fw_sink sink;
 
@@ -67,7 +67,7 @@ static const struct file_operations vfmig_save_fops;
 
 static void vfmig_save_trace_state(struct vfmig_save_file *migf)
 {
-	migf->tdev.state = READ_ONCE(migf->mdev->mig_state);
+	migf->tdev.state = READ_ONCE(migf->vmdev->mig_state);
 }
 
 static void vfmig_buf_free(struct vfmig_buf *buf)
@@ -101,7 +101,7 @@ static bool vfmig_save_charge(struct vfmig_save_file *migf, size_t cap,
 	migf->alloc_bytes += cap;
 	if (migf->alloc_bytes > migf->peak_bytes) {
 		migf->peak_bytes = migf->alloc_bytes;
-		WRITE_ONCE(migf->mdev->mig_peak_bytes, migf->peak_bytes);
+		WRITE_ONCE(migf->vmdev->mig_peak_bytes, migf->peak_bytes);
 	}
 	return true;
 }
@@ -204,7 +204,7 @@ static u32 vfmig_save_next_image(struct vfmig_save_file *migf, u32 kind)
 static int vfmig_save_start(struct vfmig_save_file *migf, u32 flags,
 			    u32 image)
 {
-	int ret = vfmig_fw_save(&migf->mdev->fw, flags, image, &migf->sink);
+	int ret = vfmig_fw_save(&migf->vmdev->fw, flags, image, &migf->sink);
 
 	if (ret) {
 		spin_lock(&migf->list_lock);
@@ -369,7 +369,7 @@ static ssize_t vfmig_save_copy(struct vfmig_save_file *migf, char __user *ubuf,
 		}
 		spin_unlock(&migf->list_lock);
 		if (recycle)
-			vfmig_fw_save_kick(&migf->mdev->fw);
+			vfmig_fw_save_kick(&migf->vmdev->fw);
 		else
 			vfmig_buf_free(buf);
 	}
@@ -440,7 +440,7 @@ static long vfmig_precopy_info(struct vfmig_save_file *migf,
 			       unsigned long arg)
 {
 	unsigned long minsz = offsetofend(struct vfio_precopy_info, dirty_bytes);
-	struct vfmig_dev *mdev = migf->mdev;
+	struct vfmig_dev *vmdev = migf->vmdev;
 	struct vfio_precopy_info info;
 	bool issue = false;
 	u64 inc = 0;
@@ -453,13 +453,13 @@ static long vfmig_precopy_info(struct vfmig_save_file *migf,
 	if (info.argsz < minsz)
 		return -EINVAL;
 
-	mutex_lock(&mdev->state_mutex);
-	if (mdev->mig_state != VFIO_DEVICE_STATE_PRE_COPY &&
-	    mdev->mig_state != VFIO_DEVICE_STATE_PRE_COPY_P2P) {
+	mutex_lock(&vmdev->state_mutex);
+	if (vmdev->mig_state != VFIO_DEVICE_STATE_PRE_COPY &&
+	    vmdev->mig_state != VFIO_DEVICE_STATE_PRE_COPY_P2P) {
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	if (mdev->saving_migf != migf || migf->disabled) {
+	if (vmdev->saving_migf != migf || migf->disabled) {
 		ret = -ENODEV;
 		goto out_unlock;
 	}
@@ -468,7 +468,7 @@ static long vfmig_precopy_info(struct vfmig_save_file *migf,
 		goto out_unlock;
 	}
 	if (migf->state == VFMIG_SAVE_PRECOPY) {
-		ret = vfmig_fw_query_size(&mdev->fw, VFMIG_FW_QUERY_INC, &inc);
+		ret = vfmig_fw_query_size(&vmdev->fw, VFMIG_FW_QUERY_INC, &inc);
 		if (ret)
 			goto out_unlock;
 	}
@@ -498,7 +498,7 @@ out_unlock:
 				 ret ? 0 : info.dirty_bytes, ret, issue);
 	if (ret && ret != -EINVAL)
 		trace_vfmig_error(&migf->tdev, VFMIG_ERR_PRECOPY_INFO, ret, 0);
-	vfmig_state_mutex_unlock(mdev);
+	vfmig_state_mutex_unlock(vmdev);
 	if (ret)
 		return ret;
 	/* Outside state_mutex: a fault here may take mmap_lock. */
@@ -516,7 +516,7 @@ static long vfmig_save_ioctl(struct file *filp, unsigned int cmd,
 static int vfmig_save_release(struct inode *inode, struct file *filp)
 {
 	struct vfmig_save_file *migf = filp->private_data;
-	struct vfmig_dev *mdev = migf->mdev;
+	struct vfmig_dev *vmdev = migf->vmdev;
 	struct vfmig_buf *buf, *tmp;
 
 	trace_vfmig_file(&migf->tdev, VFMIG_FILE_SAVE, false, migf->pos,
@@ -527,7 +527,7 @@ static int vfmig_save_release(struct inode *inode, struct file *filp)
 		vfmig_buf_free(buf);
 	mutex_destroy(&migf->lock);
 	kfree(migf);
-	vfio_put_device(&mdev->vdev);
+	vfio_put_device(&vmdev->vdev);
 	return 0;
 }
 
@@ -546,7 +546,7 @@ static const struct file_operations vfmig_save_fops = {
  * Create the save file and start its first image: the initial image with
  * dirty tracking for PRE_COPY, the full final image for STOP_COPY.
  */
-struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *mdev,
+struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 					       bool precopy)
 {
 	struct vfmig_save_file *migf;
@@ -566,14 +566,14 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *mdev,
 	migf->sink.get_buf = vfmig_sink_get_buf;
 	migf->sink.chunk = vfmig_sink_chunk;
 	migf->sink.done = vfmig_sink_done;
-	migf->mdev = mdev;
+	migf->vmdev = vmdev;
 	migf->precopy = precopy;
-	migf->chunk_cap = VFMIG_CHUNK_RECORD_BYTES(mdev->fw.chunk_pages);
-	migf->budget = max_t(u64, mdev->mig_budget, 2 * migf->chunk_cap);
+	migf->chunk_cap = VFMIG_CHUNK_RECORD_BYTES(vmdev->fw.chunk_pages);
+	migf->budget = max_t(u64, vmdev->mig_budget, 2 * migf->chunk_cap);
 	migf->state = precopy ? VFMIG_SAVE_PRECOPY : VFMIG_SAVE_STOP_COPY;
-	mdev->tdev.mig_id = vfmig_new_mig_id();
-	migf->tdev = mdev->tdev;
-	mdev->mig_peak_bytes = 0;
+	vmdev->tdev.mig_id = vfmig_new_mig_id();
+	migf->tdev = vmdev->tdev;
+	vmdev->mig_peak_bytes = 0;
 
 	migf->filp = anon_inode_getfile("vfmig_save", &vfmig_save_fops, migf,
 					O_RDONLY);
@@ -584,11 +584,11 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *mdev,
 		return ERR_PTR(ret);
 	}
 	/* From here the file owns migf: fput() frees it via release. */
-	get_device(&mdev->vdev.device);
+	get_device(&vmdev->vdev.device);
 	stream_open(migf->filp->f_inode, migf->filp);
 	trace_vfmig_file(&migf->tdev, VFMIG_FILE_SAVE, true, 0, 0);
 
-	ret = vfmig_fw_query_size(&mdev->fw, 0, &full);
+	ret = vfmig_fw_query_size(&vmdev->fw, 0, &full);
 	if (ret)
 		goto err_fput;
 	/* Tell the target how much data the final image may carry. */
@@ -606,7 +606,7 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *mdev,
 	image = vfmig_save_next_image(migf, precopy ? VFMIG_IMAGE_INITIAL :
 						      VFMIG_IMAGE_FINAL);
 	spin_unlock(&migf->list_lock);
-	ret = vfmig_fw_save(&mdev->fw,
+	ret = vfmig_fw_save(&vmdev->fw,
 			    precopy ? VFMIG_FW_SAVE_TRACK : VFMIG_FW_SAVE_FINAL,
 			    image, &migf->sink);
 	if (ret)
@@ -649,13 +649,13 @@ int vfmig_save_file_stop_copy(struct vfmig_save_file *migf)
  */
 void vfmig_save_file_disable(struct vfmig_save_file *migf)
 {
-	struct vfmig_dev *mdev = migf->mdev;
+	struct vfmig_dev *vmdev = migf->vmdev;
 
-	lockdep_assert_held(&mdev->state_mutex);
+	lockdep_assert_held(&vmdev->state_mutex);
 	spin_lock(&migf->list_lock);
 	migf->disabled = true;
 	spin_unlock(&migf->list_lock);
-	vfmig_fw_save_abort(&mdev->fw);
+	vfmig_fw_save_abort(&vmdev->fw);
 	spin_lock(&migf->list_lock);
 	migf->save_inflight = false;
 	migf->final_pending = false;

@@ -45,7 +45,7 @@ struct vfmig_resume_file;
 
 struct vfmig_dev {
 	struct vfio_device vdev;
-	struct mdev_device *mdev;
+	struct mdev_device *mdevice;
 	struct vfmig_trace_dev tdev;	/* identity passed to tracepoints */
 
 	/* Device front: config space and registers. */
@@ -78,15 +78,15 @@ static inline struct vfmig_dev *to_vfmig(struct vfio_device *vdev)
 
 /* mig.c */
 extern const struct vfio_migration_ops vfmig_migration_ops;
-void vfmig_mig_init(struct vfmig_dev *mdev);
-void vfmig_state_mutex_unlock(struct vfmig_dev *mdev);
-void vfmig_reset_done(struct vfmig_dev *mdev);
-void vfmig_mig_open(struct vfmig_dev *mdev);
-void vfmig_mig_close(struct vfmig_dev *mdev);
+void vfmig_mig_init(struct vfmig_dev *vmdev);
+void vfmig_state_mutex_unlock(struct vfmig_dev *vmdev);
+void vfmig_reset_done(struct vfmig_dev *vmdev);
+void vfmig_mig_open(struct vfmig_dev *vmdev);
+void vfmig_mig_close(struct vfmig_dev *vmdev);
 u64 vfmig_new_mig_id(void);
 
 /* mig_save.c */
-struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *mdev,
+struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 					       bool precopy);
 int vfmig_save_file_stop_copy(struct vfmig_save_file *migf);
 void vfmig_save_file_disable(struct vfmig_save_file *migf);
@@ -94,7 +94,7 @@ bool vfmig_save_file_final_inc(struct vfmig_save_file *migf);
 struct file *vfmig_save_file_get(struct vfmig_save_file *migf);
 
 /* mig_resume.c */
-struct vfmig_resume_file *vfmig_resume_file_create(struct vfmig_dev *mdev);
+struct vfmig_resume_file *vfmig_resume_file_create(struct vfmig_dev *vmdev);
 int vfmig_resume_file_finish(struct vfmig_resume_file *migf);
 void vfmig_resume_file_disable(struct vfmig_resume_file *migf);
 struct file *vfmig_resume_file_get(struct vfmig_resume_file *migf);
