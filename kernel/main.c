@@ -858,7 +858,7 @@ static int vfmig_probe(struct mdev_device *mdevice)
 	int ret;
 
 	vmdev = vfio_alloc_device(vfmig_dev, vdev, &mdevice->dev,
-				 &vfmig_dev_ops);
+				  &vfmig_dev_ops);
 	if (IS_ERR(vmdev))
 		return PTR_ERR(vmdev);
 	/* Set before registration: sysfs knobs appear with the device. */
