@@ -17,7 +17,7 @@
 #ifndef VFMIG_ABI_H
 #define VFMIG_ABI_H
 
-#define VFMIG_ABI_VERSION	1
+#define VFMIG_ABI_VERSION	2
 
 /* ---------------------------------------------------------------------- */
 /* Migration stream records                                                */
@@ -46,6 +46,30 @@ struct vfmig_record_header {
 
 #define VFMIG_RECORD_TAG_FW_DATA	0	/* firmware image chunk */
 #define VFMIG_RECORD_TAG_STOP_COPY_SIZE	(1u << 0)	/* payload: __le64 */
+#define VFMIG_RECORD_TAG_CHUNK_CRC	(1u << 1)	/* payload: vfmig_crc_record */
+
+/*
+ * struct vfmig_crc_record - integrity of the FW_DATA record that follows.
+ * @crc32c:  CRC-32C (Castagnoli, initial value ~0, final xor ~0: the
+ *           kernel's ~__crc32c_le(~0, ...)) over the next FW_DATA record,
+ *           its 16-byte header and its payload
+ * @algo:    VFMIG_CRC_ALGO_CRC32C
+ * @covered: bytes the CRC covers: 16 + the next record's payload size
+ *
+ * Sent as an OPTIONAL record (ABI version 2) immediately before every
+ * FW_DATA record, so targets that do not know the tag skip it and still
+ * load the stream. A target that knows it checks the chunk before loading
+ * anything of it, and once a stream has carried one CRC record, every later
+ * FW_DATA record must come right after its own.
+ */
+struct vfmig_crc_record {
+	__le32 crc32c;
+	__le32 algo;
+	__le64 covered;
+};
+
+#define VFMIG_CRC_ALGO_CRC32C		1
+#define VFMIG_CRC_RECORD_BYTES		(VFMIG_RECORD_HEADER_SIZE + 16)
 
 /*
  * FW_DATA payload: one self-contained chunk of a device image.
@@ -165,6 +189,15 @@ enum vfmig_err_site {
 	VFMIG_ERR_RESUME_WRITE = 4,
 	VFMIG_ERR_LOAD = 5,
 	VFMIG_ERR_PRECOPY_FALLBACK = 6,	/* switched to full STOP_COPY image */
+	VFMIG_ERR_CHECKSUM = 7,		/* a chunk failed or lacked its CRC */
+};
+
+/* Why the state moved outside an FSM arc (vfmig_state_change event). */
+enum vfmig_state_cause {
+	VFMIG_CAUSE_OPEN = 0,		/* device opened: RUNNING */
+	VFMIG_CAUSE_CLOSE = 1,		/* device closed: RUNNING */
+	VFMIG_CAUSE_RESET = 2,		/* VFIO_DEVICE_RESET: RUNNING */
+	VFMIG_CAUSE_ERROR = 3,		/* an arc failed: ERROR */
 };
 
 /* Device lifecycle (vfmig_device event). */
