@@ -19,8 +19,9 @@
  *                            the firmware's SAVE work)
  *   vfmig_fw.lock            firmware bookkeeping (spinlock, innermost)
  * reset_lock (spinlock) only guards deferred_reset. Nothing under
- * save_file.lock takes state_mutex, and the BAR2 fault handler takes no
- * vfmig lock, so mmap_lock never nests the wrong way.
+ * save_file.lock takes state_mutex. The BAR2 fault handlers take only
+ * vfmig_state.wp_lock (under mmap_lock), which nests no other vfmig lock,
+ * so mmap_lock never nests the wrong way.
  */
 #ifndef VFMIG_H
 #define VFMIG_H
