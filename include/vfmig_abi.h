@@ -240,6 +240,8 @@ enum vfmig_file_kind {
 #define VFMIG_REG_GENERATION	0x10	/* RO 64-bit, bumps on every change */
 #define VFMIG_REG_DIGEST	0x18	/* RO crc32c of the state, on read */
 #define VFMIG_REG_DIRTY_RATE	0x20	/* RW pages per second, 0 = off */
+/* Largest DIRTY_RATE; larger writes clamp and the register reads it back. */
+#define VFMIG_DIRTY_RATE_MAX	262144u
 #define VFMIG_REG_DIRTY_PATTERN	0x24	/* RW enum vfmig_dirty_pattern */
 #define VFMIG_REG_HOTSET_PAGES	0x28	/* RW size of the hot set */
 #define VFMIG_REG_DIRTIED	0x30	/* RO 64-bit pages written by workload */

@@ -220,6 +220,26 @@ static struct file *vfmig_step(struct vfmig_dev *vmdev,
 		ret = vfmig_fw_resume(fw, VFMIG_FW_OPMOD_RESPONDER);
 		goto out_fw;
 	}
+	/* Without P2P (the p2p knob) the core skips the P2P states. */
+	if (cur == VFIO_DEVICE_STATE_RUNNING &&
+	    new == VFIO_DEVICE_STATE_STOP) {
+		ret = vfmig_fw_suspend(fw, VFMIG_FW_OPMOD_INITIATOR) ?:
+		      vfmig_fw_suspend(fw, VFMIG_FW_OPMOD_RESPONDER);
+		goto out_fw;
+	}
+	if (cur == VFIO_DEVICE_STATE_STOP &&
+	    new == VFIO_DEVICE_STATE_RUNNING) {
+		ret = vfmig_fw_resume(fw, VFMIG_FW_OPMOD_RESPONDER) ?:
+		      vfmig_fw_resume(fw, VFMIG_FW_OPMOD_INITIATOR);
+		goto out_fw;
+	}
+	if (cur == VFIO_DEVICE_STATE_PRE_COPY &&
+	    new == VFIO_DEVICE_STATE_STOP_COPY) {
+		ret = vfmig_fw_suspend(fw, VFMIG_FW_OPMOD_INITIATOR) ?:
+		      vfmig_fw_suspend(fw, VFMIG_FW_OPMOD_RESPONDER) ?:
+		      vfmig_save_file_stop_copy(vmdev->saving_migf);
+		goto out_fw;
+	}
 	if ((cur == VFIO_DEVICE_STATE_RUNNING &&
 	     new == VFIO_DEVICE_STATE_PRE_COPY) ||
 	    (cur == VFIO_DEVICE_STATE_RUNNING_P2P &&

@@ -21,9 +21,10 @@
  *                            the firmware's SAVE work)
  *   vfmig_fw.lock            firmware bookkeeping (spinlock, innermost)
  * reset_lock (spinlock) only guards deferred_reset. Nothing under
- * save_file.lock takes state_mutex, and the BAR2 fault handler takes no
- * vfmig lock, so mmap_lock never nests the wrong way. A save file's SAVE
- * is started under its list_lock (vfmig_fw.lock nests inside), so it cannot
+ * save_file.lock takes state_mutex. The BAR2 fault handlers take only
+ * vfmig_state.wp_lock (under mmap_lock), which nests no other vfmig lock,
+ * so mmap_lock never nests the wrong way. A save file's SAVE is started
+ * under its list_lock (vfmig_fw.lock nests inside), so it cannot
  * interleave with the file being disabled.
  */
 #ifndef VFMIG_H

@@ -35,11 +35,13 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/magic.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
 #include "vfmig_abi.h"
@@ -210,8 +212,13 @@ struct dev {
 	uint32_t rflags[NREG];
 };
 
+#define DEBUGFS_DIR "/sys/kernel/debug/vfmig"
+
+/* sysfs knobs; the firmware model's test controls are in debugfs */
 static int knob_path(struct dev *d, const char *k, char *p, size_t n)
 {
+	if (!strcmp(k, "fault_inject") || !strcmp(k, "fw_stats"))
+		return snprintf(p, n, DEBUGFS_DIR "/%s/%s", d->uuid, k);
 	return snprintf(p, n, "%s/vfmig/%s", d->sys, k);
 }
 
@@ -3774,6 +3781,450 @@ static int t_small_budget(const void *arg)
 }
 
 /* ------------------------------------------------------------------------ */
+/* device front: workload bound, mmap race, QEMU polish, capability knobs,   */
+/* debugfs test controls                                                     */
+/* ------------------------------------------------------------------------ */
+
+struct ticker {
+	volatile int stop;
+	uint64_t ticks, max_gap_ms;
+};
+
+static void *ticker_fn(void *a)
+{
+	struct ticker *tk = a;
+
+	while (!tk->stop) {
+		uint64_t t = now_ms(), gap;
+
+		msleep(10);
+		gap = now_ms() - t;
+		if (gap > tk->max_gap_ms)
+			tk->max_gap_ms = gap;
+		tk->ticks++;
+	}
+	return NULL;
+}
+
+/* docs/device.md: DIRTY_RATE is bounded by VFMIG_DIRTY_RATE_MAX; larger
+ * writes clamp and read back the rate in force. A VM writing 0xffffffff into
+ * the register must not soft-lock the host (the guest kernel's soft-lockup
+ * detector fails the run) nor make the workload exceed the maximum. */
+static int t_workload_rate_max(const void *arg)
+{
+	struct dev d;
+	struct ticker tk = { 0 };
+	pthread_t th;
+	uint32_t v = 0xffffffffu, rate;
+	uint64_t a, b, t0, t1, sysrate;
+	ssize_t n;
+	int r;
+
+	(void)arg;
+	if ((r = dev_create(&d, "vfmig-4M")))
+		return r;
+	STEP("rate: 0xffffffff into BAR0 DIRTY_RATE");
+	n = pwrite(d.fd, &v, 4, d.roff[VFMIG_BAR_REGS] + VFMIG_REG_DIRTY_RATE);
+	CHECK(n == 4, "BAR0 write DIRTY_RATE: %zd %s", n, strerror(errno));
+	CHECK(pthread_create(&th, NULL, ticker_fn, &tk) == 0, "pthread_create");
+	STEP("rate: workload at the maximum for 3 s");
+	t0 = now_ms();
+	TRY(bar0_r64(&d, VFMIG_REG_DIRTIED, &a));
+	msleep(3000);
+	TRY(bar0_r64(&d, VFMIG_REG_DIRTIED, &b));
+	t1 = now_ms();
+	tk.stop = 1;
+	CHECK(join_within(th, 30) == 0, "ticker thread stuck");
+	TRY(bar0_r32(&d, VFMIG_REG_DIRTY_RATE, &rate));
+	CHECK(rate == VFMIG_DIRTY_RATE_MAX, "DIRTY_RATE reads %u after writing 0xffffffff, want %u", rate,
+	      VFMIG_DIRTY_RATE_MAX);
+	TRY(knob_u64(&d, "dirty_rate", &sysrate));
+	CHECK(sysrate == VFMIG_DIRTY_RATE_MAX, "sysfs dirty_rate %" PRIu64, sysrate);
+	diag("%" PRIu64 " pages in %" PRIu64 " ms; ticker %" PRIu64 " ticks, max gap %" PRIu64 " ms",
+	     b - a, t1 - t0, tk.ticks, tk.max_gap_ms);
+	CHECK(b > a, "workload idle at the maximum rate");
+	/* a tick catches up on at most 40 ms: 100 ms of slack is generous */
+	CHECK(b - a <= (uint64_t)VFMIG_DIRTY_RATE_MAX * (t1 - t0 + 100) / 1000,
+	      "%" PRIu64 " pages dirtied in %" PRIu64 " ms: more than %u/s", b - a, t1 - t0,
+	      VFMIG_DIRTY_RATE_MAX);
+	/* a userspace thread sleeping 10 ms never waited seconds for a CPU */
+	CHECK(tk.ticks > 0 && tk.max_gap_ms < 10000, "ticker: %" PRIu64 " ticks, longest gap %" PRIu64 " ms",
+	      tk.ticks, tk.max_gap_ms);
+
+	STEP("rate: the sysfs knob clamps the same way");
+	KNOB(&d, "dirty_rate", "1000");
+	TRY(bar0_r32(&d, VFMIG_REG_DIRTY_RATE, &rate));
+	CHECK(rate == 1000, "DIRTY_RATE %u after sysfs 1000", rate);
+	KNOB(&d, "dirty_rate", "18446744073709551615");
+	TRY(knob_u64(&d, "dirty_rate", &sysrate));
+	CHECK(sysrate == VFMIG_DIRTY_RATE_MAX, "sysfs dirty_rate %" PRIu64 " after U64_MAX", sysrate);
+	TRY(bar0_r32(&d, VFMIG_REG_DIRTY_RATE, &rate));
+	CHECK(rate == VFMIG_DIRTY_RATE_MAX, "DIRTY_RATE %u after sysfs U64_MAX", rate);
+	KNOB(&d, "dirty_rate", "0");
+	return 0;
+}
+
+struct mwriter {
+	struct dev *d;
+	uint8_t *m;		/* NULL: write with pwrite() */
+	uint64_t span, seed, writes;
+	volatile int *stop;
+};
+
+static void *mwriter_fn(void *a)
+{
+	struct mwriter *w = a;
+
+	while (!*w->stop) {
+		uint64_t pg = rnd(&w->seed) % w->span, off = pg * VFMIG_PAGE_SIZE + rnd(&w->seed) % 512 * 8;
+		uint64_t v = rnd(&w->seed);
+
+		if (w->m)
+			*(volatile uint64_t *)(w->m + off) = v;
+		else if (pwrite(w->d->fd, &v, 8, w->d->roff[VFMIG_BAR_STATE] + off) != 8)
+			break;
+		w->writes++;
+	}
+	return NULL;
+}
+
+/*
+ * Writes through a BAR2 mapping racing the SAVEs of PRE_COPY: none may be
+ * lost. Threads write random pages through the mapping while images are cut;
+ * one more thread dirties the same pages with pwrite(), so a page can be
+ * dirty while its PTE is missing and a SAVE can cut it while a write fault
+ * is being handled. A page left writable but clean would miss every later
+ * mapped write: after the writers stop, one more write to every page through
+ * the mapping; the target's digest must equal the source's.
+ */
+#define MR_WRITERS 3
+#define MR_ROUNDS 10
+#define MR_IMAGES 300	/* middle images per round */
+static int t_mmap_race(const void *arg)
+{
+	struct dev s, t;
+	struct mwriter w[MR_WRITERS + 1];
+	pthread_t th[MR_WRITERS + 1];
+	volatile int stop;
+	uint64_t span, pg, writes = 0, images = 0;
+	uint32_t sd, td;
+	uint8_t *m;
+	int r, i, round, k, sfd, rfd;
+
+	(void)arg;
+	if ((r = dev_create2(&s, &t, "vfmig-4M")))
+		return r;
+	/* a small hot set: every image revokes all of it, writers fault back */
+	span = 32;
+	m = mmap(NULL, s.state_size, PROT_READ | PROT_WRITE, MAP_SHARED, s.fd, s.roff[VFMIG_BAR_STATE]);
+	CHECK(m != MAP_FAILED, "mmap BAR2: %s", strerror(errno));
+	for (round = 0; round < MR_ROUNDS; round++) {
+		struct xfer x;
+
+		STEP("mmap race: start a migration");
+		TRY(open_resume(&t, &rfd));
+		TRY(go(&s, S_PRE_COPY, 1, &sfd));
+		TRY(xfer_init(&x, &s, sfd, rfd, 1 << 20, 1 << 20));
+		stop = 0;
+		for (i = 0; i <= MR_WRITERS; i++) {
+			w[i] = (struct mwriter){ .d = &s, .m = i < MR_WRITERS ? m : NULL, .span = span,
+						 .seed = rnd(&g_rng), .stop = &stop };
+			CHECK(pthread_create(&th[i], NULL, mwriter_fn, &w[i]) == 0, "pthread_create");
+		}
+		STEP("mmap race: images while the writers run");
+		TRY(xpump(&x));
+		for (k = 0; k < MR_IMAGES; k++) {
+			struct vfio_precopy_info pi;
+
+			r = precopy_info(sfd, &pi);
+			CHECK(r == 0, "round %d: PRECOPY_INFO: %s", round, ERRSTR(r));
+			if (pi.dirty_bytes)
+				poll_in(sfd, 20000);
+			TRY(xpump(&x));
+		}
+		stop = 1;
+		for (i = 0; i <= MR_WRITERS; i++) {
+			CHECK(join_within(th[i], 30) == 0, "writer %d stuck", i);
+			writes += w[i].writes;
+		}
+		images += x.p.nimg;
+		STEP("mmap race: last write to every page, STOP_COPY");
+		for (pg = 0; pg < span; pg++)
+			*(volatile uint64_t *)(m + pg * VFMIG_PAGE_SIZE + 8 * round) = rnd(&g_rng);
+		TRY(go(&s, S_PRE_COPY_P2P, 0, NULL));
+		TRY(go(&s, S_STOP_COPY, 0, NULL));
+		TRY(dev_digest(&s, &sd));
+		TRY(xdrain(&x));
+		TRY(go(&t, S_STOP, 0, NULL));
+		TRY(dev_digest(&t, &td));
+		CHECK(sd == td, "round %d: target digest %08x != source %08x (a write through the mapping was lost)",
+		      round, td, sd);
+		TRY(go(&t, S_RUNNING, 0, NULL));
+		TRY(go(&s, S_RUNNING, 0, NULL));
+		xfer_free(&x);
+		close(sfd);
+		close(rfd);
+	}
+	diag("%" PRIu64 " writes, %" PRIu64 " images", writes, images);
+	munmap(m, s.state_size);
+	return 0;
+}
+
+/* VFIO_DEVICE_GET_IRQ_INFO as vfio-pci-core answers for a conventional PCI
+ * device without AER; 8-byte BAR0 accesses see 32-bit register pairs, 64-bit
+ * registers whole */
+static int t_irq_info_bar0_pairs(const void *arg)
+{
+	struct dev d;
+	uint64_t v64, size;
+	uint32_t lo, hi, dig;
+	int r, i;
+
+	(void)arg;
+	if ((r = dev_create(&d, "vfmig-4M")))
+		return r;
+	STEP("GET_IRQ_INFO");
+	for (i = 0; i < VFIO_PCI_NUM_IRQS + 1; i++) {
+		struct vfio_irq_info ii = { .argsz = sizeof(ii), .index = i };
+		bool want_ok = i == VFIO_PCI_INTX_IRQ_INDEX || i == VFIO_PCI_MSI_IRQ_INDEX ||
+			       i == VFIO_PCI_MSIX_IRQ_INDEX;
+
+		r = ioctl(d.fd, VFIO_DEVICE_GET_IRQ_INFO, &ii) ? -errno : 0;
+		if (want_ok)
+			CHECK(r == 0 && ii.count == 0, "IRQ index %d: %s, count %u", i, ERRSTR(r), ii.count);
+		else	/* ERR: no AER (QEMU then does not warn); REQ; out of range */
+			CHECK(r == -EINVAL, "IRQ index %d: %s, want EINVAL", i, r ? ERRSTR(r) : "success");
+	}
+
+	STEP("8-byte BAR0 reads");
+	TRY(bar0_r64(&d, VFMIG_REG_MAGIC, &v64));
+	CHECK(v64 == ((uint64_t)VFMIG_ABI_VERSION << 32 | VFMIG_REGS_MAGIC_VALUE),
+	      "8-byte read at MAGIC: 0x%" PRIx64 ", want VERSION:MAGIC", v64);
+	KNOB(&d, "dirty_pattern", "hotset");
+	KNOB(&d, "hotset_pages", "77");
+	TRY(bar0_r64(&d, VFMIG_REG_DIRTY_RATE, &v64));
+	CHECK(v64 == (uint64_t)VFMIG_DIRTY_HOTSET << 32, "8-byte read at DIRTY_RATE: 0x%" PRIx64, v64);
+	TRY(bar0_r64(&d, VFMIG_REG_HOTSET_PAGES, &v64));
+	CHECK(v64 == 77, "8-byte read at HOTSET_PAGES: 0x%" PRIx64 " (reserved high half reads 0)", v64);
+	TRY(dev_digest(&d, &dig));
+	TRY(bar0_r64(&d, VFMIG_REG_DIGEST, &v64));
+	CHECK(v64 == dig, "8-byte read at DIGEST: 0x%" PRIx64 ", digest %08x", v64, dig);
+	TRY(bar0_r64(&d, VFMIG_REG_STATE_SIZE, &size));
+	CHECK(size == d.state_size, "STATE_SIZE 0x%" PRIx64, size);
+	TRY(bar0_r32(&d, VFMIG_REG_STATE_SIZE, &lo));
+	TRY(bar0_r32(&d, VFMIG_REG_STATE_SIZE + 4, &hi));
+	CHECK(((uint64_t)hi << 32 | lo) == d.state_size, "STATE_SIZE halves %08x:%08x", hi, lo);
+	TRY(page_write(&d, 3, 3));
+	TRY(bar0_r64(&d, VFMIG_REG_GENERATION, &v64));
+	CHECK(v64 > 0, "GENERATION 0 after a write");
+
+	STEP("8-byte BAR0 write to a register pair");
+	v64 = (uint64_t)VFMIG_DIRTY_UNIFORM << 32 | 1234;
+	CHECK(pwrite(d.fd, &v64, 8, d.roff[VFMIG_BAR_REGS] + VFMIG_REG_DIRTY_RATE) == 8, "8-byte write: %s",
+	      strerror(errno));
+	TRY(bar0_r32(&d, VFMIG_REG_DIRTY_RATE, &lo));
+	TRY(bar0_r32(&d, VFMIG_REG_DIRTY_PATTERN, &hi));
+	CHECK(lo == 1234 && hi == VFMIG_DIRTY_UNIFORM, "after an 8-byte write: rate %u pattern %u", lo, hi);
+	KNOB(&d, "dirty_rate", "0");
+	CHECK(pread(d.fd, &v64, 8, d.roff[VFMIG_BAR_REGS] + 4) < 0 && errno == EINVAL,
+	      "misaligned 8-byte read accepted");
+	return 0;
+}
+
+/* PRE_COPY -> (middle image) -> STOP_COPY straight, as without P2P */
+static int migrate_no_p2p(struct dev *s, struct dev *t)
+{
+	struct kpages *kp = calloc(1, sizeof(*kp));
+	struct vfio_precopy_info pi;
+	uint64_t list[8];
+	uint32_t sd, td;
+	struct xfer x;
+	int sfd, rfd, r;
+
+	CHECK(kp, "oom");
+	TRY(open_resume(t, &rfd));
+	TRY(go(s, S_PRE_COPY, 1, &sfd));
+	TRY(xfer_init(&x, s, sfd, rfd, 1 << 20, 1 << 20));
+	TRY(xpump(&x));
+	TRY(write_random_pages(s, kp, 8, list));
+	r = precopy_info(sfd, &pi);
+	CHECK(r == 0 && pi.dirty_bytes, "PRECOPY_INFO: %s, dirty %llu", ERRSTR(r), (unsigned long long)pi.dirty_bytes);
+	CHECK(poll_in(sfd, 20000) & POLLIN, "no POLLIN");
+	TRY(xpump(&x));
+	CHECK(x.p.nimg == 2, "%d images after a middle one", x.p.nimg);
+	TRY(kp_write(s, kp, 5, 55));	/* for the final image */
+	TRY(go(s, S_STOP_COPY, 0, NULL));
+	TRY(dev_digest(s, &sd));
+	TRY(xdrain(&x));
+	TRY(go(t, S_STOP, 0, NULL));
+	TRY(dev_digest(t, &td));
+	CHECK(sd == td, "target digest %08x != source %08x", td, sd);
+	TRY(go(t, S_RUNNING, 0, NULL));
+	TRY(kp_verify(t, kp));
+	TRY(go(s, S_RUNNING, 0, NULL));
+	xfer_free(&x);
+	close(sfd);
+	close(rfd);
+	free(kp);
+	return 0;
+}
+
+/* set the precopy and p2p knobs of a closed device, reopen it */
+static int set_caps(struct dev *d, int precopy, int p2p)
+{
+	char b[16];
+	int r;
+
+	dev_close_fd(d);
+	KNOB(d, "precopy", "%d", precopy);
+	KNOB(d, "p2p", "%d", p2p);
+	r = knob_get(d, "precopy", b, sizeof(b));
+	CHECK(r > 0 && atoi(b) == precopy, "precopy reads '%s'", b);
+	r = knob_get(d, "p2p", b, sizeof(b));
+	CHECK(r > 0 && atoi(b) == p2p, "p2p reads '%s'", b);
+	TRY(dev_open_fd(d));
+	return 0;
+}
+
+/* docs/device.md: the precopy and p2p knobs take VFIO_MIGRATION_PRE_COPY and
+ * VFIO_MIGRATION_P2P away (STOP_COPY stays), only while the device is closed */
+static int t_mig_cap_knobs(const void *arg)
+{
+	static const char *const bad[] = { "2", "-1", "yes", "10" };
+	struct migopt o = { .precopy = false, .rsize = 1 << 20, .wsize = 1 << 20 };
+	struct dev s, t;
+	uint64_t flags;
+	int r, k, fd;
+
+	(void)arg;
+	if ((r = dev_create2(&s, &t, "vfmig-4M")))
+		return r;
+	STEP("caps: knobs refused while open");
+	r = knob_set(&s, "precopy", "0");
+	CHECK(r == -EBUSY, "precopy=0 on an open device: %s, want EBUSY", r ? ERRSTR(r) : "accepted");
+	r = knob_set(&s, "p2p", "0");
+	CHECK(r == -EBUSY, "p2p=0 on an open device: %s, want EBUSY", r ? ERRSTR(r) : "accepted");
+	dev_close_fd(&s);
+	for (k = 0; k < 4; k++) {
+		r = knob_set(&s, "precopy", "%s", bad[k]);
+		CHECK(r == -EINVAL, "precopy='%s': %s, want EINVAL", bad[k], r ? ERRSTR(r) : "accepted");
+		r = knob_set(&s, "p2p", "%s", bad[k]);
+		CHECK(r == -EINVAL, "p2p='%s': %s, want EINVAL", bad[k], r ? ERRSTR(r) : "accepted");
+	}
+	TRY(dev_open_fd(&s));
+
+	STEP("caps: precopy=0");
+	TRY(set_caps(&s, 0, 1));
+	r = get_mig_flags(&s, &flags);
+	CHECK(r == 0 && flags == (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P), "flags 0x%" PRIx64 " (%s)",
+	      flags, ERRSTR(r));
+	r = set_state(&s, S_PRE_COPY, &fd);
+	CHECK(r == -EINVAL && fd < 0, "RUNNING->PRE_COPY without PRE_COPY: %s", r ? ERRSTR(r) : "accepted");
+	r = set_state(&s, S_PRE_COPY_P2P, &fd);
+	CHECK(r == -EINVAL && fd < 0, "RUNNING->PRE_COPY_P2P without PRE_COPY: %s", r ? ERRSTR(r) : "accepted");
+	CHECK(get_state(&s) == S_RUNNING, "state %s after refused arcs", sname(get_state(&s)));
+	TRY(do_migrate(&s, &t, &o));
+
+	STEP("caps: p2p=0");
+	TRY(set_caps(&s, 1, 0));
+	TRY(set_caps(&t, 1, 0));
+	r = get_mig_flags(&s, &flags);
+	CHECK(r == 0 && flags == (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_PRE_COPY), "flags 0x%" PRIx64 " (%s)",
+	      flags, ERRSTR(r));
+	r = set_state(&s, S_RUNNING_P2P, NULL);
+	CHECK(r == -EINVAL, "RUNNING->RUNNING_P2P without P2P: %s", r ? ERRSTR(r) : "accepted");
+	TRY(migrate_no_p2p(&s, &t));
+	TRY(do_migrate(&s, &t, &o));
+	TRY(go(&s, S_STOP, 0, NULL));	/* RUNNING <-> STOP straight */
+	TRY(go(&s, S_RUNNING, 0, NULL));
+
+	STEP("caps: STOP_COPY only");
+	TRY(set_caps(&s, 0, 0));
+	TRY(set_caps(&t, 0, 0));
+	r = get_mig_flags(&s, &flags);
+	CHECK(r == 0 && flags == VFIO_MIGRATION_STOP_COPY, "flags 0x%" PRIx64 " (%s)", flags, ERRSTR(r));
+	TRY(do_migrate(&s, &t, &o));
+
+	STEP("caps: back to the defaults");
+	TRY(set_caps(&s, 1, 1));
+	r = get_mig_flags(&s, &flags);
+	CHECK(r == 0 && flags == (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY),
+	      "flags 0x%" PRIx64 " (%s)", flags, ERRSTR(r));
+	return 0;
+}
+
+/* docs/device.md: fault_inject and fw_stats live in debugfs, per device,
+ * from creation to removal; sysfs keeps one value per file */
+static int t_debugfs_controls(const void *arg)
+{
+	struct dev d;
+	char p[256], b[1024], *l;
+	uint64_t before = 0, after = 0;
+	struct statfs sf;
+	struct stat st;
+	int r, sfd, n = 0;
+
+	(void)arg;
+	if ((r = dev_create(&d, "vfmig-4M")))
+		return r;
+	if (statfs("/sys/kernel/debug", &sf) || sf.f_type != DEBUGFS_MAGIC)
+		return skipf("debugfs not mounted on /sys/kernel/debug");
+	CHECK(stat(DEBUGFS_DIR, &st) == 0, DEBUGFS_DIR ": %s", strerror(errno));
+	snprintf(p, sizeof(p), "%s/vfmig/fault_inject", d.sys);
+	CHECK(stat(p, &st) && errno == ENOENT, "%s still in sysfs", p);
+	snprintf(p, sizeof(p), "%s/vfmig/fw_stats", d.sys);
+	CHECK(stat(p, &st) && errno == ENOENT, "%s still in sysfs", p);
+
+	STEP("debugfs: fault_inject");
+	KNOB(&d, "fault_inject", "save 2 bad_res_state");
+	KNOB(&d, "fault_inject", "load 1 0x1");
+	r = knob_get(&d, "fault_inject", b, sizeof(b));
+	CHECK(r > 0 && strstr(b, "save 2 0x9") && strstr(b, "load 1 0x1"), "fault_inject reads '%s'", b);
+	r = knob_set(&d, "fault_inject", "frobnicate 1 1");
+	CHECK(r == -EINVAL, "unknown opcode: %s", r ? ERRSTR(r) : "accepted");
+	r = knob_set(&d, "fault_inject", "save 0 1");
+	CHECK(r == -EINVAL, "nth 0: %s", r ? ERRSTR(r) : "accepted");
+	r = knob_set(&d, "fault_inject", "save 1 nonsense");
+	CHECK(r == -EINVAL, "unknown status: %s", r ? ERRSTR(r) : "accepted");
+	KNOB(&d, "fault_inject", "query 1 bad_resource");
+	r = knob_get(&d, "fault_inject", b, sizeof(b));
+	CHECK(r > 0 && strstr(b, "query 1 0x5"), "bad_resource: fault_inject reads '%s'", b);
+	KNOB(&d, "fault_inject", "clear");
+	r = knob_get(&d, "fault_inject", b, sizeof(b));
+	CHECK(r == 0, "fault_inject after clear: '%s'", b);
+
+	STEP("debugfs: fw_stats counts a SAVE");
+	r = knob_get(&d, "fw_stats", b, sizeof(b));
+	CHECK(r > 0, "fw_stats: %s", ERRSTR(r));
+	for (l = strtok(b, "\n"); l; l = strtok(NULL, "\n"), n++)
+		if (!strncmp(l, "save count=", 11))
+			before = strtoull(l + 11, NULL, 10);
+	CHECK(n == VFMIG_FW_NR_OPCODES, "fw_stats has %d lines", n);
+	TRY(go(&d, S_STOP, 0, NULL));
+	TRY(go(&d, S_STOP_COPY, 1, &sfd));
+	while ((r = (int)rd(sfd, b, sizeof(b))) > 0)
+		;
+	CHECK(r == 0, "drain: %s", ERRSTR(r));
+	close(sfd);
+	TRY(go(&d, S_RUNNING, 0, NULL));
+	r = knob_get(&d, "fw_stats", b, sizeof(b));
+	CHECK(r > 0, "fw_stats: %s", ERRSTR(r));
+	for (l = strtok(b, "\n"); l; l = strtok(NULL, "\n"))
+		if (!strncmp(l, "save count=", 11))
+			after = strtoull(l + 11, NULL, 10);
+	CHECK(after == before + 1, "save count %" PRIu64 " -> %" PRIu64 " after one STOP_COPY", before, after);
+
+	STEP("debugfs: gone with the device");
+	dev_detach(&d);
+	snprintf(p, sizeof(p), "%s/remove", d.sys);
+	r = write_file(p, "1");
+	CHECK(r == 0, "remove: %s", ERRSTR(r));
+	snprintf(p, sizeof(p), DEBUGFS_DIR "/%s", d.uuid);
+	CHECK(stat(p, &st) && errno == ENOENT, "%s outlives the device", p);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* runner                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -4281,6 +4732,12 @@ static const struct test tests[] = {
 	{ "resume_no_base_wrong_size", t_resume_no_base, NULL, 120 },
 	{ "small_budget_64M", t_small_budget, NULL, 300 },
 	{ "large_state_256M", t_large, NULL, 600 },
+	/* device front */
+	{ "workload_rate_max", t_workload_rate_max, NULL, 60 },
+	{ "mmap_race", t_mmap_race, NULL, 400 },
+	{ "irq_info_bar0_pairs", t_irq_info_bar0_pairs, NULL, 30 },
+	{ "mig_cap_knobs", t_mig_cap_knobs, NULL, 180 },
+	{ "debugfs_controls", t_debugfs_controls, NULL, 60 },
 	/* last: a driver without the blocked-arc guard spins forever in the kernel */
 	{ "fsm_stopcopy_to_precopy", t_fsm_blocked, NULL, 60 },
 	{ "disabled_files_freed", t_disabled_files_freed, NULL, 240 },
