@@ -80,6 +80,8 @@ static int on_record(struct insp *x, const struct vs_record *r)
 			im->seq = r->chunk.image_seq;
 			im->full = r->chunk.flags & VFMIG_CHUNK_F_FULL;
 			im->offset = r->offset;
+			if (r->crc_state == VS_CRC_OK || r->crc_state == VS_CRC_BAD)
+				im->offset -= VFMIG_CRC_RECORD_BYTES;
 			im->stop_phase = r->offset >= x->switch_off;
 		}
 		if (x->nimg) {
