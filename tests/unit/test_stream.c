@@ -403,11 +403,27 @@ static void test_crc_corrupt(void)
 	stop_copy_size(&b, 1);
 	expect_bad(&b, 0, "CRC before STOP_COPY_SIZE", "STOP_COPY_SIZE record after a CHUNK_CRC");
 
+	/* an unknown optional record may come between (a loader skips it) */
 	memset(&b, 0, sizeof(b));
-	crc_rec(&b, 0, VFMIG_CRC_ALGO_CRC32C, 16);
-	rec_hdr(&b, 2, VFMIG_RECORD_F_OPTIONAL, 0x800);
-	put(&b, "xy", 2);
-	expect_bad(&b, 0, "CRC before an unknown optional record", "after a CHUNK_CRC");
+	{
+		struct buf c = { 0 };
+		struct result r;
+
+		chunk(&c, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 8);
+		crc_rec(&b, crc32c(0, c.p, c.len), VFMIG_CRC_ALGO_CRC32C, c.len);
+		rec_hdr(&b, 2, VFMIG_RECORD_F_OPTIONAL, 0x800);
+		put(&b, "xy", 2);
+		r = run(b.p, b.len, VS_OPT_VFMIG | VS_OPT_CRC, 0, 1);
+		CHECK(!r.failed && r.end && strstr(r.err, "after a CHUNK_CRC"),
+		      "CRC, optional record, end: %s", r.err);
+		put(&b, c.p, c.len);
+		r = run(b.p, b.len, VS_OPT_VFMIG | VS_OPT_CRC, 0, 1);
+		CHECK(!r.failed && !r.end && r.ncrc_state[VS_CRC_OK] == 1 &&
+		      r.tot.optional_records == 1,
+		      "CRC, optional record, chunk: %s", r.err);
+		free(c.p);
+		free(b.p);
+	}
 
 	memset(&b, 0, sizeof(b));
 	crc_rec(&b, 0, 2, 16);
@@ -592,6 +608,31 @@ static void test_corrupt(void)
 	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 1);
 	chunk(&b, 1, 1, VFMIG_CHUNK_F_LAST, 1, 1);
 	expect_bad(&b, 0, "continuation without image", "without a FIRST");
+
+	/* page indexes strictly increase and stay inside the state */
+	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 3);
+	b.p[16 + 40 + 8] = 0;	/* second index 1 -> 0 */
+	expect_bad(&b, 0, "index not increasing", "do not increase (0 after 0, entry 1)");
+
+	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 3);
+	b.p[16 + 40 + 16] = STATE_PAGES;	/* third index 2 -> 8 */
+	expect_bad(&b, 0, "index beyond the state", "page index 8 (entry 2) beyond");
+
+	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 5, 3);
+	b.p[16 + 40 + 7] = 0x80;	/* first index huge */
+	expect_bad(&b, 0, "huge index", "beyond the state");
+
+	/* images are numbered from 0 without gaps */
+	chunk(&b, 1, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 1);
+	expect_bad(&b, 0, "first image 1", "image 1 where image 0 must come next");
+
+	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 1);
+	chunk(&b, 2, 0, VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 1, 1);
+	expect_bad(&b, 0, "image gap", "image 2 where image 1 must come next");
+
+	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 1);
+	chunk(&b, 0, 0, VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 1, 1);
+	expect_bad(&b, 0, "image replayed", "image 0 where image 1 must come next");
 
 	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST, 0, 1);
 	chunk(&b, 1, 0, VFMIG_CHUNK_F_FIRST, 1, 1);

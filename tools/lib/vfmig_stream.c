@@ -120,11 +120,14 @@ static ssize_t parse_header(struct vs_parser *p)
 	r->tag = le32(p->hdr + 12);
 	p->pay_fill = 0;
 	p->head_fill = 0;
+	p->idx_fill = 0;
 
 	if (r->flags & ~VFMIG_RECORD_F_OPTIONAL)
 		return bad(p, r->offset, "record header has unknown flags 0x%x",
 			   r->flags);
-	if (p->crc_pending && r->tag != VFMIG_RECORD_TAG_FW_DATA)
+	/* Only records a loader skips may come between a CRC and its chunk. */
+	if (p->crc_pending && (r->tag == VFMIG_RECORD_TAG_CHUNK_CRC ||
+			       r->tag == VFMIG_RECORD_TAG_STOP_COPY_SIZE))
 		return bad(p, r->offset,
 			   "%s record after a CHUNK_CRC record (a FW_DATA record must follow it)",
 			   vs_tag_name(r->tag));
@@ -137,6 +140,12 @@ static ssize_t parse_header(struct vs_parser *p)
 			p->crc_on = true;
 			p->crc_run = crc32c(0, p->hdr, VFMIG_RECORD_HEADER_SIZE);
 			r->crc = p->crc_next;
+			if ((p->opts & VS_OPT_CRC) &&
+			    r->crc.covered != VFMIG_RECORD_HEADER_SIZE + r->size)
+				return bad(p, r->offset,
+					   "CHUNK_CRC covers %llu bytes, the FW_DATA record has %llu",
+					   (unsigned long long)r->crc.covered,
+					   (unsigned long long)(VFMIG_RECORD_HEADER_SIZE + r->size));
 		} else if (p->crc_seen) {
 			if (p->opts & VS_OPT_CRC)
 				return bad(p, r->offset,
@@ -235,6 +244,10 @@ static ssize_t check_chunk(struct vs_parser *p)
 		if (c->chunk_seq)
 			return bad(p, r->offset, "FIRST chunk has chunk_seq %u",
 				   c->chunk_seq);
+		/* Images are numbered without gaps from 0: none may go missing. */
+		if (c->image_seq != p->next_image)
+			return bad(p, r->offset, "image %u where image %u must come next",
+				   c->image_seq, p->next_image);
 		if (!(c->flags & VFMIG_CHUNK_F_FULL)) {
 			if (p->img_open)
 				return bad(p, r->offset,
@@ -261,6 +274,7 @@ static ssize_t check_chunk(struct vs_parser *p)
 	p->state_size = c->state_size;
 	p->img_open = !(c->flags & VFMIG_CHUNK_F_LAST);
 	p->img_seq = c->image_seq;
+	p->next_image = c->image_seq + 1;
 	p->next_chunk = c->chunk_seq + 1;
 	p->tot.chunks++;
 	p->tot.pages += c->npages;
@@ -329,14 +343,46 @@ static int finish_fw_data(struct vs_parser *p)
 	p->tot.crc_bad++;
 	if (!(p->opts & VS_OPT_CRC))
 		return 0;
-	if (r->crc.covered != VFMIG_RECORD_HEADER_SIZE + r->size)
-		return (int)bad(p, r->offset,
-				"CHUNK_CRC covers %llu bytes, the FW_DATA record has %llu",
-				(unsigned long long)r->crc.covered,
-				(unsigned long long)(VFMIG_RECORD_HEADER_SIZE + r->size));
 	return (int)bad(p, r->offset,
 			"FW_DATA record fails its CHUNK_CRC (crc32c 0x%08x, record says 0x%08x)",
 			r->crc_actual, r->crc.crc32c);
+}
+
+/*
+ * The page index table of a chunk streams by (@n payload bytes at @b, the
+ * payload offset is p->pay_fill): indexes strictly increase and stay
+ * inside the state, as the loader checks them.
+ */
+static ssize_t scan_index(struct vs_parser *p, const uint8_t *b, uint64_t n)
+{
+	const struct vs_chunk *c = &p->cur.chunk;
+	uint64_t lo = p->pay_fill, end = CHUNK_HDR_BYTES + (uint64_t)c->npages * 8;
+	uint64_t from = lo > CHUNK_HDR_BYTES ? lo : CHUNK_HDR_BYTES;
+	uint64_t to = lo + n < end ? lo + n : end;
+
+	for (uint64_t i = from; i < to; i++) {
+		uint64_t k, v;
+
+		p->idx[p->idx_fill++] = b[i - lo];
+		if (p->idx_fill < 8)
+			continue;
+		p->idx_fill = 0;
+		v = le64(p->idx);
+		k = (i - CHUNK_HDR_BYTES) / 8;
+		if (v >= c->state_size / VFMIG_PAGE_SIZE)
+			return bad(p, p->cur.offset,
+				   "page index %llu (entry %llu) beyond the state's %llu pages",
+				   (unsigned long long)v, (unsigned long long)k,
+				   (unsigned long long)(c->state_size / VFMIG_PAGE_SIZE));
+		if (k && v <= p->idx_prev)
+			return bad(p, p->cur.offset,
+				   "page indexes do not increase (%llu after %llu, entry %llu)",
+				   (unsigned long long)v,
+				   (unsigned long long)p->idx_prev,
+				   (unsigned long long)k);
+		p->idx_prev = v;
+	}
+	return 0;
 }
 
 ssize_t vs_feed(struct vs_parser *p, const void *buf, size_t len,
@@ -383,6 +429,8 @@ ssize_t vs_feed(struct vs_parser *p, const void *buf, size_t len,
 				    check_chunk(p))
 					return -1;
 			}
+			if (p->cur.is_chunk && scan_index(p, b + used, n))
+				return -1;
 			used += n;
 			p->pos += n;
 			p->pay_fill += n;

@@ -10,8 +10,11 @@
  * other FW_DATA payloads are opaque firmware images (mlx5) unless
  * VS_OPT_VFMIG demands vfmig chunks. Payload bytes are never buffered.
  *
- * Integrity (ABI version 2): a CHUNK_CRC record must be followed directly
- * by the FW_DATA record it covers; the parser computes the CRC-32C of that
+ * Images are numbered from 0 without gaps, as the loader requires.
+ *
+ * Integrity (ABI version 2): a CHUNK_CRC record covers the next FW_DATA
+ * record (only unknown OPTIONAL records may come between); the parser
+ * computes the CRC-32C of that
  * record (header and payload) as it streams by and reports the outcome in
  * the record (crc_state) and the totals. Once a stream has carried a
  * CHUNK_CRC record, every later FW_DATA record must have its own: one
@@ -109,10 +112,14 @@ struct vs_parser {
 	uint64_t pay_fill;
 	uint8_t head[40];		/* payload prefix: chunk header / le64 */
 	uint32_t head_fill;
+	uint8_t idx[8];			/* page index being read */
+	uint32_t idx_fill;
+	uint64_t idx_prev;		/* the previous page index of the chunk */
 	/* vfmig image cursor, as the device's loader keeps it */
 	bool img_open;
 	bool have_base;
 	uint32_t img_seq;
+	uint32_t next_image;		/* image_seq of the next FIRST chunk */
 	uint32_t next_chunk;
 	uint64_t state_size;		/* of the first chunk */
 	/* integrity */
