@@ -31,7 +31,7 @@
  * Usage: stream_soak [-s SEED] [-n COUNT] [-t TYPE] [-i ITER] [-o DIR]
  *                    [-r FILE] [-v]
  *   -s SEED   seed of the mutations (default 1)
- *   -n COUNT  mutated streams (default 2200: 200 of each kind)
+ *   -n COUNT  mutated streams (default 2750: 250 of each kind)
  *   -t TYPE   mdev type (default vfmig-4M)
  *   -i ITER   run only mutation ITER of the sequence (with -r: replay one)
  *   -o DIR    write the saved stream (base.raw) and every stream accepted
@@ -762,7 +762,7 @@ static void read_file(const char *path, struct buf *b)
 
 int main(int argc, char **argv)
 {
-	uint64_t seed = 1, count = 2200, only = UINT64_MAX, t0;
+	uint64_t seed = 1, count = 2750, only = UINT64_MAX, t0;
 	const char *type = "vfmig-4M", *outdir = NULL, *replay = NULL;
 	static struct stream s;
 	struct target t = { .rfd = -1 };
