@@ -56,11 +56,12 @@ struct vfmig_record_header {
  * @algo:    VFMIG_CRC_ALGO_CRC32C
  * @covered: bytes the CRC covers: 16 + the next record's payload size
  *
- * Sent as an OPTIONAL record (ABI version 2) immediately before every
- * FW_DATA record, so targets that do not know the tag skip it and still
- * load the stream. A target that knows it checks the chunk before loading
- * anything of it, and once a stream has carried one CRC record, every later
- * FW_DATA record must come right after its own.
+ * Sent as an OPTIONAL record (ABI version 2) right before every FW_DATA
+ * record, so targets that do not know the tag skip it and still load the
+ * stream. A target that knows it checks the chunk before loading anything
+ * of it, and once a stream has carried one CRC record, every later FW_DATA
+ * record must have its own; only records a target skips (unknown OPTIONAL
+ * ones) may come between the two.
  */
 struct vfmig_crc_record {
 	__le32 crc32c;

@@ -691,13 +691,16 @@ static ssize_t fw_throughput_show(struct device *dev,
 			  READ_ONCE(dev_to_vfmig(dev)->fw.throughput));
 }
 
-/* Below 4 KiB/s one chunk would take longer than any test. */
+/*
+ * Below 1 MiB/s no real device saves or loads its state, and a 16 MiB
+ * chunk would already take 16 s.
+ */
 static ssize_t fw_throughput_store(struct device *dev,
 				   struct device_attribute *attr,
 				   const char *buf, size_t count)
 {
 	u64 v;
-	int ret = vfmig_parse_knob(buf, SZ_4K, U64_MAX, true, &v);
+	int ret = vfmig_parse_knob(buf, SZ_1M, U64_MAX, true, &v);
 
 	if (ret)
 		return ret;

@@ -163,6 +163,8 @@ def migrate(args, fault):
         # The 2nd SAVE (the first middle image) fails: PRE_COPY fallback.
         src.fw_fault("save 2 bad_res_state")
     src.set_attr("dirty_rate", str(args.dirty_rate))
+    # Two chunks of budget: the 4 MiB initial image cannot fit unread.
+    src.set_attr("mig_budget", str(2 << 20))
     # Write through the BAR2 mapping too, like a guest would.
     bar2 = mmap.mmap(src.fd, 4 * 4096, mmap.MAP_SHARED,
                      mmap.PROT_READ | mmap.PROT_WRITE, offset=2 << 40)
@@ -172,6 +174,9 @@ def migrate(args, fault):
     stream = bytearray()
     save = src.set_state(PRE_COPY)
     assert save >= 0 and src.get_state() == PRE_COPY
+    # Nobody reads yet: the initial SAVE fills the file's budget and stalls
+    # (vfmig_save_stall), reading resumes it.
+    time.sleep(1.0)
     drain_precopy(save, stream)
     log("initial image read:", len(stream), "bytes, precopy info", precopy_info(save))
     bar2[4096:4100] = b"abcd"

@@ -693,6 +693,8 @@ struct parser {
 	uint64_t total, nrec;
 	bool have_scs;
 	uint64_t scs_value;
+	bool crc_pending;	/* a CHUNK_CRC record waits for its FW_DATA */
+	uint64_t crc_covered;
 	int cur;
 	struct image img[MAXIMG];
 	int nimg;
@@ -828,10 +830,20 @@ static int record_end(struct parser *p)
 {
 	p->nrec++;
 	p->in_rec = false;
+	if (p->rec_tag == VFMIG_RECORD_TAG_CHUNK_CRC) {
+		struct vfmig_crc_record cr;
+
+		memcpy(&cr, p->small, sizeof(cr));
+		if (le32toh(cr.algo) != VFMIG_CRC_ALGO_CRC32C)
+			return pfail(p, "CHUNK_CRC algo %u", le32toh(cr.algo));
+		p->crc_covered = le64toh(cr.covered);
+		p->crc_pending = true;
+	}
 	if (p->rec_tag == VFMIG_RECORD_TAG_FW_DATA) {
 		struct image *im = &p->img[p->cur];
 
-		im->bytes += 16 + p->rec_size;
+		/* the CHUNK_CRC record in front of the chunk is part of it */
+		im->bytes += VFMIG_CRC_RECORD_BYTES + 16 + p->rec_size;
 		if (le16toh(p->ch.flags) & VFMIG_CHUNK_F_LAST) {
 			if (im->full && im->npages != p->devpages)
 				return pfail(p, "FULL image %u has %" PRIu64 " of %" PRIu64 " pages",
@@ -875,9 +887,21 @@ static int parser_feed(struct parser *p, const uint8_t *b, size_t n)
 					return pfail(p, "STOP_COPY_SIZE flags 0x%x", p->rec_flags);
 				if (p->rec_size != 8)
 					return pfail(p, "STOP_COPY_SIZE size %" PRIu64, p->rec_size);
+			} else if (p->rec_tag == VFMIG_RECORD_TAG_CHUNK_CRC) {
+				if (p->rec_flags != VFMIG_RECORD_F_OPTIONAL)
+					return pfail(p, "CHUNK_CRC flags 0x%x", p->rec_flags);
+				if (p->rec_size != sizeof(struct vfmig_crc_record))
+					return pfail(p, "CHUNK_CRC size %" PRIu64, p->rec_size);
+				if (p->crc_pending)
+					return pfail(p, "two CHUNK_CRC records in a row");
 			} else if (p->rec_tag == VFMIG_RECORD_TAG_FW_DATA) {
 				if (p->rec_flags != VFMIG_RECORD_F_MANDATORY)
 					return pfail(p, "FW_DATA flags 0x%x", p->rec_flags);
+				/* vfmig_abi.h v2: every chunk comes right after its CRC */
+				if (!p->crc_pending || p->crc_covered != 16 + p->rec_size)
+					return pfail(p, "FW_DATA without its CHUNK_CRC (pending %d covered %" PRIu64 ")",
+						     p->crc_pending, p->crc_covered);
+				p->crc_pending = false;
 				if (p->rec_size < CHDR ||
 				    p->rec_size > CHDR + p->max_chunk_pages * (8 + VFMIG_PAGE_SIZE))
 					return pfail(p, "FW_DATA size %" PRIu64, p->rec_size);
@@ -895,6 +919,11 @@ static int parser_feed(struct parser *p, const uint8_t *b, size_t n)
 		if (t > n)
 			t = n;
 		c = 0;
+		if (p->rec_tag == VFMIG_RECORD_TAG_CHUNK_CRC) {
+			memcpy(p->small + p->small_have, b, t);
+			p->small_have += t;
+			c = t;
+		}
 		if (p->rec_tag == VFMIG_RECORD_TAG_STOP_COPY_SIZE) {
 			memcpy(p->small + p->small_have, b, t);
 			p->small_have += t;
@@ -955,7 +984,7 @@ static uint64_t image_bytes_expected(uint64_t npages, uint64_t chunk_pages)
 {
 	uint64_t nchunks = npages ? (npages + chunk_pages - 1) / chunk_pages : 1;
 
-	return nchunks * (16 + CHDR) + npages * (8 + VFMIG_PAGE_SIZE);
+	return nchunks * (VFMIG_CRC_RECORD_BYTES + 16 + CHDR) + npages * (8 + VFMIG_PAGE_SIZE);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -4224,6 +4253,444 @@ struct test {
 	const void *arg;
 	int timeout;	/* seconds */
 };
+/* ------------------------------------------------------------------------ */
+/* hardening: memory, firmware waits, exact dirty bytes, stream integrity    */
+/* ------------------------------------------------------------------------ */
+
+static int meminfo_kb(const char *field, uint64_t *kb)
+{
+	char buf[8192], *p;
+	int r = read_file("/proc/meminfo", buf, sizeof(buf));
+
+	CHECK(r > 0, "read /proc/meminfo: %s", ERRSTR(r));
+	p = strstr(buf, field);
+	CHECK(p, "no %s in /proc/meminfo", field);
+	*kb = strtoull(p + strlen(field) + 1, NULL, 10);
+	return 0;
+}
+
+/* pages sitting on the per-CPU free lists (not counted in MemFree) */
+static int pcp_pages(uint64_t *pages)
+{
+	static char buf[1 << 16];
+	int fd = open("/proc/zoneinfo", O_RDONLY), n = 0, r;
+	char *p;
+
+	CHECK(fd >= 0, "open /proc/zoneinfo: %s", strerror(errno));
+	while (n < (int)sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += r;
+	close(fd);
+	buf[n] = 0;
+	*pages = 0;
+	for (p = buf; (p = strstr(p, "count:")); p += 6)
+		*pages += strtoull(p + 6, NULL, 10);
+	return 0;
+}
+
+/*
+ * Free memory: MemFree plus the per-CPU free lists (a freed page often
+ * lands there first), after letting deferred frees (RCU, vfree) settle.
+ */
+static int mem_free(uint64_t *bytes)
+{
+	uint64_t kb, pcp = 0;
+
+	sync();
+	msleep(300);
+	TRY(meminfo_kb("MemFree:", &kb));
+	TRY(pcp_pages(&pcp));
+	*bytes = (kb << 10) + pcp * 4096;
+	return 0;
+}
+
+/* wait until the SAVE in flight stopped growing the file's memory */
+static int wait_peak_stable(struct dev *d, uint64_t *peak)
+{
+	uint64_t last = UINT64_MAX, v = 0;
+	int same = 0, i;
+
+	for (i = 0; i < 200 && same < 3; i++) {
+		msleep(50);
+		TRY(knob_u64(d, "mig_peak_bytes", &v));
+		same = v == last ? same + 1 : 0;
+		last = v;
+	}
+	*peak = v;
+	return 0;
+}
+
+/*
+ * A VMM cycles RUNNING -> PRE_COPY -> RUNNING and keeps every old save fd
+ * (and resume fds of failed loads) open: the buffers of disabled files
+ * must be gone, and what one live file takes is what mig_peak_bytes says.
+ */
+static int t_disabled_files_freed(const void *arg)
+{
+	struct dev s, t;
+	int fds[48], nfd = 0, i, r, rfd;
+	uint64_t budget, peak, f0, f1, f2, grow;
+	uint8_t junk[4096];
+
+	(void)arg;
+	if ((r = dev_create2(&s, &t, "vfmig-16M")))
+		return r;
+	KNOB(&s, "dirty_rate", "0");
+	TRY(knob_u64(&s, "mig_budget", &budget));
+	TRY(mem_free(&f0));
+	STEP("one live save file: real bytes vs mig_peak_bytes");
+	TRY(go(&s, S_PRE_COPY, 1, &fds[nfd++]));
+	TRY(wait_peak_stable(&s, &peak));
+	TRY(mem_free(&f1));
+	grow = f0 > f1 ? f0 - f1 : 0;
+	diag("budget %" PRIu64 " peak %" PRIu64 " MemFree drop %" PRIu64, budget, peak, grow);
+	CHECK(peak <= budget, "mig_peak_bytes %" PRIu64 " above the budget %" PRIu64, peak, budget);
+	CHECK(peak >= budget / 2, "mig_peak_bytes %" PRIu64 ": the SAVE did not fill the budget", peak);
+	CHECK(grow <= peak + (2u << 20), "one save file took %" PRIu64 " bytes of memory, mig_peak_bytes says %"
+	      PRIu64, grow, peak);
+	TRY(go(&s, S_RUNNING, 0, NULL));
+	STEP("40 abandoned save files, fds kept");
+	for (i = 0; i < 40; i++) {
+		TRY(go(&s, S_PRE_COPY, 1, &fds[nfd++]));
+		if (i % 8 == 0)
+			TRY(wait_peak_stable(&s, &peak));
+		TRY(go(&s, S_RUNNING, 0, NULL));
+	}
+	STEP("abandoned resume files, fds kept");
+	memset(junk, 0, sizeof(junk));
+	hdr(junk, sizeof(struct vfmig_chunk_header) + 256 * (8 + VFMIG_PAGE_SIZE), 0,
+	    VFMIG_RECORD_TAG_FW_DATA);
+	for (i = 0; i < 6; i++) {
+		TRY(open_resume(&t, &rfd));
+		/* a record header: the target allocates its chunk buffer */
+		CHECK(write(rfd, junk, 16 + 4000) == 16 + 4000, "resume write: %s", strerror(errno));
+		/* the cut stream fails RESUMING -> STOP: ERROR, then reset */
+		TRY(reset_to_running(&t));
+		fds[nfd++] = rfd;
+	}
+	TRY(mem_free(&f2));
+	grow = f0 > f2 ? f0 - f2 : 0;
+	diag("after %d abandoned files MemFree dropped %" PRIu64, nfd, grow);
+	CHECK(grow <= budget + (4u << 20), "%d abandoned data files hold %" PRIu64 " bytes (budget %" PRIu64 ")",
+	      nfd, grow, budget);
+	for (i = 0; i < nfd; i++) {
+		char b[16];
+
+		/* every disabled file says so */
+		r = read(fds[i], b, sizeof(b));
+		if (r < 0 && errno == EBADF)
+			r = write(fds[i], b, sizeof(b));
+		CHECK(r < 0 && errno == ENODEV, "old data fd %d: %d %s", i, r, strerror(errno));
+		close(fds[i]);
+	}
+	return 0;
+}
+
+/* a 1 GiB state saved through a slow reader: memory bounded by the budget */
+static int t_memory_bound_1g(const void *arg)
+{
+	struct dev s;
+	uint64_t budget, peak, f0, fmin = UINT64_MAX, f, tot = 0;
+	int r, sfd, n = 0;
+	uint8_t *b;
+	ssize_t k;
+
+	(void)arg;
+	if ((r = dev_create(&s, "vfmig-1G")))
+		return r;
+	KNOB(&s, "dirty_rate", "0");
+	TRY(knob_u64(&s, "mig_budget", &budget));
+	b = malloc(1 << 20);
+	CHECK(b, "oom");
+	TRY(mem_free(&f0));
+	TRY(go(&s, S_STOP, 0, NULL));
+	TRY(go(&s, S_STOP_COPY, 1, &sfd));
+	for (;;) {
+		k = read(sfd, b, 1 << 20);
+		CHECK(k >= 0, "save read: %s", strerror(errno));
+		if (!k)
+			break;
+		tot += k;
+		if (n++ % 128 == 0) {
+			TRY(meminfo_kb("MemFree:", &f));
+			fmin = f << 10 < fmin ? f << 10 : fmin;
+		}
+	}
+	TRY(knob_u64(&s, "mig_peak_bytes", &peak));
+	free(b);
+	close(sfd);
+	TRY(go(&s, S_RUNNING, 0, NULL));
+	diag("1G: %" PRIu64 " bytes, peak %" PRIu64 ", MemFree dropped by %" PRIu64 " at most", tot, peak,
+	     f0 > fmin ? f0 - fmin : 0);
+	CHECK(tot > (1ull << 30), "stream of %" PRIu64 " bytes", tot);
+	CHECK(peak <= budget, "mig_peak_bytes %" PRIu64 " above the budget %" PRIu64, peak, budget);
+	CHECK(fmin == UINT64_MAX || f0 <= fmin || f0 - fmin <= budget + (8u << 20),
+	      "saving 1 GiB took %" PRIu64 " bytes of memory (budget %" PRIu64 ")", f0 - fmin, budget);
+	return 0;
+}
+
+/*
+ * dirty_bytes while the initial image is cut counts only what the next
+ * image will carry: pages dirtied after they were cut, none of the pages
+ * the initial image has still to read.
+ */
+static int t_dirty_bytes_exact(const void *arg)
+{
+	struct dev d;
+	struct vfio_precopy_info pi;
+	struct xfer x;
+	uint64_t peak, want, i;
+	int r, sfd;
+	ssize_t n;
+
+	(void)arg;
+	if ((r = dev_create(&d, "vfmig-16M")))
+		return r;
+	KNOB(&d, "dirty_rate", "0");
+	/* dirty pages all over the device before PRE_COPY starts */
+	for (i = 0; i < d.npages; i += 97)
+		TRY(page_write(&d, i, i));
+	TRY(go(&d, S_PRE_COPY, 1, &sfd));
+	/* no reader: the initial SAVE stalls on the full budget, cut half way */
+	TRY(wait_peak_stable(&d, &peak));
+	r = precopy_info(sfd, &pi);
+	CHECK(r == 0, "PRECOPY_INFO: %s", ERRSTR(r));
+	CHECK(pi.dirty_bytes == 0, "dirty_bytes %llu before anything was dirtied behind the initial image",
+	      (unsigned long long)pi.dirty_bytes);
+	CHECK(pi.initial_bytes > 0, "initial_bytes 0 during the initial image");
+	/* pages 0-4 are cut (the first chunk is queued); 4000 is not yet */
+	for (i = 0; i < 5; i++)
+		TRY(page_write(&d, i, 100 + i));
+	TRY(page_write(&d, 4000, 7));
+	want = image_bytes_expected(5, 256);
+	r = precopy_info(sfd, &pi);
+	CHECK(r == 0 && pi.dirty_bytes == want, "dirty_bytes %llu with 5 pages dirtied behind the cut, want %" PRIu64,
+	      (unsigned long long)pi.dirty_bytes, want);
+	TRY(xfer_init(&x, &d, sfd, -1, 1 << 20, 0));
+	TRY(xpump(&x));
+	CHECK(x.p.nimg == 1, "%d images after the initial one", x.p.nimg);
+	r = precopy_info(sfd, &pi);
+	CHECK(r == 0 && pi.dirty_bytes == want && pi.initial_bytes == 0,
+	      "after the initial image: initial %llu dirty %llu, want 0 and %" PRIu64,
+	      (unsigned long long)pi.initial_bytes, (unsigned long long)pi.dirty_bytes, want);
+	CHECK(poll_in(sfd, 20000) & POLLIN, "no middle image");
+	n = xpump(&x);
+	CHECK(n == (ssize_t)want && x.p.nimg == 2 && x.p.img[1].npages == 5,
+	      "middle image of %zd bytes, %" PRIu64 " pages; PRECOPY_INFO said %" PRIu64, n,
+	      x.p.nimg == 2 ? x.p.img[1].npages : 0, want);
+	xfer_free(&x);
+	close(sfd);
+	TRY(go(&d, S_RUNNING, 0, NULL));
+	return 0;
+}
+
+struct slow_write {
+	int fd;
+	const uint8_t *b;
+	size_t len;
+	ssize_t ret;
+	int err;
+	uint64_t ms;
+};
+
+static void *slow_write_fn(void *a)
+{
+	struct slow_write *w = a;
+	uint64_t t0 = now_ms();
+
+	w->ret = write(w->fd, w->b, w->len);
+	w->err = errno;
+	w->ms = now_ms() - t0;
+	return NULL;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A slow firmware must not hold a task in D state for long, and a reset
+ * or a signal cuts its waits short: the target LOADs 16 MiB chunks at the
+ * slowest throughput the knob takes.
+ */
+static int t_slow_fw_interruptible(const void *arg)
+{
+	struct dev s, t;
+	struct slow_write w;
+	struct sigaction sa;
+	uint8_t *st;
+	size_t len;
+	pthread_t th;
+	uint64_t tput, t0;
+	int r, rfd, round;
+
+	(void)arg;
+	if ((r = dev_create2(&s, &t, "vfmig-64M")))
+		return r;
+	KNOB(&s, "dirty_rate", "0");
+	KNOB(&s, "chunk_size", "%u", 16u << 20);
+	TRY(capture_stream(&s, &st, &len, NULL));
+	r = knob_set(&t, "fw_throughput", "%u", 4096);
+	CHECK(r == -ERANGE || r == -EINVAL, "fw_throughput 4096 B/s accepted (%s)", ERRSTR(r));
+	KNOB(&t, "fw_throughput", "%u", 1u << 20);
+	TRY(knob_u64(&t, "fw_throughput", &tput));
+	CHECK(tput == 1u << 20, "fw_throughput reads %" PRIu64, tput);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;	/* no SA_RESTART */
+	sigaction(SIGUSR1, &sa, NULL);
+	for (round = 0; round < 2; round++) {
+		TRY(open_resume(&t, &rfd));
+		memset(&w, 0, sizeof(w));
+		w.fd = rfd;
+		w.b = st;
+		w.len = len;
+		CHECK(pthread_create(&th, NULL, slow_write_fn, &w) == 0, "pthread_create");
+		msleep(1500);	/* inside the first 16 s LOAD */
+		t0 = now_ms();
+		if (round == 0) {
+			STEP("slow fw: reset during a LOAD");
+			CHECK(dev_reset(&t) == 0, "reset: %s", strerror(errno));
+			/* the FSM sees the reset as soon as the writer lets go */
+			CHECK(get_state(&t) == S_RUNNING, "state %s after reset", sname(get_state(&t)));
+		} else {
+			STEP("slow fw: signal during a LOAD");
+			pthread_kill(th, SIGUSR1);
+		}
+		CHECK(join_within(th, 30) == 0, "writer stuck");
+		diag("round %d: write returned %zd (%s) after %" PRIu64 " ms, %" PRIu64 " ms after the %s", round,
+		     w.ret, w.ret < 0 ? strerror(w.err) : "ok", w.ms, now_ms() - t0, round ? "signal" : "reset");
+		CHECK(now_ms() - t0 < 8000, "the %s took %" PRIu64 " ms to end a 16 s firmware wait",
+		      round ? "signal" : "reset", now_ms() - t0);
+		CHECK(w.ret < (ssize_t)len, "the whole stream was loaded at 1 MiB/s in %" PRIu64 " ms", w.ms);
+		close(rfd);
+		TRY(reset_to_running(&t));
+	}
+	free(st);
+	return 0;
+}
+
+static int load_stream(struct dev *t, const uint8_t *b, size_t len, int *werr, int *stop_err)
+{
+	int rfd;
+	size_t at = 0;
+
+	TRY(open_resume(t, &rfd));
+	*werr = write_all(rfd, b, len, 65536 + 17, &at);
+	*stop_err = set_state(t, S_STOP, NULL);
+	close(rfd);
+	return 0;
+}
+
+/* the CHUNK_CRC records: corruption is refused before anything is applied */
+static int t_stream_crc(const void *arg)
+{
+	struct dev s, t;
+	uint8_t *st, *cp, page[VFMIG_PAGE_SIZE], want[VFMIG_PAGE_SIZE];
+	size_t len, off[64], o, n2 = 0;
+	uint32_t sd, td;
+	int r, n, werr, serr, k;
+
+	(void)arg;
+	if ((r = dev_create2(&s, &t, "vfmig-4M")))
+		return r;
+	KNOB(&s, "dirty_rate", "0");
+	KNOB(&s, "chunk_size", "65536");
+	TRY(capture_stream(&s, &st, &len, &sd));
+	TRY(stream_records(st, len, off, 64, &n));
+	CHECK(n >= 4, "%d chunks", n);
+	cp = malloc(len);
+	CHECK(cp, "oom");
+	for (k = 1; k < n; k++) {
+		o = off[k];
+		CHECK(o >= VFMIG_CRC_RECORD_BYTES, "chunk %d at %zu", k, o);
+		CHECK(le32toh(*(uint32_t *)(st + o - VFMIG_CRC_RECORD_BYTES + 12)) == VFMIG_RECORD_TAG_CHUNK_CRC,
+		      "chunk %d has no CHUNK_CRC record in front", k);
+	}
+	STEP("crc: one flipped bit in page data of chunk 2");
+	TRY(go(&t, S_RUNNING, 0, NULL));
+	/* what the target holds before: the page the bad chunk would write */
+	CHECK(pread(t.fd, want, sizeof(want), t.roff[VFMIG_BAR_STATE] + 2 * 16 * VFMIG_PAGE_SIZE) == sizeof(want),
+	      "pread");
+	memcpy(cp, st, len);
+	cp[off[2] + 16 + sizeof(struct vfmig_chunk_header) + 16 * 8 + 100] ^= 0x10;
+	TRY(load_stream(&t, cp, len, &werr, &serr));
+	CHECK(werr == -EBADMSG, "write of a corrupted chunk: %s", werr ? ERRSTR(werr) : "accepted");
+	CHECK(serr != 0 && get_state(&t) == S_ERROR, "RESUMING->STOP after a bad chunk: %s, state %s",
+	      serr ? ERRSTR(serr) : "ok", sname(get_state(&t)));
+	TRY(reset_to_running(&t));
+	CHECK(pread(t.fd, page, sizeof(page), t.roff[VFMIG_BAR_STATE] + 2 * 16 * VFMIG_PAGE_SIZE) == sizeof(page),
+	      "pread");
+	CHECK(!memcmp(page, want, sizeof(page)), "the corrupted chunk was applied");
+	STEP("crc: the CHUNK_CRC of chunk 3 dropped");
+	memcpy(cp, st, off[3] - VFMIG_CRC_RECORD_BYTES);
+	memcpy(cp + off[3] - VFMIG_CRC_RECORD_BYTES, st + off[3], len - off[3]);
+	TRY(load_stream(&t, cp, len - VFMIG_CRC_RECORD_BYTES, &werr, &serr));
+	CHECK(werr == -EBADMSG && serr, "a chunk without its CRC: write %s, STOP %s",
+	      werr ? ERRSTR(werr) : "ok", serr ? ERRSTR(serr) : "ok");
+	TRY(reset_to_running(&t));
+	STEP("crc: a stream without any CHUNK_CRC (an ABI v1 source) still loads");
+	for (o = 0; o < len;) {
+		uint64_t sz;
+		uint32_t tag;
+
+		memcpy(&sz, st + o, 8);
+		memcpy(&tag, st + o + 12, 4);
+		sz = le64toh(sz);
+		if (le32toh(tag) != VFMIG_RECORD_TAG_CHUNK_CRC) {
+			memcpy(cp + n2, st + o, 16 + sz);
+			n2 += 16 + sz;
+		}
+		o += 16 + sz;
+	}
+	TRY(load_stream(&t, cp, n2, &werr, &serr));
+	CHECK(!werr && !serr, "v1 stream: write %s, STOP %s", werr ? ERRSTR(werr) : "ok",
+	      serr ? ERRSTR(serr) : "ok");
+	TRY(go(&t, S_RUNNING, 0, NULL));
+	TRY(dev_digest(&t, &td));
+	CHECK(td == sd, "v1 stream: digest %08x, source %08x", td, sd);
+	free(cp);
+	free(st);
+	return 0;
+}
+
+/*
+ * Disable racing the end of a middle SAVE with the final one pending: the
+ * final SAVE either starts before the file is disabled (and is aborted
+ * with it) or never; fw.c WARNs if one starts during the abort.
+ */
+static int t_final_pending_reset_race(const void *arg)
+{
+	struct dev d;
+	struct vfio_precopy_info pi;
+	struct xfer x;
+	int r, sfd, i, k;
+
+	(void)arg;
+	if ((r = dev_create(&d, "vfmig-4M")))
+		return r;
+	KNOB(&d, "dirty_rate", "0");
+	KNOB(&d, "chunk_size", "65536");
+	for (i = 0; i < 40; i++) {
+		TRY(go(&d, S_PRE_COPY, 1, &sfd));
+		TRY(xfer_init(&x, &d, sfd, -1, 1 << 20, 0));
+		TRY(xpump(&x));
+		for (k = 0; k < 48; k++)
+			TRY(page_write(&d, k * 20, i));
+		r = precopy_info(sfd, &pi);	/* starts a middle SAVE */
+		CHECK(r == 0, "PRECOPY_INFO: %s", ERRSTR(r));
+		TRY(go(&d, S_PRE_COPY_P2P, 0, NULL));
+		r = set_state(&d, S_STOP_COPY, NULL);	/* final pending */
+		CHECK(r == 0, "STOP_COPY: %s", ERRSTR(r));
+		if (i % 4)
+			usleep((i * 997) % 3000);
+		CHECK(dev_reset(&d) == 0, "reset: %s", strerror(errno));
+		CHECK(get_state(&d) == S_RUNNING, "after reset: %s", sname(get_state(&d)));
+		xfer_free(&x);
+		close(sfd);
+	}
+	return 0;
+}
+
 
 static const struct test tests[] = {
 	{ "features", t_features, NULL, 30 },
@@ -4292,6 +4759,12 @@ static const struct test tests[] = {
 	{ "debugfs_controls", t_debugfs_controls, NULL, 60 },
 	/* last: a driver without the blocked-arc guard spins forever in the kernel */
 	{ "fsm_stopcopy_to_precopy", t_fsm_blocked, NULL, 60 },
+	{ "disabled_files_freed", t_disabled_files_freed, NULL, 240 },
+	{ "memory_bound_1G", t_memory_bound_1g, NULL, 600 },
+	{ "dirty_bytes_exact", t_dirty_bytes_exact, NULL, 120 },
+	{ "slow_fw_interruptible", t_slow_fw_interruptible, NULL, 180 },
+	{ "stream_crc", t_stream_crc, NULL, 120 },
+	{ "final_pending_reset_race", t_final_pending_reset_race, NULL, 240 },
 };
 #define NTESTS ((int)(sizeof(tests) / sizeof(tests[0])))
 
