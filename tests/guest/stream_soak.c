@@ -35,8 +35,9 @@
  *   -n COUNT  mutated streams (default 2200: 200 of each kind)
  *   -t TYPE   mdev type (default vfmig-4M)
  *   -i ITER   run only mutation ITER of the sequence (with -r: replay one)
- *   -o DIR    write the saved stream (base.raw) and every stream accepted
- *             with a different state (fail-ITER-KIND.raw) into DIR
+ *   -o DIR    write the saved stream (base.raw, at the end) and the first
+ *             streams accepted with a different state (fail-ITER-KIND.raw)
+ *             into DIR
  *   -r FILE   load this saved stream instead of saving one; the reference
  *             state is then what the unmutated stream loads to
  *   -v        one line per stream
@@ -978,7 +979,7 @@ int main(int argc, char **argv)
 		printf("ok no-silent-corruption: 0 of %lu mutated streams accepted with a different state\n",
 		       tot[0] + tot[1] + tot[2] + tot[3]);
 	}
-	if (fail && !replay)
+	if (!replay)
 		dump(outdir, "base.raw", s.b.p, s.b.len);
 	free(m.p);
 	free(s.b.p);
