@@ -6,6 +6,7 @@
 #   make check          deps if missing, build, tests/run-check
 #   make check-debug    the same on a KASAN/lockdep/kmemleak guest kernel
 #   make demo           deps if missing, build, scripts/demo.sh
+#   make demo-qemu      the same story with QEMU 10 as the VMM (scripts/demo-qemu.sh)
 #   make deps           install build/test packages (root; scripts/deps.sh)
 #   make unit warnmod   unit tests (ASan/UBSan) / splat self-test module
 #   make fuzz           libFuzzer on the stream parser, then a long stream soak in the guest
@@ -83,7 +84,7 @@ VFIO_H := $(B)/include/linux/vfio.h
 USER_OBJS := $(LIB_OBJS) $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(TOOLS:%=tools/%/*.c)) $(GUEST_SRCS) $(BENCH_SRCS))
 UNIT_OBJS := $(UNIT_LIB_OBJS) $(UNIT_SRCS:%.c=$(B)/unit/obj/%.o)
 
-.PHONY: all module userspace bpf unit warnmod check demo deps clean sparse checkpatch \
+.PHONY: all module userspace bpf unit warnmod check demo demo-qemu deps clean sparse checkpatch \
 	check-vmlinux-h help fuzz fuzz-parser fuzz-soak FORCE
 all: module userspace
 
@@ -246,6 +247,11 @@ demo:
 	$(Q)$(DEPS_IF_NEEDED)
 	$(Q)$(MAKE) all
 	$(Q)scripts/demo.sh
+
+demo-qemu:
+	$(Q)$(DEPS_IF_NEEDED)
+	$(Q)$(MAKE) all
+	$(Q)scripts/demo-qemu.sh
 
 clean:
 	$(call quiet_msg,CLEAN,$(B)/)

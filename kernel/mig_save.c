@@ -50,6 +50,7 @@ struct vfmig_save_file {
 	struct list_head buf_list;	/* queued, in stream order */
 	struct list_head avail_list;	/* read, ready for reuse */
 	struct vfmig_buf *reading_buf;	/* being copied out; see _disable() */
+	bool bufs_freed;		/* _disable() emptied the lists */
 	wait_queue_head_t poll_wait;
 	enum vfmig_save_state state;
 	int error;
@@ -419,11 +420,16 @@ static ssize_t vfmig_save_copy(struct vfmig_save_file *migf, char __user *ubuf,
 
 		spin_lock(&migf->list_lock);
 		migf->reading_buf = NULL;
-		if (migf->disabled) {
-			/* vfmig_save_file_disable() took it off the lists. */
+		if (migf->bufs_freed) {
+			/* vfmig_save_file_disable() left this one to us. */
 			migf->alloc_bytes -= buf->footprint;
 			spin_unlock(&migf->list_lock);
 			vfmig_buf_free(buf);
+			return done ? done : -ENODEV;
+		}
+		if (migf->disabled) {
+			/* Still listed: vfmig_save_file_disable() frees it. */
+			spin_unlock(&migf->list_lock);
 			return done ? done : -ENODEV;
 		}
 		if (left || off + n < buf->len) {
@@ -757,6 +763,7 @@ void vfmig_save_file_disable(struct vfmig_save_file *migf)
 	migf->final_pending = false;
 	list_splice_init(&migf->buf_list, &bufs);
 	list_splice_init(&migf->avail_list, &bufs);
+	migf->bufs_freed = true;
 	if (migf->reading_buf)
 		list_del_init(&migf->reading_buf->node);
 	list_for_each_entry(buf, &bufs, node)

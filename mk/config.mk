@@ -2,3 +2,11 @@
 # When Debian's archive drops this build, scripts/deps.sh falls back to the
 # newest 6.12 "+deb12" build it can find and says so loudly.
 VFMIG_KVER_PIN := 6.12.117+deb12-amd64
+
+# QEMU 10 for the VMM tests (tests/guest/60-qemu-migrate.test, make demo-qemu):
+# bookworm ships 7.2 (VFIO migration v1 only), so scripts/deps.sh unpacks the
+# series below from Debian's bookworm-backports into a private prefix, which
+# the test guest sees through the host root share. scripts/qemu10.sh prints
+# the command line to run it.
+VFMIG_QEMU10_SERIES := 10.0
+VFMIG_QEMU10_PREFIX := /opt/vfmig-qemu10

@@ -13,11 +13,25 @@
 # carries it, the newest linux-headers-6.12.*+deb12-amd64 is installed
 # instead, a WARNING banner names both, and the choice is recorded in
 # build/kver for scripts/kver.sh.
+#
+# QEMU 10 (VFIO migration v2 with PRE_COPY; bookworm's 7.2 has only v1):
+# qemu-system-x86, qemu-system-common, qemu-system-data and seabios of the
+# series VFMIG_QEMU10_SERIES from bookworm-backports, unpacked with dpkg -x
+# into VFMIG_QEMU10_PREFIX (mk/config.mk), next to the system's QEMU 7.2,
+# which stays the harness's own VMM. The backports suite is only used for
+# fetching, through a private apt state in /var/cache/vfmig/qemu10-apt: the
+# system's sources and package lists are not touched. The libraries it links
+# come from bookworm (the same ones as 7.2's). scripts/qemu10.sh prints how
+# to run it; <prefix>/VERSION records the package versions.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-pin=$(sed -n 's/^VFMIG_KVER_PIN[[:space:]]*:=[[:space:]]*\([^[:space:]]*\).*/\1/p' "$repo/mk/config.mk")
+cfg() { sed -n "s/^$1[[:space:]]*:=[[:space:]]*\\([^[:space:]]*\\).*/\\1/p" "$repo/mk/config.mk"; }
+pin=$(cfg VFMIG_KVER_PIN)
 [[ -n $pin ]] || { echo "deps.sh: no VFMIG_KVER_PIN in mk/config.mk" >&2; exit 1; }
+q10_series=$(cfg VFMIG_QEMU10_SERIES)
+q10_prefix=${VFMIG_QEMU10_PREFIX:-$(cfg VFMIG_QEMU10_PREFIX)}
+[[ -n $q10_series && -n $q10_prefix ]] || { echo "deps.sh: no VFMIG_QEMU10_SERIES/PREFIX in mk/config.mk" >&2; exit 1; }
 
 check_only=0
 case ${1:-} in
@@ -60,13 +74,17 @@ missing_of() {
 	for p; do [[ -n ${ok[$p]:-} ]] || missing+=("$p"); done
 }
 
-# Fast path: everything, including the pinned kernel, is installed.
+q10_bin=$q10_prefix/usr/bin/qemu-system-x86_64
+q10_ok() { [[ -x $q10_bin && -r $q10_prefix/VERSION ]]; }
+
+# Fast path: everything, including the pinned kernel and QEMU 10, is installed.
 missing_of "${pkgs[@]}" "linux-headers-$pin" "linux-image-$pin"
-if ((${#missing[@]} == 0)); then
+if ((${#missing[@]} == 0)) && q10_ok; then
 	((check_only)) || record_kver "$pin"
 	exit 0
 fi
 if ((check_only)); then
+	q10_ok || missing+=("QEMU $q10_series in $q10_prefix")
 	echo "deps.sh: missing: ${missing[*]}" >&2
 	exit 1
 fi
@@ -143,3 +161,88 @@ for f in "/lib/modules/$kver/build/Makefile" "/boot/vmlinuz-$kver" "/usr/src/lin
 done
 record_kver "$kver"
 echo "deps.sh: kernel $kver ready" >&2
+
+# ---------------------------------------------------------------- QEMU 10
+# apt with a private state: only bookworm-backports, its lists and downloads
+# under /var/cache/vfmig/qemu10-apt. dpkg's status is the system's (read only).
+q10_pkgs=(qemu-system-x86 qemu-system-common qemu-system-data seabios)
+q10_apt_dir=/var/cache/vfmig/qemu10-apt
+q10_apt_opts=(
+	-o "Dir::Etc::SourceList=$q10_apt_dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+	-o "Dir::State::Lists=$q10_apt_dir/lists" -o "Dir::Cache=$q10_apt_dir/cache"
+	-o APT::Sandbox::User=root
+)
+q10_candidate() {
+	apt-cache "${q10_apt_opts[@]}" show "$1" 2>/dev/null |
+		sed -n 's/^Version: //p' | sort -V | tail -n 1
+}
+
+install_qemu10() {
+	if ((EUID != 0)); then
+		echo "deps.sh: QEMU $q10_series is not in $q10_prefix; run as root (sudo make deps)" >&2
+		exit 1
+	fi
+	mkdir -p "$q10_apt_dir/lists/partial" "$q10_apt_dir/cache/archives/partial"
+	echo "deb http://deb.debian.org/debian bookworm-backports main" >"$q10_apt_dir/sources.list"
+	echo "deps.sh: apt-get update (bookworm-backports, private lists in $q10_apt_dir)" >&2
+	apt-get "${q10_apt_opts[@]}" update -qq
+	local v p series
+	v=$(q10_candidate qemu-system-x86)
+	[[ -n $v ]] || { echo "deps.sh: ERROR: bookworm-backports has no qemu-system-x86" >&2; exit 1; }
+	series=${v#*:}
+	series=$(cut -d. -f1,2 <<<"${series%%[+~-]*}")
+	if [[ $series != "$q10_series" ]]; then
+		if [[ ${series%%.*} -lt 10 ]]; then
+			echo "deps.sh: ERROR: bookworm-backports has qemu-system-x86 $v, need $q10_series" >&2
+			exit 1
+		fi
+		cat >&2 <<-BANNER
+
+		######################################################################
+		#  WARNING: bookworm-backports no longer has QEMU $q10_series.
+		#  WARNING: using qemu-system-x86 $v instead; update
+		#  WARNING: VFMIG_QEMU10_SERIES in mk/config.mk once it is checked.
+		######################################################################
+
+		BANNER
+	fi
+	local dl new
+	dl=$(mktemp -d "$q10_apt_dir/dl.XXXXXX")
+	new=$(mktemp -d "$(dirname "$q10_prefix")/.$(basename "$q10_prefix").new.XXXXXX")
+	# shellcheck disable=SC2064 # expand now
+	trap "rm -rf '$dl' '$new'" EXIT
+	echo "deps.sh: downloading ${q10_pkgs[*]} from bookworm-backports" >&2
+	(cd "$dl" && apt-get "${q10_apt_opts[@]}" download -qq "${q10_pkgs[@]}")
+	for p in "${q10_pkgs[@]}"; do
+		dpkg-deb -x "$dl/${p}_"*.deb "$new"
+		# shellcheck disable=SC2016 # dpkg-deb fields
+		dpkg-deb -W --showformat='${Package} ${Version}\n' "$dl/${p}_"*.deb >>"$new/VERSION.tmp"
+	done
+	# The libraries QEMU links (its Depends less the packages unpacked here
+	# and ipxe-qemu, NIC boot ROMs), from bookworm: the same set as 7.2's, so
+	# normally all present already.
+	local deps
+	mapfile -t deps < <(for p in qemu-system-x86 qemu-system-common; do
+		dpkg-deb -f "$dl/${p}_"*.deb Depends; done | tr ',' '\n' |
+		sed -e 's/|.*//' -e 's/(.*//' -e 's/[[:space:]]//g' |
+		grep -vxE 'qemu-system-.*|seabios|ipxe-qemu|' | sort -u)
+	missing_of "${deps[@]}"
+	if ((${#missing[@]})); then
+		echo "deps.sh: installing QEMU $q10_series's libraries: ${missing[*]}" >&2
+		apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	fi
+	"$new/usr/bin/qemu-system-x86_64" --version >/dev/null ||
+		{ echo "deps.sh: ERROR: the unpacked QEMU does not run" >&2; exit 1; }
+	mv "$new/VERSION.tmp" "$new/VERSION"
+	chmod 755 "$new"
+	rm -rf "$q10_prefix"
+	mv "$new" "$q10_prefix"
+	rm -rf "$dl"
+	trap - EXIT
+	rm -rf "$q10_apt_dir/cache/archives"/*.deb
+}
+
+if ! q10_ok; then
+	install_qemu10
+fi
+echo "deps.sh: QEMU $(sed -n 's/^qemu-system-x86 //p' "$q10_prefix/VERSION") ready: $("$repo/scripts/qemu10.sh")" >&2

@@ -180,6 +180,7 @@ int cmd_inspect(const char *file, char *err)
 	struct mf_hello hello = { 0 };
 	struct mf_end end = { 0 };
 	bool have_end = false;
+	struct mf_io io;
 	uint64_t frames = 0;
 	uint8_t *buf = malloc(MF_MAX_PAYLOAD), magic[4];
 	ssize_t n;
@@ -214,13 +215,17 @@ int cmd_inspect(const char *file, char *err)
 	if (x.framed) {
 		for (;;) {
 			struct mf_hdr h;
-			int rc = frame_recv(fd, &h, buf, g_opts.io_timeout_ms,
-					    "reading the file", err);
 
-			if (rc == 1)
-				break;
-			if (rc)
+			if (frame_recv(fd, &h, buf, g_opts.io_timeout_ms,
+				       "reading the file", err, &io)) {
+				if (io.status == MF_IO_EOF)
+					break;
+				if (io.status == MF_IO_CUT)
+					peer_gone(err, PEER_FILE, NULL, &io,
+						  end.precopy_bytes + end.stop_copy_bytes,
+						  NULL);
 				goto out;
+			}
 			frames++;
 			if (have_end) {
 				set_err(err, "corrupted stream: %s frame after END",
@@ -275,9 +280,8 @@ int cmd_inspect(const char *file, char *err)
 			}
 		}
 		if (!have_end) {
-			set_err(err, "truncated file: no END frame after %" PRIu64
-				" bytes of device data",
-				end.precopy_bytes + end.stop_copy_bytes);
+			peer_gone(err, PEER_FILE, NULL, &io,
+				  end.precopy_bytes + end.stop_copy_bytes, NULL);
 			goto out;
 		}
 	} else {
