@@ -24,6 +24,12 @@ Exit status 0 when the migration completed and the target runs, else 1
 (the report is printed either way). Files (QMP sockets, QEMU's stderr,
 trace logs) are kept in DIR.
 
+QEMU estimates the downtime as pending bytes / the bandwidth it measured in
+the last iteration, and switches over once that is below downtime-limit.
+An idle VM with a device that has no PRE_COPY sends nothing while it
+iterates, so that estimate never falls below the device's STOP_COPY size:
+--avail-switchover-bandwidth tells QEMU the bandwidth instead.
+
 --hold-file FILE: after the migration, wait until FILE exists before
 quitting the QEMUs (the demo uses it to show both processes).
 """
@@ -153,6 +159,8 @@ def migrate(args):
             params["max-bandwidth"] = args.max_bandwidth
         if args.downtime_limit:
             params["downtime-limit"] = args.downtime_limit
+        if args.avail_switchover_bandwidth:
+            params["avail-switchover-bandwidth"] = args.avail_switchover_bandwidth
         if params:
             src.qmp.cmd("migrate-set-parameters", params)
         # Let the source VM run (and its device's workload dirty state).
@@ -164,6 +172,7 @@ def migrate(args):
         deadline = time.monotonic() + args.timeout
         while True:
             info = src.qmp.cmd("query-migrate")
+            report["status"] = info.get("status")
             if info.get("status") in ("completed", "failed", "cancelled"):
                 break
             if time.monotonic() > deadline:
@@ -218,9 +227,12 @@ def main():
     ap.add_argument("--mem", type=int, default=128, help="VM memory, MiB")
     ap.add_argument("--max-bandwidth", type=int, help="bytes/s (QEMU's default: 128 MiB/s)")
     ap.add_argument("--downtime-limit", type=int, help="ms (QEMU's default: 300)")
+    ap.add_argument("--avail-switchover-bandwidth", type=int,
+                    help="bytes/s QEMU assumes for the switchover (default: the "
+                    "rate it measured in the last iteration)")
     ap.add_argument("--settle", type=float, default=1.0,
                     help="seconds the source runs before the migration starts")
-    ap.add_argument("--timeout", type=int, default=150,
+    ap.add_argument("--timeout", type=int, default=90,
                     help="seconds the migration may take")
     ap.add_argument("--trace", action="store_true", help="QEMU trace logs in DIR")
     ap.add_argument("--hold-file", help="quit the QEMUs only once this file exists")

@@ -15,6 +15,10 @@ B=$VFMIG_BUILD
 TYPE=${VFMIG_DEMO_TYPE:-vfmig-64M}
 RATE=${VFMIG_DEMO_DIRTY_RATE:-1500}	# pages per second
 BW=${VFMIG_DEMO_BANDWIDTH:-32}	# QEMU's max-bandwidth, MiB/s
+# QEMU's avail-switchover-bandwidth, MiB/s: the rate it assumes when it
+# estimates the downtime. Without it the baseline never switches over (an
+# idle VM sends ~nothing per iteration, docs/vmm.md).
+SBW=${VFMIG_DEMO_SWITCHOVER_BANDWIDTH:-256}
 work=$(mktemp -d)
 sock=$work/tmux.sock
 
@@ -55,7 +59,8 @@ migrate() {
 	d=$work/$1
 	echo >$tr/trace
 	python3 tests/guest/qemu_migrate.py --src "$2" --dst "$3" --dir "$d" --trace \
-		--max-bandwidth $((BW << 20)) --port "$4" --json "$d.json" >"$d.log" 2>&1 &
+		--max-bandwidth $((BW << 20)) --avail-switchover-bandwidth $((SBW << 20)) \
+		--port "$4" --json "$d.json" >"$d.log" 2>&1 &
 	qm=$!
 	n=0
 	while kill -0 $qm 2>/dev/null; do
@@ -110,7 +115,8 @@ cat <<EOF
 Each QEMU: $qemu -M q35 -accel tcg -m 128 -nodefaults -nographic
     -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/<uuid>,enable-migration=on,migration-events=on
     -qmp unix:<sock>,server=on,wait=off      (target also: -incoming defer)
-QMP: capabilities events, return-path, switchover-ack; max-bandwidth $BW MiB/s;
+QMP: capabilities events, return-path, switchover-ack; max-bandwidth $BW MiB/s,
+     avail-switchover-bandwidth $SBW MiB/s, downtime-limit 300 ms (default);
      migrate-incoming / migrate tcp:127.0.0.1:<port>; poll query-migrate
 EOF
 
@@ -148,8 +154,11 @@ mkdev
 dst=$u
 if [ -w /sys/bus/mdev/devices/"$src"/vfmig/$knob ]; then
 	echo "$RATE" >/sys/bus/mdev/devices/"$src"/vfmig/dirty_rate
+	# Both sides: a target that offers PRE_COPY waits for the source's
+	# initial data before it acks the switchover, forever (docs/vmm.md).
 	echo 0 >/sys/bus/mdev/devices/"$src"/vfmig/$knob
-	banner "baseline: the same, but the source device does not offer PRE_COPY (vfmig/precopy = 0)"
+	echo 0 >/sys/bus/mdev/devices/"$dst"/vfmig/$knob
+	banner "baseline: the same, but the devices do not offer PRE_COPY (vfmig/precopy = 0)"
 	migrate baseline "$src" "$dst" 4445
 	sleep 1.2
 	banner "mig-top: the two migrations"
