@@ -42,7 +42,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp import QMP  # noqa: E402
+from qmp import QMP, QMPError  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -115,7 +115,7 @@ class VM:
     def quit(self):
         try:
             self.qmp.cmd("quit", timeout=30)
-        except (EOFError, OSError):
+        except (EOFError, OSError, TimeoutError):
             pass
         try:
             self.proc.wait(timeout=60)
@@ -182,23 +182,34 @@ def migrate(args):
             time.sleep(0.1)
         report["status"] = info["status"]
         report["query_migrate"] = info
+
+        # After a failure the target QEMU has usually exited (its default
+        # exit-on-error): what cannot be read is named in "unavailable".
+        def attempt(key, fn):
+            try:
+                report[key] = fn()
+            except (OSError, EOFError, TimeoutError, QMPError) as e:
+                report.setdefault("unavailable", {})[key] = "%s: %s" % (type(e).__name__, e)
+
         if info["status"] == "completed":
             # The target runs once it has loaded everything (RESUME event).
-            dst.qmp.wait_event("RESUME", timeout=120)
-            report["dst_status"] = dst.qmp.cmd("query-status")["status"]
-            report["src_status"] = src.qmp.cmd("query-status")["status"]
-        report["dst_query_migrate"] = dst.qmp.cmd("query-migrate")
-        report["hmp_info_migrate"] = src.qmp.hmp("info migrate")
-        report["src_digest"] = sysfs(args.src, "digest")
-        report["dst_digest"] = sysfs(args.dst, "digest")
-        report["src_mig_state"] = sysfs(args.src, "mig_state")
-        report["dst_mig_state"] = sysfs(args.dst, "mig_state")
+            attempt("dst_resume", lambda: dst.qmp.wait_event("RESUME", timeout=120)["event"])
+        attempt("dst_status", lambda: dst.qmp.cmd("query-status")["status"])
+        attempt("src_status", lambda: src.qmp.cmd("query-status")["status"])
+        attempt("dst_query_migrate", lambda: dst.qmp.cmd("query-migrate"))
+        attempt("hmp_info_migrate", lambda: src.qmp.hmp("info migrate"))
+        for role, uuid in (("src", args.src), ("dst", args.dst)):
+            attempt(role + "_digest", lambda u=uuid: sysfs(u, "digest"))
+            attempt(role + "_mig_state", lambda u=uuid: sysfs(u, "mig_state"))
         report["clock"] = {"mono_ns": time.monotonic_ns(), "real_ns": time.time_ns()}
         if args.hold_file:
             while not os.path.exists(args.hold_file):
                 time.sleep(0.2)
         for vm in (src, dst):
-            vm.qmp.poll_events()
+            try:
+                vm.qmp.poll_events()
+            except (OSError, EOFError):
+                pass
         report["events"] = {vm.role: events_of(vm, t0) for vm in (src, dst)}
         if args.trace:
             report["trace"] = {vm.role: vm.log for vm in (src, dst)}
