@@ -9,6 +9,7 @@
 #   make demo-qemu      the same story with QEMU 10 as the VMM (scripts/demo-qemu.sh)
 #   make deps           install build/test packages (root; scripts/deps.sh)
 #   make unit warnmod   unit tests (ASan/UBSan) / splat self-test module
+#   make fuzz           libFuzzer on the stream parser, then a long stream soak in the guest
 #   make sparse         sparse (C=2) over the module sources
 #   make checkpatch     checkpatch.pl --strict over kernel/*.[ch]
 #   make vmlinux.h      regenerate the committed vmlinux.h (check-vmlinux-h)
@@ -84,7 +85,7 @@ USER_OBJS := $(LIB_OBJS) $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(TOOLS:%=tools/
 UNIT_OBJS := $(UNIT_LIB_OBJS) $(UNIT_SRCS:%.c=$(B)/unit/obj/%.o)
 
 .PHONY: all module userspace bpf unit warnmod check demo demo-qemu deps clean sparse checkpatch \
-	check-vmlinux-h help FORCE
+	check-vmlinux-h help fuzz fuzz-parser fuzz-soak FORCE
 all: module userspace
 
 userspace: $(VFIO_H) $(BPF_OBJS) $(SKELS) $(LIBVFMIG) $(TOOL_BINS) $(GUEST_BINS) $(BENCH_BINS)
@@ -290,3 +291,39 @@ include mk/mtty.mk
 bench:
 	$(Q)$(MAKE) all
 	$(Q)bench/run
+
+# ---------------------------------------------------------------- fuzzing
+# make fuzz: longer runs of what `make check` samples (docs/testing.md,
+# "Stream soak and make fuzz"):
+#  - fuzz-parser: the libFuzzer harness tests/fuzz/fuzz_stream.c of
+#    tools/lib's stream parser (clang-19, ASan + UBSan) on the host for
+#    FUZZ_SECONDS; corpus in build/fuzz/corpus, crashes in build/fuzz/;
+#  - fuzz-soak: one guest boot running tests/guest/25-stream-soak.test with
+#    FUZZ_STREAMS mutated streams and seed FUZZ_SEED (default: the time).
+FUZZ_SECONDS ?= 600
+FUZZ_STREAMS ?= 20000
+FUZZ_SEED ?= $(shell date +%s)
+FUZZ_BIN := $(B)/fuzz/fuzz_stream
+FUZZ_SRCS := tests/fuzz/fuzz_stream.c tools/lib/vfmig_stream.c tools/lib/crc32c.c
+
+$(FUZZ_BIN): $(FUZZ_SRCS) tools/lib/vfmig_stream.h tools/lib/crc32c.h include/vfmig_abi.h Makefile
+	$(call quiet_msg,CC,$@ [libFuzzer])
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 -O1 -g -Wall -Wextra -Werror -Iinclude -Itools/lib \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $(FUZZ_SRCS)
+
+fuzz-parser: $(FUZZ_BIN)
+	$(Q)python3 tests/fuzz/make-seeds.py $(B)/fuzz/seeds
+	$(Q)mkdir -p $(B)/fuzz/corpus
+	$(FUZZ_BIN) -max_len=20000 -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(B)/fuzz/ $(B)/fuzz/corpus $(B)/fuzz/seeds
+
+fuzz-soak:
+	tests/vm/vm-run --timeout $$(( $(FUZZ_STREAMS) / 5 + 900 )) -- \
+		'tests/guest/25-stream-soak.test -n $(FUZZ_STREAMS) -s $(FUZZ_SEED)'
+
+fuzz:
+	$(Q)$(DEPS_IF_NEEDED)
+	$(Q)$(MAKE) all
+	$(Q)$(MAKE) fuzz-parser
+	$(Q)$(MAKE) fuzz-soak

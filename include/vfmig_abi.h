@@ -56,11 +56,12 @@ struct vfmig_record_header {
  * @algo:    VFMIG_CRC_ALGO_CRC32C
  * @covered: bytes the CRC covers: 16 + the next record's payload size
  *
- * Sent as an OPTIONAL record (ABI version 2) immediately before every
- * FW_DATA record, so targets that do not know the tag skip it and still
- * load the stream. A target that knows it checks the chunk before loading
- * anything of it, and once a stream has carried one CRC record, every later
- * FW_DATA record must come right after its own.
+ * Sent as an OPTIONAL record (ABI version 2) right before every FW_DATA
+ * record, so targets that do not know the tag skip it and still load the
+ * stream. A target that knows it checks the chunk before loading anything
+ * of it, and once a stream has carried one CRC record, every later FW_DATA
+ * record must have its own; only records a target skips (unknown OPTIONAL
+ * ones) may come between the two.
  */
 struct vfmig_crc_record {
 	__le32 crc32c;
@@ -239,6 +240,8 @@ enum vfmig_file_kind {
 #define VFMIG_REG_GENERATION	0x10	/* RO 64-bit, bumps on every change */
 #define VFMIG_REG_DIGEST	0x18	/* RO crc32c of the state, on read */
 #define VFMIG_REG_DIRTY_RATE	0x20	/* RW pages per second, 0 = off */
+/* Largest DIRTY_RATE; larger writes clamp and the register reads it back. */
+#define VFMIG_DIRTY_RATE_MAX	262144u
 #define VFMIG_REG_DIRTY_PATTERN	0x24	/* RW enum vfmig_dirty_pattern */
 #define VFMIG_REG_HOTSET_PAGES	0x28	/* RW size of the hot set */
 #define VFMIG_REG_DIRTIED	0x30	/* RO 64-bit pages written by workload */

@@ -16,16 +16,30 @@
 
 /* The workload ticks this often; each tick writes rate * elapsed pages. */
 #define VFMIG_WORK_TICK_MS	10
+/*
+ * A late tick catches up on at most this much time; the rest is dropped.
+ * With the rate bounded by VFMIG_DIRTY_RATE_MAX, one tick writes at most
+ * VFMIG_DIRTY_RATE_MAX / 25 pages (about 10k).
+ */
+#define VFMIG_WORK_MAX_OWED_NS	(4 * VFMIG_WORK_TICK_MS * NSEC_PER_MSEC)
+/* Pages written between two cond_resched() calls. */
+#define VFMIG_WORK_BATCH	64
 /* Bytes of fresh data the workload writes into a page. */
 #define VFMIG_WORK_WRITE_BYTES	64
 
+/* The driver's own: the workload neither hogs nor waits for system_wq. */
+static struct workqueue_struct *vfmig_workload_wq;
+
 static void vfmig_workload_fn(struct work_struct *work);
 
-int vfmig_state_init(struct vfmig_state *st, u64 size, u32 seed)
+int vfmig_state_init(struct vfmig_state *st, u64 size, u32 seed,
+		     struct mutex *work_lock)
 {
 	unsigned long i;
 
 	INIT_DELAYED_WORK(&st->work, vfmig_workload_fn);
+	st->work_lock = work_lock;
+	mutex_init(&st->wp_lock);
 	st->size = size;
 	st->npages = size >> PAGE_SHIFT;
 	st->pages = kvcalloc(st->npages, sizeof(*st->pages), GFP_KERNEL);
@@ -76,6 +90,7 @@ void vfmig_state_free(struct vfmig_state *st)
 	st->pages = NULL;
 	st->dirty = NULL;
 	st->mapped_wr = NULL;
+	mutex_destroy(&st->wp_lock);
 }
 
 void vfmig_state_mark_dirty(struct vfmig_state *st, unsigned long pgidx)
@@ -108,18 +123,102 @@ u32 vfmig_state_digest(struct vfmig_state *st)
 }
 
 /*
+ * BAR2 mappings. Correct by construction: a PTE of a BAR2 mapping becomes
+ * writable only under wp_lock, after mapped_wr and the dirty bit were set
+ * (a write fault on a missing PTE, or pfn_mkwrite upgrading a read-only
+ * one); write access is revoked only under wp_lock, by clearing mapped_wr
+ * and then zapping every PTE of the page. So whatever the interleaving, a
+ * writable PTE always has mapped_wr set, and the SAVE that clears the
+ * page's dirty bit either zaps that PTE before it copies (a later write
+ * faults and dirties the page again) or runs before the bookkeeping (the
+ * page stays dirty and the next image takes it). Read faults install
+ * read-only PTEs without the lock: they never let a write through.
+ *
+ * pfn_mkwrite does not let core mm upgrade the PTE after it returns:
+ * between that return and the upgrade, a revoke could zap the PTE and a
+ * read fault reinstall an identical read-only one, and the upgrade's
+ * pte_same() check would then pass with mapped_wr and the dirty bit
+ * clear. It zaps and reinstalls the PTE itself, under the lock.
+ */
+static vm_fault_t vfmig_state_map_writable(struct vfmig_state *st,
+					   struct vm_fault *vmf,
+					   unsigned long pgidx)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long addr = vmf->address & PAGE_MASK;
+	vm_fault_t ret;
+
+	lockdep_assert_held(&st->wp_lock);
+	set_bit(pgidx, st->mapped_wr);
+	/* mark_dirty orders the mapped_wr bit before the dirty bit. */
+	vfmig_state_mark_dirty(st, pgidx);
+	/* Only a missing PTE is replaced: drop the read-only one, if any. */
+	if (vmf->flags & FAULT_FLAG_MKWRITE)
+		zap_vma_ptes(vma, addr, PAGE_SIZE);
+	/*
+	 * If a racing read fault put a read-only PTE back in between, this
+	 * leaves it: the write faults again and comes back here.
+	 */
+	ret = vmf_insert_pfn_prot(vma, addr, page_to_pfn(st->pages[pgidx]),
+				  vm_get_page_prot(vma->vm_flags));
+	return ret;
+}
+
+vm_fault_t vfmig_state_mmap_fault(struct vfmig_state *st, struct vm_fault *vmf,
+				  unsigned long pgidx)
+{
+	vm_fault_t ret;
+
+	if (pgidx >= st->npages)
+		return VM_FAULT_SIGBUS;
+	/* vm_page_prot is write-protected: the VMA has pfn_mkwrite. */
+	if (!(vmf->flags & FAULT_FLAG_WRITE))
+		return vmf_insert_pfn(vmf->vma, vmf->address & PAGE_MASK,
+				      page_to_pfn(st->pages[pgidx]));
+	mutex_lock(&st->wp_lock);
+	ret = vfmig_state_map_writable(st, vmf, pgidx);
+	mutex_unlock(&st->wp_lock);
+	return ret;
+}
+
+vm_fault_t vfmig_state_mmap_mkwrite(struct vfmig_state *st,
+				    struct vm_fault *vmf, unsigned long pgidx)
+{
+	vm_fault_t ret;
+
+	if (pgidx >= st->npages)
+		return VM_FAULT_SIGBUS;
+	mutex_lock(&st->wp_lock);
+	ret = vfmig_state_map_writable(st, vmf, pgidx);
+	mutex_unlock(&st->wp_lock);
+	/* NOPAGE: core mm must not upgrade the PTE on its own (see above). */
+	return ret ? ret : VM_FAULT_NOPAGE;
+}
+
+/*
  * Take write access to @pgidx away from userspace mappings so that the next
- * write through a mapping faults (page_mkwrite) and marks the page dirty.
+ * write through a mapping faults and marks the page dirty. The caller (a
+ * SAVE) has cleared the page's dirty bit and copies the page after this.
  */
 void vfmig_state_revoke_write(struct vfmig_state *st, unsigned long pgidx)
 {
-	/* Plain test first: most pages were never mapped writable. */
-	if (!test_bit(pgidx, st->mapped_wr) ||
-	    !test_and_clear_bit(pgidx, st->mapped_wr) || !st->mapping)
+	/*
+	 * Order the caller's dirty-bit clear before the mapped_wr test; pairs
+	 * with mark_dirty's barrier after set_bit(mapped_wr). If the test
+	 * misses a mapped_wr set by a concurrent fault, that fault's dirty
+	 * bit came after the clear: the page goes out in the next image,
+	 * whose revoke sees mapped_wr. Most pages were never mapped writable:
+	 * they skip the lock.
+	 */
+	smp_mb();
+	if (!test_bit(pgidx, st->mapped_wr) || !st->mapping)
 		return;
-	unmap_mapping_range(st->mapping,
-			    st->mmap_offset + ((u64)pgidx << PAGE_SHIFT),
-			    PAGE_SIZE, 1);
+	mutex_lock(&st->wp_lock);
+	if (test_and_clear_bit(pgidx, st->mapped_wr))
+		unmap_mapping_range(st->mapping,
+				    st->mmap_offset + ((u64)pgidx << PAGE_SHIFT),
+				    PAGE_SIZE, 1);
+	mutex_unlock(&st->wp_lock);
 }
 
 ssize_t vfmig_state_rw(struct vfmig_state *st, char __user *ubuf,
@@ -173,14 +272,14 @@ static void vfmig_workload_fn(struct work_struct *work)
 	u64 n = 0, i;
 
 	st->last_ns = now;
+	/* Never catch up on more than a few ticks after a stall. */
+	owed_ns = min_t(u64, owed_ns, VFMIG_WORK_MAX_OWED_NS);
 	if (rate) {
 		n = div64_u64(owed_ns * rate, NSEC_PER_SEC);
 		st->carry_ns = owed_ns - div64_u64(n * NSEC_PER_SEC, rate);
 	} else {
 		st->carry_ns = 0;
 	}
-	/* Never fall behind by more than a second's worth after a stall. */
-	n = min_t(u64, n, rate);
 
 	for (i = 0; i < n; i++) {
 		unsigned long pgidx = vfmig_workload_pick(st);
@@ -192,31 +291,60 @@ static void vfmig_workload_fn(struct work_struct *work)
 				    VFMIG_WORK_WRITE_BYTES);
 		kunmap_local(p);
 		vfmig_state_mark_dirty(st, pgidx);
+		if (!((i + 1) % VFMIG_WORK_BATCH)) {
+			atomic64_add(VFMIG_WORK_BATCH, &st->dirtied);
+			cond_resched();
+		}
 	}
-	atomic64_add(n, &st->dirtied);
-	schedule_delayed_work(&st->work,
-			      msecs_to_jiffies(VFMIG_WORK_TICK_MS));
+	atomic64_add(n % VFMIG_WORK_BATCH, &st->dirtied);
+	queue_delayed_work(vfmig_workload_wq, &st->work,
+			   msecs_to_jiffies(VFMIG_WORK_TICK_MS));
 }
 
-/* Caller holds the device's state_mutex. */
+/*
+ * Set the workload's rate, clamped to VFMIG_DIRTY_RATE_MAX; returns the rate
+ * in force. A change takes effect at the next tick.
+ */
+u32 vfmig_state_set_rate(struct vfmig_state *st, u64 pages_per_sec)
+{
+	u32 rate = min_t(u64, pages_per_sec, VFMIG_DIRTY_RATE_MAX);
+
+	WRITE_ONCE(st->dirty_rate, rate);
+	return rate;
+}
+
 void vfmig_workload_start(struct vfmig_state *st)
 {
+	lockdep_assert_held(st->work_lock);
 	if (st->work_active)
 		return;
 	st->work_active = true;
 	st->last_ns = ktime_get_ns();
 	st->carry_ns = 0;
-	schedule_delayed_work(&st->work, msecs_to_jiffies(VFMIG_WORK_TICK_MS));
+	queue_delayed_work(vfmig_workload_wq, &st->work,
+			   msecs_to_jiffies(VFMIG_WORK_TICK_MS));
 }
 
 /*
- * Caller holds the device's state_mutex. Returns with the workload fully
- * stopped: no page changes after this, which is what "suspended" means.
+ * Returns with the workload fully stopped: no page changes after this,
+ * which is what "suspended" means.
  */
 void vfmig_workload_stop(struct vfmig_state *st)
 {
+	lockdep_assert_held(st->work_lock);
 	if (!st->work_active)
 		return;
 	st->work_active = false;
 	cancel_delayed_work_sync(&st->work);
+}
+
+int vfmig_workload_module_init(void)
+{
+	vfmig_workload_wq = alloc_workqueue("vfmig_workload", WQ_UNBOUND, 0);
+	return vfmig_workload_wq ? 0 : -ENOMEM;
+}
+
+void vfmig_workload_module_exit(void)
+{
+	destroy_workqueue(vfmig_workload_wq);
 }

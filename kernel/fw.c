@@ -29,6 +29,12 @@ const char *const vfmig_fw_opcode_names[VFMIG_FW_NR_OPCODES] = {
 };
 
 #define VFMIG_CHUNK_HDR_BYTES	sizeof(struct vfmig_chunk_header)
+/*
+ * Longest delay slept uninterruptibly. Longer ones sleep interruptibly, so
+ * no task waits in D state behind the model for long (the callers may hold
+ * state_mutex), and a signal or vfmig_fw_interrupt() ends them early.
+ */
+#define VFMIG_FW_SHORT_DELAY_US	20000
 
 static void vfmig_fw_save_work(struct work_struct *work);
 
@@ -54,6 +60,8 @@ void vfmig_fw_init(struct vfmig_fw *fw, struct vfmig_state *st,
 	fw->st = st;
 	fw->tdev = tdev;
 	spin_lock_init(&fw->lock);
+	init_waitqueue_head(&fw->waitq);
+	atomic_set(&fw->interrupts, 0);
 	INIT_DELAYED_WORK(&fw->save.work, vfmig_fw_save_work);
 	fw->chunk_pages = SZ_1M / VFMIG_PAGE_SIZE;
 }
@@ -88,7 +96,8 @@ static u32 vfmig_fw_submit(struct vfmig_fw *fw, u32 opcode, u32 op_mod,
 }
 
 static int vfmig_fw_complete(struct vfmig_fw *fw, u32 opcode, u32 op_mod,
-			     u64 seq, u32 status, u64 bytes, u64 start_ns)
+			     u64 seq, u32 status, u64 bytes, u64 start_ns,
+			     u64 stall_ns)
 {
 	u64 lat = ktime_get_ns() - start_ns;
 
@@ -98,8 +107,24 @@ static int vfmig_fw_complete(struct vfmig_fw *fw, u32 opcode, u32 op_mod,
 		fw->stats[opcode].failed++;
 	spin_unlock(&fw->lock);
 	trace_vfmig_fw_cmd_done(fw->tdev, seq, opcode, op_mod, status, bytes,
-				lat);
+				lat, stall_ns);
 	return status ? -EREMOTEIO : 0;
+}
+
+/*
+ * Wake every long delay in progress: a reset or close is waiting for the
+ * command's caller. The command still completes, only sooner than modelled.
+ */
+void vfmig_fw_interrupt(struct vfmig_fw *fw)
+{
+	atomic_inc(&fw->interrupts);
+	wake_up_all(&fw->waitq);
+}
+
+/* A count that changes whenever vfmig_fw_interrupt() is called. */
+int vfmig_fw_interrupts(struct vfmig_fw *fw)
+{
+	return atomic_read(&fw->interrupts);
 }
 
 /* Model command latency for synchronous commands. */
@@ -107,35 +132,69 @@ static void vfmig_fw_delay(struct vfmig_fw *fw, u64 bytes)
 {
 	u64 us = READ_ONCE(fw->latency_us);
 	u64 tput = READ_ONCE(fw->throughput);
+	int gen;
 
 	if (tput && bytes)
 		us += div64_u64(bytes * USEC_PER_SEC, tput);
 	if (!us)
 		return;
-	if (us < 20000)
+	if (us < VFMIG_FW_SHORT_DELAY_US) {
 		usleep_range(us, us + us / 8 + 1);
-	else
-		msleep(DIV_ROUND_UP(us, USEC_PER_MSEC));
+		return;
+	}
+	gen = vfmig_fw_interrupts(fw);
+	wait_event_interruptible_timeout(fw->waitq,
+					 vfmig_fw_interrupts(fw) != gen,
+					 usecs_to_jiffies(us));
 }
 
-int vfmig_fw_query_size(struct vfmig_fw *fw, u32 flags, u64 *bytes)
+/*
+ * Pages the next incremental image will carry. While a full image with
+ * tracking is being cut, a dirty page ahead of its cursor is sent by that
+ * image anyway: only pages behind it (dirtied after they were cut) count.
+ */
+static u64 vfmig_fw_inc_pages(struct vfmig_fw *fw)
+{
+	struct vfmig_state *st = fw->st;
+	unsigned long cursor = st->npages;
+
+	spin_lock(&fw->lock);
+	if (fw->save.busy && !(fw->save.flags & VFMIG_FW_SAVE_INC))
+		cursor = min(READ_ONCE(fw->save.cursor), st->npages);
+	spin_unlock(&fw->lock);
+	return bitmap_weight(st->dirty, cursor);
+}
+
+/*
+ * QUERY_STATE_SIZE: the bytes of the image the given SAVE would produce
+ * now, and in how many chunks (@chunks may be NULL).
+ */
+int vfmig_fw_query_size(struct vfmig_fw *fw, u32 flags, u64 *bytes,
+			u64 *chunks)
 {
 	u64 start = ktime_get_ns(), seq, npages;
 	u32 status;
 
 	status = vfmig_fw_submit(fw, VFMIG_FW_QUERY_STATE_SIZE, flags, 0, &seq);
 	vfmig_fw_delay(fw, 0);
-	if (flags & VFMIG_FW_QUERY_INC)
+	if ((flags & VFMIG_FW_QUERY_INC) && !(flags & VFMIG_FW_QUERY_FINAL))
+		npages = vfmig_fw_inc_pages(fw);
+	else if (flags & VFMIG_FW_QUERY_INC)
 		npages = vfmig_state_dirty_pages(fw->st);
 	else
 		npages = fw->st->npages;
 	/* Nothing dirty: no incremental image, unless it is the final one. */
-	if (status || (!npages && !(flags & VFMIG_FW_QUERY_FINAL)))
+	if (status || (!npages && !(flags & VFMIG_FW_QUERY_FINAL))) {
 		*bytes = 0;
-	else
+		npages = 0;
+	} else {
 		*bytes = vfmig_fw_image_bytes(fw, npages);
+	}
+	if (chunks)
+		*chunks = *bytes ? max_t(u64, 1, DIV_ROUND_UP(npages,
+							     fw->chunk_pages)) : 0;
 	return vfmig_fw_complete(fw, VFMIG_FW_QUERY_STATE_SIZE, flags, seq,
-				 status, *bytes, start);
+				 status, *bytes, start, 0);
 }
 
 /*
@@ -159,7 +218,7 @@ static int vfmig_fw_activity(struct vfmig_fw *fw, u32 opcode, u32 op_mod)
 	} else if (!status) {
 		fw->suspended_responder = suspend;
 	}
-	return vfmig_fw_complete(fw, opcode, op_mod, seq, status, 0, start);
+	return vfmig_fw_complete(fw, opcode, op_mod, seq, status, 0, start, 0);
 }
 
 int vfmig_fw_suspend(struct vfmig_fw *fw, u32 op_mod)
@@ -170,6 +229,23 @@ int vfmig_fw_suspend(struct vfmig_fw *fw, u32 op_mod)
 int vfmig_fw_resume(struct vfmig_fw *fw, u32 op_mod)
 {
 	return vfmig_fw_activity(fw, VFMIG_FW_RESUME, op_mod);
+}
+
+/*
+ * The device was enabled (opened, or reset while open): it runs, suspended
+ * neither as initiator nor as responder. Caller holds state_mutex.
+ */
+void vfmig_fw_device_start(struct vfmig_fw *fw)
+{
+	fw->suspended_initiator = false;
+	fw->suspended_responder = false;
+	vfmig_workload_start(fw->st);
+}
+
+/* The device was disabled (closed): nothing runs on it any more. */
+void vfmig_fw_device_stop(struct vfmig_fw *fw)
+{
+	vfmig_workload_stop(fw->st);
 }
 
 /*
@@ -184,12 +260,15 @@ int vfmig_fw_save(struct vfmig_fw *fw, u32 flags, u32 image_seq,
 	u32 status;
 
 	spin_lock(&fw->lock);
-	if (fw->save.busy) {
+	/* An abort in progress must not have its SAVE replaced under it. */
+	if (fw->save.busy || WARN_ON_ONCE(fw->save.cancelling)) {
 		spin_unlock(&fw->lock);
 		return -EBUSY;
 	}
 	fw->save.busy = true;
 	fw->save.paused = false;
+	fw->save.stalled = false;
+	fw->save.stall_ns = 0;
 	fw->save.aborted = false;
 	fw->save.sink = sink;
 	fw->save.flags = flags;
@@ -229,10 +308,11 @@ void vfmig_fw_save_kick(struct vfmig_fw *fw)
 void vfmig_fw_save_abort(struct vfmig_fw *fw)
 {
 	bool was_busy;
-	u64 seq, start;
+	u64 seq, start, stall;
 
 	spin_lock(&fw->lock);
 	fw->save.aborted = true;
+	fw->save.cancelling = true;
 	spin_unlock(&fw->lock);
 
 	cancel_delayed_work_sync(&fw->save.work);
@@ -240,14 +320,43 @@ void vfmig_fw_save_abort(struct vfmig_fw *fw)
 	spin_lock(&fw->lock);
 	was_busy = fw->save.busy;
 	fw->save.busy = false;
+	fw->save.cancelling = false;
 	fw->save.sink = NULL;
 	seq = fw->save.seq;
 	start = fw->save.start_ns;
+	stall = fw->save.stall_ns;
+	if (fw->save.stalled) {
+		stall += ktime_get_ns() - fw->save.stall_start_ns;
+		fw->save.stalled = false;
+	}
 	spin_unlock(&fw->lock);
 	if (was_busy)
 		vfmig_fw_complete(fw, VFMIG_FW_SAVE, fw->save.flags, seq,
 				  VFMIG_FW_STATUS_ABORTED, fw->save.bytes,
-				  start);
+				  start, stall);
+}
+
+/*
+ * The SAVE work found no free buffer (@stalled) or got one: trace where a
+ * stall begins and ends. Only the SAVE work calls this.
+ */
+static void vfmig_fw_save_stall(struct vfmig_fw *fw, bool stalled)
+{
+	u64 now, ns = 0;
+
+	if (fw->save.stalled == stalled)
+		return;
+	now = ktime_get_ns();
+	spin_lock(&fw->lock);
+	fw->save.stalled = stalled;
+	if (stalled) {
+		fw->save.stall_start_ns = now;
+	} else {
+		ns = now - fw->save.stall_start_ns;
+		fw->save.stall_ns += ns;
+	}
+	spin_unlock(&fw->lock);
+	trace_vfmig_save_stall(fw->tdev, fw->save.seq, stalled, ns);
 }
 
 static void vfmig_fw_save_finish(struct vfmig_fw *fw, u32 status)
@@ -258,7 +367,7 @@ static void vfmig_fw_save_finish(struct vfmig_fw *fw, u32 status)
 	u64 npages = fw->save.npages, bytes = fw->save.bytes;
 
 	vfmig_fw_complete(fw, VFMIG_FW_SAVE, fw->save.flags, fw->save.seq,
-			  status, bytes, fw->save.start_ns);
+			  status, bytes, fw->save.start_ns, fw->save.stall_ns);
 	spin_lock(&fw->lock);
 	sink = fw->save.sink;
 	fw->save.sink = NULL;
@@ -279,11 +388,15 @@ static u32 vfmig_fw_cut_chunk(struct vfmig_fw *fw, struct vfmig_buf *buf,
 	struct vfmig_state *st = fw->st;
 	bool full = !(fw->save.flags & VFMIG_FW_SAVE_INC);
 	u32 max = fw->chunk_pages, n = 0, i, flags = 0;
-	struct vfmig_record_header *rh = (void *)buf->data;
+	struct vfmig_record_header *rh = (void *)(buf->data + buf->head);
 	struct vfmig_chunk_header *ch = (void *)(rh + 1);
 	__le64 *index = (__le64 *)(ch + 1);
 	unsigned long pg = fw->save.cursor;
 	u8 *data;
+
+	if (WARN_ON_ONCE(buf->cap < buf->head +
+			 VFMIG_CHUNK_RECORD_BYTES(max)))
+		max = 0;
 
 	while (n < max) {
 		if (!full)
@@ -293,7 +406,7 @@ static u32 vfmig_fw_cut_chunk(struct vfmig_fw *fw, struct vfmig_buf *buf,
 		index[n++] = cpu_to_le64(pg);
 		pg++;
 	}
-	fw->save.cursor = pg;
+	WRITE_ONCE(fw->save.cursor, pg);
 	if (!full)
 		pg = find_next_bit(st->dirty, st->npages, pg);
 	if (pg >= st->npages)
@@ -334,9 +447,9 @@ static u32 vfmig_fw_cut_chunk(struct vfmig_fw *fw, struct vfmig_buf *buf,
 	ch->npages = cpu_to_le32(n);
 	ch->reserved = 0;
 
-	buf->len = VFMIG_RECORD_HEADER_SIZE + VFMIG_CHUNK_HDR_BYTES +
-		   (size_t)n * (sizeof(__le64) + VFMIG_PAGE_SIZE);
-	rh->size = cpu_to_le64(buf->len - VFMIG_RECORD_HEADER_SIZE);
+	buf->len = buf->head + VFMIG_CHUNK_RECORD_BYTES(n);
+	rh->size = cpu_to_le64(VFMIG_CHUNK_RECORD_BYTES(n) -
+			       VFMIG_RECORD_HEADER_SIZE);
 	rh->flags = cpu_to_le32(VFMIG_RECORD_F_MANDATORY);
 	rh->tag = cpu_to_le32(VFMIG_RECORD_TAG_FW_DATA);
 	*npages_out = n;
@@ -371,8 +484,12 @@ static void vfmig_fw_save_work(struct work_struct *work)
 	}
 
 	buf = sink->get_buf(sink, VFMIG_CHUNK_RECORD_BYTES(fw->chunk_pages));
-	if (!buf)
-		return;	/* paused; vfmig_fw_save_kick() requeues us */
+	if (!buf) {
+		/* Paused; vfmig_fw_save_kick() requeues us. */
+		vfmig_fw_save_stall(fw, true);
+		return;
+	}
+	vfmig_fw_save_stall(fw, false);
 	if (IS_ERR(buf)) {
 		vfmig_fw_save_finish(fw, VFMIG_FW_STATUS_BAD_RESOURCE);
 		return;
@@ -407,8 +524,9 @@ void vfmig_fw_load_reset(struct vfmig_fw *fw)
 /*
  * Check one chunk against the load cursor and the device. Images must come
  * whole and in order: a chunk either starts an image (FIRST, chunk 0) or
- * continues the open one. An incremental image needs a full base first; a
- * full image may restart after an abandoned one (the PRE_COPY fallback).
+ * continues the open one, and image numbers follow each other. An
+ * incremental image needs a full base first; a full image may restart
+ * after an abandoned one (the PRE_COPY fallback).
  */
 static int vfmig_fw_check_chunk(struct vfmig_fw *fw,
 				const struct vfmig_chunk_header *ch,
@@ -430,7 +548,8 @@ static int vfmig_fw_check_chunk(struct vfmig_fw *fw,
 		return -EINVAL;
 
 	if (flags & VFMIG_CHUNK_F_FIRST) {
-		if (chunk)
+		/* Images are numbered without gaps: none may go missing. */
+		if (chunk || image != fw->load.next_image)
 			return -EINVAL;
 		if (!(flags & VFMIG_CHUNK_F_FULL) &&
 		    (fw->load.open || !fw->load.have_base))
@@ -487,6 +606,7 @@ int vfmig_fw_load(struct vfmig_fw *fw, const u8 *chunk, size_t len)
 	fw->load.final_done = (flags & VFMIG_CHUNK_F_LAST) &&
 			      (flags & VFMIG_CHUNK_F_FINAL);
 	fw->load.image_seq = le32_to_cpu(ch->image_seq);
+	fw->load.next_image = fw->load.image_seq + 1;
 	fw->load.next_chunk = le32_to_cpu(ch->chunk_seq) + 1;
 	if (flags & VFMIG_CHUNK_F_LAST) {
 		fw->load.images++;
@@ -494,7 +614,8 @@ int vfmig_fw_load(struct vfmig_fw *fw, const u8 *chunk, size_t len)
 			fw->load.have_base = true;
 	}
 out:
-	ret = vfmig_fw_complete(fw, VFMIG_FW_LOAD, 0, seq, status, len, start);
+	ret = vfmig_fw_complete(fw, VFMIG_FW_LOAD, 0, seq, status, len, start,
+				0);
 	if (status == VFMIG_FW_STATUS_BAD_PARAM)
 		ret = -EINVAL;
 	trace_vfmig_image_load(fw->tdev, le32_to_cpu(ch->image_seq),

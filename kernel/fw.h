@@ -18,12 +18,18 @@
 
 struct vfmig_state;
 
-/* One queued piece of a save stream: a record header plus its payload. */
+/*
+ * One queued piece of a save stream. The firmware writes its record at
+ * data + head; the engine owns the @head bytes before it (its own records
+ * about the chunk). @len counts from data[0].
+ */
 struct vfmig_buf {
 	struct list_head node;
 	u8 *data;
 	size_t cap;
+	size_t head;
 	size_t len;
+	size_t footprint;	/* bytes really allocated for this buffer */
 	loff_t start_pos;	/* stream offset of data[0] */
 };
 
@@ -57,7 +63,14 @@ struct vfmig_fw {
 	struct vfmig_state *st;
 	struct vfmig_trace_dev *tdev;
 
-	/* Protects everything below except the load cursor. */
+	/* Long command delays sleep here; vfmig_fw_interrupt() ends them. */
+	wait_queue_head_t waitq;
+	atomic_t interrupts;
+
+	/*
+	 * Protects everything below except the load cursor and the fields
+	 * only the SAVE work touches while it runs (cursor, counters).
+	 */
 	spinlock_t lock;
 	u32 latency_us;
 	u64 throughput;		/* bytes/s, 0 = unlimited */
@@ -74,7 +87,9 @@ struct vfmig_fw {
 		struct vfmig_fw_sink *sink;
 		bool busy;
 		bool paused;	/* waiting for get_buf() to succeed */
+		bool stalled;	/* get_buf() failed: the engine's budget is full */
 		bool aborted;
+		bool cancelling;	/* vfmig_fw_save_abort() is running */
 		u32 flags;	/* VFMIG_FW_SAVE_* */
 		u32 fail_status;
 		u32 image_seq;
@@ -84,6 +99,8 @@ struct vfmig_fw {
 		u64 bytes;
 		u64 seq;
 		u64 start_ns;
+		u64 stall_start_ns;
+		u64 stall_ns;	/* of this SAVE, in stalls that ended */
 		u64 sleep_us;	/* short wait before the next step */
 	} save;
 
@@ -94,6 +111,7 @@ struct vfmig_fw {
 		bool final_done;	/* the last image loaded was FINAL */
 		u32 image_seq;
 		u32 next_chunk;
+		u32 next_image;		/* image_seq the next image must have */
 		u64 images;
 	} load;
 };
@@ -102,7 +120,8 @@ void vfmig_fw_init(struct vfmig_fw *fw, struct vfmig_state *st,
 		   struct vfmig_trace_dev *tdev);
 
 u64 vfmig_fw_image_bytes(struct vfmig_fw *fw, u64 npages);
-int vfmig_fw_query_size(struct vfmig_fw *fw, u32 flags, u64 *bytes);
+int vfmig_fw_query_size(struct vfmig_fw *fw, u32 flags, u64 *bytes,
+			u64 *chunks);
 int vfmig_fw_save(struct vfmig_fw *fw, u32 flags, u32 image_seq,
 		  struct vfmig_fw_sink *sink);
 void vfmig_fw_save_kick(struct vfmig_fw *fw);
@@ -112,6 +131,10 @@ void vfmig_fw_load_reset(struct vfmig_fw *fw);
 int vfmig_fw_load_finish(struct vfmig_fw *fw, bool any_data);
 int vfmig_fw_suspend(struct vfmig_fw *fw, u32 op_mod);
 int vfmig_fw_resume(struct vfmig_fw *fw, u32 op_mod);
+void vfmig_fw_device_start(struct vfmig_fw *fw);
+void vfmig_fw_device_stop(struct vfmig_fw *fw);
+void vfmig_fw_interrupt(struct vfmig_fw *fw);
+int vfmig_fw_interrupts(struct vfmig_fw *fw);
 
 int vfmig_fw_set_fault(struct vfmig_fw *fw, u32 opcode, u32 nth, u32 status);
 void vfmig_fw_clear_faults(struct vfmig_fw *fw);

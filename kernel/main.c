@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * vfmig device front: the mdev parent, the vfio_device (config space, BAR0
- * registers, BAR2 state window with mmap, reset) and the sysfs knobs.
+ * registers, BAR2 state window with mmap, reset), the sysfs knobs and the
+ * firmware model's test controls in debugfs.
  * It reaches the migration engine only through mig.c's entry points.
  */
+#include <linux/debugfs.h>
 #include <linux/idr.h>
 #include <linux/init.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/pci.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
@@ -136,45 +139,73 @@ static void vfmig_config_write(struct vfmig_dev *vmdev, u32 off, const u8 *val,
 
 /* --- BAR0 registers ---------------------------------------------------- */
 
-static int vfmig_regs_read(struct vfmig_dev *vmdev, u32 off, u64 *val,
-			   u32 size)
+/*
+ * The register file is a run of 32-bit registers and naturally aligned
+ * 64-bit ones. A 4-byte access to either half of a 64-bit register sees that
+ * half; an 8-byte access at an 8-byte aligned offset sees a 64-bit register
+ * whole (one read, so both halves belong together) or the two 32-bit
+ * registers at off (low) and off + 4 (high), as hardware would.
+ */
+static bool vfmig_reg_is64(u32 off)
+{
+	switch (round_down(off, 8)) {
+	case VFMIG_REG_STATE_SIZE:
+	case VFMIG_REG_GENERATION:
+	case VFMIG_REG_DIRTIED:
+		return true;
+	}
+	return false;
+}
+
+static u64 vfmig_reg64_read(struct vfmig_dev *vmdev, u32 off)
 {
 	struct vfmig_state *st = &vmdev->st;
 
 	switch (off) {
-	case VFMIG_REG_MAGIC:
-		*val = VFMIG_REGS_MAGIC_VALUE;
-		break;
-	case VFMIG_REG_VERSION:
-		*val = VFMIG_ABI_VERSION;
-		break;
 	case VFMIG_REG_STATE_SIZE:
-		*val = st->size;
-		break;
+		return st->size;
 	case VFMIG_REG_GENERATION:
-		*val = atomic64_read(&st->generation);
-		break;
-	case VFMIG_REG_DIGEST:
-		*val = vfmig_state_digest(st);
-		break;
-	case VFMIG_REG_DIRTY_RATE:
-		*val = READ_ONCE(st->dirty_rate);
-		break;
-	case VFMIG_REG_DIRTY_PATTERN:
-		*val = READ_ONCE(st->dirty_pattern);
-		break;
-	case VFMIG_REG_HOTSET_PAGES:
-		*val = READ_ONCE(st->hotset_pages);
-		break;
+		return atomic64_read(&st->generation);
 	case VFMIG_REG_DIRTIED:
-		*val = atomic64_read(&st->dirtied);
-		break;
-	default:
-		*val = 0;	/* reserved registers read as zero */
+		return atomic64_read(&st->dirtied);
 	}
-	if (size == 4)
-		*val = lower_32_bits(*val);
 	return 0;
+}
+
+static u32 vfmig_reg32_read(struct vfmig_dev *vmdev, u32 off)
+{
+	struct vfmig_state *st = &vmdev->st;
+	u64 v;
+
+	if (vfmig_reg_is64(off)) {
+		v = vfmig_reg64_read(vmdev, round_down(off, 8));
+		return off % 8 ? upper_32_bits(v) : lower_32_bits(v);
+	}
+	switch (off) {
+	case VFMIG_REG_MAGIC:
+		return VFMIG_REGS_MAGIC_VALUE;
+	case VFMIG_REG_VERSION:
+		return VFMIG_ABI_VERSION;
+	case VFMIG_REG_DIGEST:
+		return vfmig_state_digest(st);
+	case VFMIG_REG_DIRTY_RATE:
+		return READ_ONCE(st->dirty_rate);
+	case VFMIG_REG_DIRTY_PATTERN:
+		return READ_ONCE(st->dirty_pattern);
+	case VFMIG_REG_HOTSET_PAGES:
+		return READ_ONCE(st->hotset_pages);
+	}
+	return 0;	/* reserved registers read as zero */
+}
+
+static u64 vfmig_regs_read(struct vfmig_dev *vmdev, u32 off, u32 size)
+{
+	if (size == 4)
+		return vfmig_reg32_read(vmdev, off);
+	if (vfmig_reg_is64(off))
+		return vfmig_reg64_read(vmdev, off);
+	return vfmig_reg32_read(vmdev, off) |
+	       (u64)vfmig_reg32_read(vmdev, off + 4) << 32;
 }
 
 static int vfmig_set_pattern(struct vfmig_state *st, u32 pattern)
@@ -193,21 +224,34 @@ static int vfmig_set_hotset(struct vfmig_state *st, u64 pages)
 	return 0;
 }
 
-static int vfmig_regs_write(struct vfmig_dev *vmdev, u32 off, u64 val)
+static int vfmig_reg32_write(struct vfmig_dev *vmdev, u32 off, u32 val)
 {
 	struct vfmig_state *st = &vmdev->st;
 
 	switch (off) {
 	case VFMIG_REG_DIRTY_RATE:
-		WRITE_ONCE(st->dirty_rate, (u32)val);
+		/* Larger rates clamp: the register reads back what is in force. */
+		vfmig_state_set_rate(st, val);
 		return 0;
 	case VFMIG_REG_DIRTY_PATTERN:
 		return vfmig_set_pattern(st, val);
 	case VFMIG_REG_HOTSET_PAGES:
 		return vfmig_set_hotset(st, val);
-	default:
-		return 0;	/* read-only and reserved: writes ignored */
 	}
+	return 0;	/* read-only and reserved: writes ignored */
+}
+
+static int vfmig_regs_write(struct vfmig_dev *vmdev, u32 off, u64 val,
+			    u32 size)
+{
+	int ret;
+
+	if (vfmig_reg_is64(off))
+		return 0;	/* the 64-bit registers are read-only */
+	ret = vfmig_reg32_write(vmdev, off, lower_32_bits(val));
+	if (!ret && size == 8)
+		ret = vfmig_reg32_write(vmdev, off + 4, upper_32_bits(val));
+	return ret;
 }
 
 /* --- region access ----------------------------------------------------- */
@@ -246,9 +290,9 @@ static ssize_t vfmig_rw(struct vfio_device *vdev, char __user *ubuf,
 		if (write) {
 			if (copy_from_user(&val, ubuf, count))
 				return -EFAULT;
-			ret = vfmig_regs_write(vmdev, off, val);
+			ret = vfmig_regs_write(vmdev, off, val, count);
 		} else {
-			vfmig_regs_read(vmdev, off, &val, count);
+			val = vfmig_regs_read(vmdev, off, count);
 			ret = copy_to_user(ubuf, &val, count) ? -EFAULT : 0;
 		}
 		if (!ret)
@@ -285,39 +329,19 @@ static unsigned long vfmig_vma_page(struct vm_fault *vmf)
 	       (VFMIG_REGION_OFFSET(VFIO_PCI_BAR2_REGION_INDEX) >> PAGE_SHIFT);
 }
 
-/*
- * Pages are inserted read-only unless the access is a write; the first
- * write to a read-only page comes back through pfn_mkwrite. Either way a
- * writable mapping means "dirty", and SAVE revokes it before it copies.
- */
+/* Dirty tracking through the mapping: see vfmig_state_mmap_fault(). */
 static vm_fault_t vfmig_mmap_fault(struct vm_fault *vmf)
 {
-	struct vm_area_struct *vma = vmf->vma;
-	struct vfmig_dev *vmdev = vma->vm_private_data;
-	unsigned long pg = vfmig_vma_page(vmf);
-	unsigned long pfn;
+	struct vfmig_dev *vmdev = vmf->vma->vm_private_data;
 
-	if (pg >= vmdev->st.npages)
-		return VM_FAULT_SIGBUS;
-	pfn = page_to_pfn(vmdev->st.pages[pg]);
-	if (!(vmf->flags & FAULT_FLAG_WRITE))
-		return vmf_insert_pfn(vma, vmf->address, pfn);
-	set_bit(pg, vmdev->st.mapped_wr);
-	vfmig_state_mark_dirty(&vmdev->st, pg);
-	return vmf_insert_pfn_prot(vma, vmf->address, pfn,
-				   vm_get_page_prot(vma->vm_flags));
+	return vfmig_state_mmap_fault(&vmdev->st, vmf, vfmig_vma_page(vmf));
 }
 
 static vm_fault_t vfmig_mmap_pfn_mkwrite(struct vm_fault *vmf)
 {
 	struct vfmig_dev *vmdev = vmf->vma->vm_private_data;
-	unsigned long pg = vfmig_vma_page(vmf);
 
-	if (pg >= vmdev->st.npages)
-		return VM_FAULT_SIGBUS;
-	set_bit(pg, vmdev->st.mapped_wr);
-	vfmig_state_mark_dirty(&vmdev->st, pg);
-	return 0;
+	return vfmig_state_mmap_mkwrite(&vmdev->st, vmf, vfmig_vma_page(vmf));
 }
 
 static const struct vm_operations_struct vfmig_mmap_ops = {
@@ -414,6 +438,14 @@ static long vfmig_ioctl(struct vfio_device *vdev, unsigned int cmd,
 			return -EFAULT;
 		if (info.argsz < minsz || info.index >= VFIO_PCI_NUM_IRQS)
 			return -EINVAL;
+		/*
+		 * As vfio-pci-core for a conventional PCI device: no error
+		 * (AER) interrupt. Nor a device request one: the device
+		 * cannot ask its user to let go of it.
+		 */
+		if (info.index == VFIO_PCI_ERR_IRQ_INDEX ||
+		    info.index == VFIO_PCI_REQ_IRQ_INDEX)
+			return -EINVAL;
 		info.flags = 0;
 		info.count = 0;	/* the device raises no interrupts */
 		return copy_to_user(uarg, &info, minsz) ? -EFAULT : 0;
@@ -476,7 +508,7 @@ static int vfmig_init_dev(struct vfio_device *vdev)
 	for (i = 0; i < sizeof(vmdev->tdev.uuid); i++)
 		vmdev->tdev.uuid[i] = mdevice->uuid.b[vfmig_guid_order[i]];
 
-	ret = vfmig_state_init(&vmdev->st, type->size, id);
+	ret = vfmig_state_init(&vmdev->st, type->size, id, &vmdev->state_mutex);
 	if (ret)
 		goto err_ida;
 	vmdev->st.mapping = vdev->inode->i_mapping;
@@ -570,16 +602,17 @@ static ssize_t dirty_rate_show(struct device *dev,
 	return sysfs_emit(buf, "%u\n", READ_ONCE(dev_to_vfmig(dev)->st.dirty_rate));
 }
 
+/* Larger values clamp to VFMIG_DIRTY_RATE_MAX; the file reads back the rate. */
 static ssize_t dirty_rate_store(struct device *dev,
 				struct device_attribute *attr,
 				const char *buf, size_t count)
 {
 	u64 v;
-	int ret = vfmig_parse_knob(buf, 0, U32_MAX, true, &v);
+	int ret = kstrtou64(buf, 0, &v);
 
 	if (ret)
 		return ret;
-	WRITE_ONCE(dev_to_vfmig(dev)->st.dirty_rate, v);
+	vfmig_state_set_rate(&dev_to_vfmig(dev)->st, v);
 	return count;
 }
 static DEVICE_ATTR_RW(dirty_rate);
@@ -658,13 +691,16 @@ static ssize_t fw_throughput_show(struct device *dev,
 			  READ_ONCE(dev_to_vfmig(dev)->fw.throughput));
 }
 
-/* Below 4 KiB/s one chunk would take longer than any test. */
+/*
+ * Below 1 MiB/s no real device saves or loads its state, and a 16 MiB
+ * chunk would already take 16 s.
+ */
 static ssize_t fw_throughput_store(struct device *dev,
 				   struct device_attribute *attr,
 				   const char *buf, size_t count)
 {
 	u64 v;
-	int ret = vfmig_parse_knob(buf, SZ_4K, U64_MAX, true, &v);
+	int ret = vfmig_parse_knob(buf, SZ_1M, U64_MAX, true, &v);
 
 	if (ret)
 		return ret;
@@ -743,6 +779,105 @@ static ssize_t mig_budget_store(struct device *dev,
 }
 static DEVICE_ATTR_RW(mig_budget);
 
+/*
+ * Migration capabilities the device advertises (VFIO_DEVICE_FEATURE_MIGRATION),
+ * for VMM developers who need a device without PRE_COPY or P2P. The VFIO
+ * core reads migration_flags while the device is open, so they only change
+ * while it is closed; STOP_COPY is always there.
+ */
+static ssize_t vfmig_mig_flag_show(struct device *dev, char *buf, u64 flag)
+{
+	return sysfs_emit(buf, "%d\n",
+			  !!(READ_ONCE(dev_to_vfmig(dev)->vdev.migration_flags) &
+			     flag));
+}
+
+static ssize_t vfmig_mig_flag_store(struct device *dev, const char *buf,
+				    size_t count, u64 flag)
+{
+	struct vfmig_dev *vmdev = dev_to_vfmig(dev);
+	int ret = 0;
+	u64 flags;
+	bool on;
+
+	if (sysfs_streq(buf, "0"))
+		on = false;
+	else if (sysfs_streq(buf, "1"))
+		on = true;
+	else
+		return -EINVAL;
+	mutex_lock(&vmdev->state_mutex);
+	if (vmdev->opened) {
+		ret = -EBUSY;
+	} else {
+		flags = vmdev->vdev.migration_flags & ~flag;
+		WRITE_ONCE(vmdev->vdev.migration_flags, flags | (on ? flag : 0));
+	}
+	vfmig_state_mutex_unlock(vmdev);
+	return ret ? ret : count;
+}
+
+static ssize_t precopy_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	return vfmig_mig_flag_show(dev, buf, VFIO_MIGRATION_PRE_COPY);
+}
+
+static ssize_t precopy_store(struct device *dev, struct device_attribute *attr,
+			     const char *buf, size_t count)
+{
+	return vfmig_mig_flag_store(dev, buf, count, VFIO_MIGRATION_PRE_COPY);
+}
+static DEVICE_ATTR_RW(precopy);
+
+static ssize_t p2p_show(struct device *dev, struct device_attribute *attr,
+			char *buf)
+{
+	return vfmig_mig_flag_show(dev, buf, VFIO_MIGRATION_P2P);
+}
+
+static ssize_t p2p_store(struct device *dev, struct device_attribute *attr,
+			 const char *buf, size_t count)
+{
+	return vfmig_mig_flag_store(dev, buf, count, VFIO_MIGRATION_P2P);
+}
+static DEVICE_ATTR_RW(p2p);
+
+static struct attribute *vfmig_dev_attrs[] = {
+	&dev_attr_state_size.attr,
+	&dev_attr_generation.attr,
+	&dev_attr_digest.attr,
+	&dev_attr_dirty_rate.attr,
+	&dev_attr_dirty_pattern.attr,
+	&dev_attr_hotset_pages.attr,
+	&dev_attr_dirtied_pages.attr,
+	&dev_attr_mig_state.attr,
+	&dev_attr_mig_id.attr,
+	&dev_attr_fw_latency_us.attr,
+	&dev_attr_fw_throughput.attr,
+	&dev_attr_chunk_size.attr,
+	&dev_attr_mig_budget.attr,
+	&dev_attr_mig_peak_bytes.attr,
+	&dev_attr_precopy.attr,
+	&dev_attr_p2p.attr,
+	NULL,
+};
+
+static const struct attribute_group vfmig_dev_group = {
+	.name = "vfmig",
+	.attrs = vfmig_dev_attrs,
+};
+
+static const struct attribute_group *vfmig_dev_groups[] = {
+	&vfmig_dev_group,
+	NULL,
+};
+
+/* --- debugfs: the firmware model's test controls ------------------------ */
+
+/* /sys/kernel/debug/vfmig/; NULL or an error pointer if debugfs is not there */
+static struct dentry *vfmig_debugfs_root;
+
 static const struct {
 	const char *name;
 	u32 status;
@@ -753,36 +888,37 @@ static const struct {
 	{ "bad_res_state", VFMIG_FW_STATUS_BAD_RES_STATE },
 };
 
-static ssize_t fault_inject_show(struct device *dev,
-				 struct device_attribute *attr, char *buf)
+static int fault_inject_show(struct seq_file *m, void *unused)
 {
-	struct vfmig_fw *fw = &dev_to_vfmig(dev)->fw;
-	int i, len = 0;
+	struct vfmig_fw *fw = &((struct vfmig_dev *)m->private)->fw;
+	struct vfmig_fw_fault fault[VFMIG_FW_NR_OPCODES];
+	int i;
 
 	spin_lock(&fw->lock);
-	for (i = 0; i < VFMIG_FW_NR_OPCODES; i++)
-		if (fw->fault[i].nth)
-			len += sysfs_emit_at(buf, len, "%s %u %#x\n",
-					     vfmig_fw_opcode_names[i],
-					     fw->fault[i].nth,
-					     fw->fault[i].status);
+	memcpy(fault, fw->fault, sizeof(fault));
 	spin_unlock(&fw->lock);
-	return len;
+	for (i = 0; i < VFMIG_FW_NR_OPCODES; i++)
+		if (fault[i].nth)
+			seq_printf(m, "%s %u %#x\n", vfmig_fw_opcode_names[i],
+				   fault[i].nth, fault[i].status);
+	return 0;
+}
+
+static int fault_inject_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, fault_inject_show, inode->i_private);
 }
 
 /* "<opcode> <nth> <status>" or "clear"; see docs/device.md. */
-static ssize_t fault_inject_store(struct device *dev,
-				  struct device_attribute *attr,
-				  const char *buf, size_t count)
+static int vfmig_fault_inject_parse(struct vfmig_fw *fw, const char *buf)
 {
-	struct vfmig_fw *fw = &dev_to_vfmig(dev)->fw;
 	char op[16], st[24];
 	u32 nth, status, i, opcode = VFMIG_FW_NR_OPCODES;
 	bool found = false;
 
 	if (sysfs_streq(buf, "clear")) {
 		vfmig_fw_clear_faults(fw);
-		return count;
+		return 0;
 	}
 	if (sscanf(buf, "%15s %u %23s", op, &nth, st) != 3 || !nth)
 		return -EINVAL;
@@ -799,56 +935,70 @@ static ssize_t fault_inject_store(struct device *dev,
 	}
 	if (!found && (kstrtou32(st, 0, &status) || !status))
 		return -EINVAL;
-	return vfmig_fw_set_fault(fw, opcode, nth, status) ?: count;
+	return vfmig_fw_set_fault(fw, opcode, nth, status);
 }
-static DEVICE_ATTR_RW(fault_inject);
 
-static ssize_t fw_stats_show(struct device *dev,
-			     struct device_attribute *attr, char *buf)
+static ssize_t fault_inject_write(struct file *file, const char __user *ubuf,
+				  size_t count, loff_t *ppos)
 {
-	struct vfmig_fw *fw = &dev_to_vfmig(dev)->fw;
-	int i, len = 0;
+	struct vfmig_dev *vmdev = ((struct seq_file *)file->private_data)->private;
+	char buf[64];
+	int ret;
+
+	if (*ppos || count >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, count))
+		return -EFAULT;
+	buf[count] = 0;
+	ret = vfmig_fault_inject_parse(&vmdev->fw, buf);
+	return ret ? ret : count;
+}
+
+static const struct file_operations vfmig_fault_inject_fops = {
+	.owner = THIS_MODULE,
+	.open = fault_inject_open,
+	.read = seq_read,
+	.write = fault_inject_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+static int fw_stats_show(struct seq_file *m, void *unused)
+{
+	struct vfmig_fw *fw = &((struct vfmig_dev *)m->private)->fw;
+	struct vfmig_fw_stats stats[VFMIG_FW_NR_OPCODES];
+	int i;
 
 	spin_lock(&fw->lock);
-	for (i = 0; i < VFMIG_FW_NR_OPCODES; i++)
-		len += sysfs_emit_at(buf, len, "%s count=%llu failed=%llu lat_ns=%llu\n",
-				     vfmig_fw_opcode_names[i],
-				     fw->stats[i].count, fw->stats[i].failed,
-				     fw->stats[i].lat_ns);
+	memcpy(stats, fw->stats, sizeof(stats));
 	spin_unlock(&fw->lock);
-	return len;
+	for (i = 0; i < VFMIG_FW_NR_OPCODES; i++)
+		seq_printf(m, "%s count=%llu failed=%llu lat_ns=%llu\n",
+			   vfmig_fw_opcode_names[i], stats[i].count,
+			   stats[i].failed, stats[i].lat_ns);
+	return 0;
 }
-static DEVICE_ATTR_RO(fw_stats);
+DEFINE_SHOW_ATTRIBUTE(fw_stats);
 
-static struct attribute *vfmig_dev_attrs[] = {
-	&dev_attr_state_size.attr,
-	&dev_attr_generation.attr,
-	&dev_attr_digest.attr,
-	&dev_attr_dirty_rate.attr,
-	&dev_attr_dirty_pattern.attr,
-	&dev_attr_hotset_pages.attr,
-	&dev_attr_dirtied_pages.attr,
-	&dev_attr_mig_state.attr,
-	&dev_attr_mig_id.attr,
-	&dev_attr_fw_latency_us.attr,
-	&dev_attr_fw_throughput.attr,
-	&dev_attr_fault_inject.attr,
-	&dev_attr_chunk_size.attr,
-	&dev_attr_mig_budget.attr,
-	&dev_attr_mig_peak_bytes.attr,
-	&dev_attr_fw_stats.attr,
-	NULL,
-};
+/* Failures are not fatal: the device works without its debugfs files. */
+static void vfmig_debugfs_add(struct vfmig_dev *vmdev)
+{
+	struct dentry *dir;
 
-static const struct attribute_group vfmig_dev_group = {
-	.name = "vfmig",
-	.attrs = vfmig_dev_attrs,
-};
+	dir = debugfs_create_dir(dev_name(&vmdev->mdevice->dev),
+				 vfmig_debugfs_root);
+	debugfs_create_file("fault_inject", 0600, dir, vmdev,
+			    &vfmig_fault_inject_fops);
+	debugfs_create_file("fw_stats", 0400, dir, vmdev, &fw_stats_fops);
+}
 
-static const struct attribute_group *vfmig_dev_groups[] = {
-	&vfmig_dev_group,
-	NULL,
-};
+/* Returns once no file operation runs any more. */
+static void vfmig_debugfs_remove(struct vfmig_dev *vmdev)
+{
+	if (!IS_ERR_OR_NULL(vfmig_debugfs_root))
+		debugfs_lookup_and_remove(dev_name(&vmdev->mdevice->dev),
+					  vfmig_debugfs_root);
+}
 
 /* --- mdev driver and parent -------------------------------------------- */
 
@@ -866,6 +1016,7 @@ static int vfmig_probe(struct mdev_device *mdevice)
 	ret = vfio_register_emulated_iommu_dev(&vmdev->vdev);
 	if (ret)
 		goto err_put;
+	vfmig_debugfs_add(vmdev);
 	trace_vfmig_device(&vmdev->tdev, VFMIG_DEV_CREATE);
 	return 0;
 
@@ -880,6 +1031,7 @@ static void vfmig_remove(struct mdev_device *mdevice)
 	struct vfmig_dev *vmdev = dev_get_drvdata(&mdevice->dev);
 
 	trace_vfmig_device(&vmdev->tdev, VFMIG_DEV_REMOVE);
+	vfmig_debugfs_remove(vmdev);
 	vfio_unregister_group_dev(&vmdev->vdev);
 	vfio_put_device(&vmdev->vdev);
 }
@@ -927,6 +1079,8 @@ static int __init vfmig_init(void)
 	BUILD_BUG_ON(sizeof(struct vfmig_record_header) !=
 		     VFMIG_RECORD_HEADER_SIZE);
 	BUILD_BUG_ON(sizeof(struct vfmig_chunk_header) != 40);
+	/* A device page is a kernel page: BAR2 maps and copies them 1:1. */
+	BUILD_BUG_ON(PAGE_SIZE != VFMIG_PAGE_SIZE);
 
 	budget = max_state_mb ? (u64)max_state_mb << 20 :
 				(u64)totalram_pages() << PAGE_SHIFT >> 1;
@@ -938,6 +1092,10 @@ static int __init vfmig_init(void)
 	ret = vfmig_fw_module_init();
 	if (ret)
 		return ret;
+	ret = vfmig_workload_module_init();
+	if (ret)
+		goto err_fw;
+	vfmig_debugfs_root = debugfs_create_dir(VFMIG_NAME, NULL);
 	ret = mdev_register_driver(&vfmig_driver);
 	if (ret)
 		goto err_wq;
@@ -969,6 +1127,9 @@ err_put:
 err_driver:
 	mdev_unregister_driver(&vfmig_driver);
 err_wq:
+	debugfs_remove(vfmig_debugfs_root);
+	vfmig_workload_module_exit();
+err_fw:
 	vfmig_fw_module_exit();
 	return ret;
 }
@@ -979,6 +1140,8 @@ static void __exit vfmig_exit(void)
 	device_unregister(&vfmig_parent.dev);
 	class_destroy(vfmig_parent.class);
 	mdev_unregister_driver(&vfmig_driver);
+	debugfs_remove(vfmig_debugfs_root);
+	vfmig_workload_module_exit();
 	vfmig_fw_module_exit();
 	ida_destroy(&vfmig_parent.ids);
 }

@@ -4,20 +4,25 @@
  * STOP_COPY).
  *
  * The firmware cuts images into chunk records and hands them to this file's
- * sink; they wait in buf_list until read() copies them out, then go back to
- * avail_list for the next chunk. The buffers allocated for one file never
- * exceed its budget: when none is free the firmware's SAVE pauses, and the
- * reader resumes it as it frees buffers. So a 1 GiB device never needs
- * 1 GiB of kernel memory. Buffers live and die with the file.
+ * sink, which seals each one with a CHUNK_CRC record in front; they wait in
+ * buf_list until read() copies them out, then go back to avail_list for the
+ * next chunk. The memory allocated for one file (counted as really
+ * allocated, not as requested) never exceeds its budget: when no buffer is
+ * free the firmware's SAVE pauses, and the reader resumes it as it frees
+ * buffers. So a 1 GiB device never needs 1 GiB of kernel memory. Buffers
+ * are freed when the file is disabled (it leaves the device), not only when
+ * its last reference goes.
  *
  * Stream: [STOP_COPY_SIZE][initial image][middle images...][final image],
- * each image one or more FW_DATA records.
+ * each image one or more [CHUNK_CRC][FW_DATA] record pairs.
  */
 #include <linux/anon_inodes.h>
+#include <linux/crc32.h>
 #include <linux/file.h>
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/vmalloc.h>
 
 #include "vfmig.h"
 #include "trace.h"
@@ -44,6 +49,8 @@ struct vfmig_save_file {
 	spinlock_t list_lock;
 	struct list_head buf_list;	/* queued, in stream order */
 	struct list_head avail_list;	/* read, ready for reuse */
+	struct vfmig_buf *reading_buf;	/* being copied out; see _disable() */
+	bool bufs_freed;		/* _disable() emptied the lists */
 	wait_queue_head_t poll_wait;
 	enum vfmig_save_state state;
 	int error;
@@ -65,9 +72,20 @@ struct vfmig_save_file {
 
 static const struct file_operations vfmig_save_fops;
 
-static void vfmig_save_trace_state(struct vfmig_save_file *migf)
+/*
+ * What a buffer of @cap bytes really takes. Chunk records (a page and more)
+ * come from vmalloc: kmalloc would round a 1 MiB + 4 KiB record up to
+ * 2 MiB. vmalloc takes whole pages plus its page array.
+ */
+static size_t vfmig_buf_footprint(size_t cap)
 {
-	migf->tdev.state = READ_ONCE(migf->vmdev->mig_state);
+	size_t bytes = kmalloc_size_roundup(sizeof(struct vfmig_buf));
+
+	if (cap <= PAGE_SIZE)
+		return bytes + kmalloc_size_roundup(cap);
+	return bytes + PAGE_ALIGN(cap) +
+	       kmalloc_size_roundup((PAGE_ALIGN(cap) >> PAGE_SHIFT) *
+				    sizeof(struct page *));
 }
 
 static void vfmig_buf_free(struct vfmig_buf *buf)
@@ -82,23 +100,28 @@ static struct vfmig_buf *vfmig_buf_alloc(size_t cap)
 
 	if (!buf)
 		return NULL;
-	buf->data = kvmalloc(cap, GFP_KERNEL_ACCOUNT);
+	if (cap <= PAGE_SIZE)
+		buf->data = kmalloc(cap, GFP_KERNEL_ACCOUNT);
+	else
+		buf->data = __vmalloc(cap, GFP_KERNEL_ACCOUNT);
 	if (!buf->data) {
 		kfree(buf);
 		return NULL;
 	}
 	buf->cap = cap;
+	buf->footprint = vfmig_buf_footprint(cap);
 	return buf;
 }
 
-/* Account @cap more bytes against the budget; list_lock held. */
-static bool vfmig_save_charge(struct vfmig_save_file *migf, size_t cap,
+/* Account @bytes more against the budget. */
+static bool vfmig_save_charge(struct vfmig_save_file *migf, size_t bytes,
 			      bool force)
 {
+	lockdep_assert_held(&migf->list_lock);
 	if (!force && migf->alloc_bytes &&
-	    migf->alloc_bytes + cap > migf->budget)
+	    migf->alloc_bytes + bytes > migf->budget)
 		return false;
-	migf->alloc_bytes += cap;
+	migf->alloc_bytes += bytes;
 	if (migf->alloc_bytes > migf->peak_bytes) {
 		migf->peak_bytes = migf->alloc_bytes;
 		WRITE_ONCE(migf->vmdev->mig_peak_bytes, migf->peak_bytes);
@@ -135,11 +158,32 @@ static int vfmig_save_queue_record(struct vfmig_save_file *migf, u32 tag,
 	buf->len = sizeof(*rh) + len;
 
 	spin_lock(&migf->list_lock);
-	vfmig_save_charge(migf, buf->cap, true);
+	vfmig_save_charge(migf, buf->footprint, true);
 	spin_unlock(&migf->list_lock);
-	trace_vfmig_save_record(&migf->tdev, migf->max_pos, len, tag, flags);
+	vfmig_trace_file(migf, vfmig_save_record, migf->max_pos, len, tag,
+			 flags);
 	vfmig_save_queue(migf, buf);
 	return 0;
+}
+
+/*
+ * Fill the CHUNK_CRC record in front of the firmware's FW_DATA record: the
+ * target checks the chunk against it before it loads any of it.
+ */
+static void vfmig_save_seal(struct vfmig_buf *buf)
+{
+	struct vfmig_record_header *rh = (void *)buf->data;
+	struct vfmig_crc_record *cr = (void *)(rh + 1);
+	size_t covered = buf->len - buf->head;
+	u32 crc = ~__crc32c_le(~0u, buf->data + buf->head, covered);
+
+	BUILD_BUG_ON(sizeof(*rh) + sizeof(*cr) != VFMIG_CRC_RECORD_BYTES);
+	cr->crc32c = cpu_to_le32(crc);
+	cr->algo = cpu_to_le32(VFMIG_CRC_ALGO_CRC32C);
+	cr->covered = cpu_to_le64(covered);
+	rh->size = cpu_to_le64(sizeof(*cr));
+	rh->flags = cpu_to_le32(VFMIG_RECORD_F_OPTIONAL);
+	rh->tag = cpu_to_le32(VFMIG_RECORD_TAG_CHUNK_CRC);
 }
 
 /* --- firmware sink ----------------------------------------------------- */
@@ -149,17 +193,21 @@ static struct vfmig_buf *vfmig_sink_get_buf(struct vfmig_fw_sink *sink,
 {
 	struct vfmig_save_file *migf =
 		container_of(sink, struct vfmig_save_file, sink);
+	size_t footprint, head = VFMIG_CRC_RECORD_BYTES;
 	struct vfmig_buf *buf, *tmp;
 
+	cap += head;
+	footprint = vfmig_buf_footprint(cap);
 	spin_lock(&migf->list_lock);
 	list_for_each_entry_safe(buf, tmp, &migf->avail_list, node) {
 		if (buf->cap >= cap) {
 			list_del(&buf->node);
 			spin_unlock(&migf->list_lock);
+			buf->head = head;
 			return buf;
 		}
 	}
-	if (migf->disabled || !vfmig_save_charge(migf, cap, false)) {
+	if (migf->disabled || !vfmig_save_charge(migf, footprint, false)) {
 		spin_unlock(&migf->list_lock);
 		return NULL;
 	}
@@ -168,10 +216,11 @@ static struct vfmig_buf *vfmig_sink_get_buf(struct vfmig_fw_sink *sink,
 	buf = vfmig_buf_alloc(cap);
 	if (!buf) {
 		spin_lock(&migf->list_lock);
-		migf->alloc_bytes -= cap;
+		migf->alloc_bytes -= footprint;
 		spin_unlock(&migf->list_lock);
 		return ERR_PTR(-ENOMEM);
 	}
+	buf->head = head;
 	return buf;
 }
 
@@ -183,39 +232,51 @@ static void vfmig_sink_chunk(struct vfmig_fw_sink *sink, struct vfmig_buf *buf,
 		container_of(sink, struct vfmig_save_file, sink);
 	loff_t pos = READ_ONCE(migf->max_pos);
 
-	vfmig_save_trace_state(migf);
-	trace_vfmig_save_record(&migf->tdev, pos,
-				buf->len - VFMIG_RECORD_HEADER_SIZE,
-				VFMIG_RECORD_TAG_FW_DATA,
-				VFMIG_RECORD_F_MANDATORY);
-	trace_vfmig_image_chunk(&migf->tdev, migf->kind, image_seq, chunk_seq,
-				npages, flags, buf->len, pos);
+	vfmig_save_seal(buf);
+	vfmig_trace_file(migf, vfmig_save_record, pos,
+			 sizeof(struct vfmig_crc_record),
+			 VFMIG_RECORD_TAG_CHUNK_CRC, VFMIG_RECORD_F_OPTIONAL);
+	vfmig_trace_file(migf, vfmig_save_record, pos + buf->head,
+			 buf->len - buf->head - VFMIG_RECORD_HEADER_SIZE,
+			 VFMIG_RECORD_TAG_FW_DATA, VFMIG_RECORD_F_MANDATORY);
+	vfmig_trace_file(migf, vfmig_image_chunk, migf->kind, image_seq,
+			 chunk_seq, npages, flags, buf->len, pos);
 	vfmig_save_queue(migf, buf);
 }
 
-/* Start the next image; list_lock held, save_inflight already set. */
-static u32 vfmig_save_next_image(struct vfmig_save_file *migf, u32 kind)
+/*
+ * Start the next image of @kind. Called under list_lock, so that it cannot
+ * interleave with vfmig_save_file_disable(): a SAVE starts either before the
+ * file is disabled (and is aborted with it) or not at all. On failure the
+ * file is in ERROR; the caller traces that and wakes the readers once it has
+ * dropped the lock.
+ */
+static int vfmig_save_start_locked(struct vfmig_save_file *migf, u32 kind,
+				   u32 flags)
 {
+	int ret;
+
+	lockdep_assert_held(&migf->list_lock);
+	if (migf->disabled)
+		return -ENODEV;
+	migf->save_inflight = true;
 	migf->kind = kind;
 	migf->cur_image = migf->next_image++;
-	return migf->cur_image;
-}
-
-static int vfmig_save_start(struct vfmig_save_file *migf, u32 flags,
-			    u32 image)
-{
-	int ret = vfmig_fw_save(&migf->vmdev->fw, flags, image, &migf->sink);
-
+	ret = vfmig_fw_save(&migf->vmdev->fw, flags, migf->cur_image,
+			    &migf->sink);
 	if (ret) {
-		spin_lock(&migf->list_lock);
+		migf->next_image--;
 		migf->save_inflight = false;
 		migf->state = VFMIG_SAVE_ERROR;
 		migf->error = ret;
-		spin_unlock(&migf->list_lock);
-		trace_vfmig_error(&migf->tdev, VFMIG_ERR_SAVE, ret, 0);
-		wake_up_interruptible(&migf->poll_wait);
 	}
 	return ret;
+}
+
+static void vfmig_save_start_failed(struct vfmig_save_file *migf, int ret)
+{
+	vfmig_trace_file(migf, vfmig_error, VFMIG_ERR_SAVE, ret, 0);
+	wake_up_interruptible(&migf->poll_wait);
 }
 
 static u32 vfmig_save_final_flags(struct vfmig_save_file *migf)
@@ -230,10 +291,10 @@ static void vfmig_sink_done(struct vfmig_fw_sink *sink, u32 status,
 {
 	struct vfmig_save_file *migf =
 		container_of(sink, struct vfmig_save_file, sink);
-	bool start_final = false, fallback = false;
-	u32 kind, done_image, image = 0, flags = 0;
+	bool fallback = false;
+	u32 kind, done_image;
+	int start_ret = 0;
 
-	vfmig_save_trace_state(migf);
 	spin_lock(&migf->list_lock);
 	kind = migf->kind;
 	done_image = migf->cur_image;
@@ -264,22 +325,21 @@ static void vfmig_sink_done(struct vfmig_fw_sink *sink, u32 status,
 		migf->next_image = done_image;
 	if (migf->final_pending && migf->state == VFMIG_SAVE_STOP_COPY) {
 		migf->final_pending = false;
-		migf->save_inflight = true;
-		image = vfmig_save_next_image(migf, VFMIG_IMAGE_FINAL);
-		flags = vfmig_save_final_flags(migf);
-		start_final = true;
+		start_ret = vfmig_save_start_locked(migf, VFMIG_IMAGE_FINAL,
+						    vfmig_save_final_flags(migf));
 	}
 	spin_unlock(&migf->list_lock);
 out:
-	trace_vfmig_image_done(&migf->tdev, kind, done_image, chunks,
-			       npages, bytes, status, ns);
+	vfmig_trace_file(migf, vfmig_image_done, kind, done_image, chunks,
+			 npages, bytes, status, ns);
 	if (fallback)
-		trace_vfmig_error(&migf->tdev, VFMIG_ERR_PRECOPY_FALLBACK,
-				  -EREMOTEIO, status);
+		vfmig_trace_file(migf, vfmig_error, VFMIG_ERR_PRECOPY_FALLBACK,
+				 -EREMOTEIO, status);
 	else if (status)
-		trace_vfmig_error(&migf->tdev, VFMIG_ERR_SAVE, -EIO, status);
-	if (start_final)
-		vfmig_save_start(migf, flags, image);
+		vfmig_trace_file(migf, vfmig_error, VFMIG_ERR_SAVE, -EIO,
+				 status);
+	if (start_ret)
+		vfmig_save_start_failed(migf, start_ret);
 	wake_up_interruptible(&migf->poll_wait);
 }
 
@@ -333,7 +393,7 @@ static ssize_t vfmig_save_copy(struct vfmig_save_file *migf, char __user *ubuf,
 	ssize_t done = 0;
 
 	while (len) {
-		size_t off, n;
+		size_t off, n, left;
 		bool recycle;
 
 		spin_lock(&migf->list_lock);
@@ -343,29 +403,47 @@ static ssize_t vfmig_save_copy(struct vfmig_save_file *migf, char __user *ubuf,
 		}
 		buf = list_first_entry_or_null(&migf->buf_list,
 					       struct vfmig_buf, node);
+		/* Pinned: a disable now leaves this one for us to free. */
+		migf->reading_buf = buf;
 		spin_unlock(&migf->list_lock);
 		if (!buf)
 			break;
 
-		/* Only this reader removes buffers, so buf stays valid. */
 		off = migf->pos - buf->start_pos;
 		n = min(len, buf->len - off);
-		if (copy_to_user(ubuf, buf->data + off, n))
-			return done ? done : -EFAULT;
+		left = copy_to_user(ubuf, buf->data + off, n);
+		n -= left;
 		migf->pos += n;
 		done += n;
 		ubuf += n;
 		len -= n;
-		if (off + n < buf->len)
-			continue;
 
 		spin_lock(&migf->list_lock);
-		recycle = buf->cap >= migf->chunk_cap && !migf->disabled;
+		migf->reading_buf = NULL;
+		if (migf->bufs_freed) {
+			/* vfmig_save_file_disable() left this one to us. */
+			migf->alloc_bytes -= buf->footprint;
+			spin_unlock(&migf->list_lock);
+			vfmig_buf_free(buf);
+			return done ? done : -ENODEV;
+		}
+		if (migf->disabled) {
+			/* Still listed: vfmig_save_file_disable() frees it. */
+			spin_unlock(&migf->list_lock);
+			return done ? done : -ENODEV;
+		}
+		if (left || off + n < buf->len) {
+			spin_unlock(&migf->list_lock);
+			if (left)
+				return done ? done : -EFAULT;
+			continue;
+		}
+		recycle = buf->cap >= migf->chunk_cap;
 		if (recycle) {
 			list_move_tail(&buf->node, &migf->avail_list);
 		} else {
 			list_del(&buf->node);
-			migf->alloc_bytes -= buf->cap;
+			migf->alloc_bytes -= buf->footprint;
 		}
 		spin_unlock(&migf->list_lock);
 		if (recycle)
@@ -390,8 +468,12 @@ static ssize_t vfmig_save_read(struct file *filp, char __user *ubuf,
 	for (;;) {
 		if (!nonblock &&
 		    wait_event_interruptible(migf->poll_wait,
-					     vfmig_save_ready(migf)))
+					     vfmig_save_ready(migf))) {
+			vfmig_trace_file(migf, vfmig_save_read,
+					 READ_ONCE(migf->pos), len,
+					 -ERESTARTSYS);
 			return -ERESTARTSYS;
+		}
 		mutex_lock(&migf->lock);
 		spin_lock(&migf->list_lock);
 		ret = list_empty(&migf->buf_list) ?
@@ -406,10 +488,10 @@ static ssize_t vfmig_save_read(struct file *filp, char __user *ubuf,
 		ret = vfmig_save_copy(migf, ubuf, len);
 	mutex_unlock(&migf->lock);
 
-	vfmig_save_trace_state(migf);
-	trace_vfmig_save_read(&migf->tdev, start_pos, len, ret);
+	vfmig_trace_file(migf, vfmig_save_read, start_pos, len, ret);
 	if (ret < 0 && ret != -ENOMSG && ret != -EAGAIN)
-		trace_vfmig_error(&migf->tdev, VFMIG_ERR_SAVE_READ, ret, 0);
+		vfmig_trace_file(migf, vfmig_error, VFMIG_ERR_SAVE_READ, ret,
+				 0);
 	return ret;
 }
 
@@ -445,7 +527,6 @@ static long vfmig_precopy_info(struct vfmig_save_file *migf,
 	bool issue = false;
 	u64 inc = 0;
 	loff_t pos, from;
-	u32 image = 0;
 	int ret = 0;
 
 	if (copy_from_user(&info, (void __user *)arg, minsz))
@@ -468,7 +549,7 @@ static long vfmig_precopy_info(struct vfmig_save_file *migf,
 		goto out_unlock;
 	}
 	if (migf->state == VFMIG_SAVE_PRECOPY) {
-		ret = vfmig_fw_query_size(&vmdev->fw, VFMIG_FW_QUERY_INC, &inc);
+		ret = vfmig_save_query_bytes(vmdev, VFMIG_FW_QUERY_INC, &inc);
 		if (ret)
 			goto out_unlock;
 	}
@@ -482,23 +563,23 @@ static long vfmig_precopy_info(struct vfmig_save_file *migf,
 			   inc;
 	if (migf->state == VFMIG_SAVE_PRECOPY && !migf->save_inflight &&
 	    !info.initial_bytes && migf->max_pos == pos && inc) {
-		migf->save_inflight = true;
-		image = vfmig_save_next_image(migf, VFMIG_IMAGE_MIDDLE);
 		issue = true;
+		ret = vfmig_save_start_locked(migf, VFMIG_IMAGE_MIDDLE,
+					      VFMIG_FW_SAVE_INC |
+					      VFMIG_FW_SAVE_TRACK);
 	}
 	spin_unlock(&migf->list_lock);
-	if (issue)
-		ret = vfmig_save_start(migf, VFMIG_FW_SAVE_INC |
-					     VFMIG_FW_SAVE_TRACK, image);
+	if (ret)
+		vfmig_save_start_failed(migf, ret);
 	info.flags = 0;
 
 out_unlock:
-	vfmig_save_trace_state(migf);
-	trace_vfmig_precopy_info(&migf->tdev, ret ? 0 : info.initial_bytes,
-				 ret ? 0 : info.dirty_bytes, ret, issue);
+	vfmig_trace_file(migf, vfmig_precopy_info, ret ? 0 : info.initial_bytes,
+			 ret ? 0 : info.dirty_bytes, ret, issue);
 	if (ret && ret != -EINVAL)
-		trace_vfmig_error(&migf->tdev, VFMIG_ERR_PRECOPY_INFO, ret, 0);
-	vfmig_state_mutex_unlock(vmdev);
+		vfmig_trace_file(migf, vfmig_error, VFMIG_ERR_PRECOPY_INFO,
+				 ret, 0);
+	vfmig_data_unlock(vmdev);
 	if (ret)
 		return ret;
 	/* Outside state_mutex: a fault here may take mmap_lock. */
@@ -519,7 +600,7 @@ static int vfmig_save_release(struct inode *inode, struct file *filp)
 	struct vfmig_dev *vmdev = migf->vmdev;
 	struct vfmig_buf *buf, *tmp;
 
-	trace_vfmig_file(&migf->tdev, VFMIG_FILE_SAVE, false, migf->pos,
+	vfmig_trace_file(migf, vfmig_file, VFMIG_FILE_SAVE, false, migf->pos,
 			 migf->peak_bytes);
 	list_for_each_entry_safe(buf, tmp, &migf->buf_list, node)
 		vfmig_buf_free(buf);
@@ -543,6 +624,22 @@ static const struct file_operations vfmig_save_fops = {
 /* --- engine entry points (state_mutex held) ---------------------------- */
 
 /*
+ * QUERY_STATE_SIZE in stream bytes: the firmware's records plus the
+ * CHUNK_CRC record this file puts in front of each.
+ */
+int vfmig_save_query_bytes(struct vfmig_dev *vmdev, u32 flags, u64 *bytes)
+{
+	u64 chunks;
+	int ret;
+
+	lockdep_assert_held(&vmdev->state_mutex);
+	ret = vfmig_fw_query_size(&vmdev->fw, flags, bytes, &chunks);
+	if (!ret)
+		*bytes += chunks * VFMIG_CRC_RECORD_BYTES;
+	return ret;
+}
+
+/*
  * Create the save file and start its first image: the initial image with
  * dirty tracking for PRE_COPY, the full final image for STOP_COPY.
  */
@@ -552,9 +649,9 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 	struct vfmig_save_file *migf;
 	__le64 stop_copy_size;
 	u64 full;
-	u32 image;
 	int ret;
 
+	lockdep_assert_held(&vmdev->state_mutex);
 	migf = kzalloc(sizeof(*migf), GFP_KERNEL_ACCOUNT);
 	if (!migf)
 		return ERR_PTR(-ENOMEM);
@@ -568,12 +665,13 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 	migf->sink.done = vfmig_sink_done;
 	migf->vmdev = vmdev;
 	migf->precopy = precopy;
-	migf->chunk_cap = VFMIG_CHUNK_RECORD_BYTES(vmdev->fw.chunk_pages);
-	migf->budget = max_t(u64, vmdev->mig_budget, 2 * migf->chunk_cap);
+	migf->chunk_cap = VFMIG_CRC_RECORD_BYTES +
+			  VFMIG_CHUNK_RECORD_BYTES(vmdev->fw.chunk_pages);
+	/* Room for two chunks: one being read while the next is cut. */
+	migf->budget = max_t(u64, vmdev->mig_budget,
+			     2 * vfmig_buf_footprint(migf->chunk_cap));
 	migf->state = precopy ? VFMIG_SAVE_PRECOPY : VFMIG_SAVE_STOP_COPY;
-	vmdev->tdev.mig_id = vfmig_new_mig_id();
 	migf->tdev = vmdev->tdev;
-	vmdev->mig_peak_bytes = 0;
 
 	migf->filp = anon_inode_getfile("vfmig_save", &vfmig_save_fops, migf,
 					O_RDONLY);
@@ -586,9 +684,9 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 	/* From here the file owns migf: fput() frees it via release. */
 	get_device(&vmdev->vdev.device);
 	stream_open(migf->filp->f_inode, migf->filp);
-	trace_vfmig_file(&migf->tdev, VFMIG_FILE_SAVE, true, 0, 0);
+	vfmig_trace_file(migf, vfmig_file, VFMIG_FILE_SAVE, true, 0, 0);
 
-	ret = vfmig_fw_query_size(&vmdev->fw, 0, &full);
+	ret = vfmig_save_query_bytes(vmdev, 0, &full);
 	if (ret)
 		goto err_fput;
 	/* Tell the target how much data the final image may carry. */
@@ -602,64 +700,78 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 		migf->initial_end = migf->max_pos + full;
 
 	spin_lock(&migf->list_lock);
-	migf->save_inflight = true;
-	image = vfmig_save_next_image(migf, precopy ? VFMIG_IMAGE_INITIAL :
-						      VFMIG_IMAGE_FINAL);
+	ret = vfmig_save_start_locked(migf, precopy ? VFMIG_IMAGE_INITIAL :
+						      VFMIG_IMAGE_FINAL,
+				      precopy ? VFMIG_FW_SAVE_TRACK :
+						VFMIG_FW_SAVE_FINAL);
 	spin_unlock(&migf->list_lock);
-	ret = vfmig_fw_save(&vmdev->fw,
-			    precopy ? VFMIG_FW_SAVE_TRACK : VFMIG_FW_SAVE_FINAL,
-			    image, &migf->sink);
 	if (ret)
 		goto err_fput;
 	return migf;
 
 err_fput:
-	migf->disabled = true;
-	fput(migf->filp);
+	vfmig_save_file_disable(migf);
 	return ERR_PTR(ret);
 }
 
 /* PRE_COPY_P2P -> STOP_COPY: queue the final image behind any SAVE. */
 int vfmig_save_file_stop_copy(struct vfmig_save_file *migf)
 {
-	u32 image, flags;
+	int ret = 0;
 
+	lockdep_assert_held(&migf->vmdev->state_mutex);
 	spin_lock(&migf->list_lock);
 	if (migf->state == VFMIG_SAVE_ERROR) {
+		ret = migf->error;
 		spin_unlock(&migf->list_lock);
-		return migf->error;
+		return ret;
 	}
 	migf->state = VFMIG_SAVE_STOP_COPY;
-	if (migf->save_inflight) {
+	if (migf->save_inflight)
 		migf->final_pending = true;
-		spin_unlock(&migf->list_lock);
-		return 0;
-	}
-	migf->save_inflight = true;
-	image = vfmig_save_next_image(migf, VFMIG_IMAGE_FINAL);
-	flags = vfmig_save_final_flags(migf);
+	else
+		ret = vfmig_save_start_locked(migf, VFMIG_IMAGE_FINAL,
+					      vfmig_save_final_flags(migf));
 	spin_unlock(&migf->list_lock);
-	return vfmig_save_start(migf, flags, image);
+	if (ret)
+		vfmig_save_start_failed(migf, ret);
+	return ret;
 }
 
 /*
- * The file leaves the device: stop its SAVE, fail its readers (they wake
- * with -ENODEV), drop the driver's reference. Buffers stay until the last
- * user reference goes.
+ * The file leaves the device: stop its SAVE, free its buffers (a VMM may
+ * keep the fd open for as long as it likes), fail its readers (they wake
+ * with -ENODEV) and drop the driver's reference. A buffer a reader is
+ * copying out right now is left to that reader to free.
  */
 void vfmig_save_file_disable(struct vfmig_save_file *migf)
 {
 	struct vfmig_dev *vmdev = migf->vmdev;
+	struct vfmig_buf *buf, *tmp;
+	LIST_HEAD(bufs);
+	u64 freed = 0;
 
 	lockdep_assert_held(&vmdev->state_mutex);
 	spin_lock(&migf->list_lock);
 	migf->disabled = true;
 	spin_unlock(&migf->list_lock);
+	/* After this no sink callback runs: the lists only shrink. */
 	vfmig_fw_save_abort(&vmdev->fw);
+
 	spin_lock(&migf->list_lock);
 	migf->save_inflight = false;
 	migf->final_pending = false;
+	list_splice_init(&migf->buf_list, &bufs);
+	list_splice_init(&migf->avail_list, &bufs);
+	migf->bufs_freed = true;
+	if (migf->reading_buf)
+		list_del_init(&migf->reading_buf->node);
+	list_for_each_entry(buf, &bufs, node)
+		freed += buf->footprint;
+	migf->alloc_bytes -= freed;
 	spin_unlock(&migf->list_lock);
+	list_for_each_entry_safe(buf, tmp, &bufs, node)
+		vfmig_buf_free(buf);
 	wake_up_interruptible(&migf->poll_wait);
 	fput(migf->filp);
 }

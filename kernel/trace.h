@@ -53,6 +53,12 @@ TRACE_DEFINE_ENUM(VFMIG_ERR_PRECOPY_INFO);
 TRACE_DEFINE_ENUM(VFMIG_ERR_RESUME_WRITE);
 TRACE_DEFINE_ENUM(VFMIG_ERR_LOAD);
 TRACE_DEFINE_ENUM(VFMIG_ERR_PRECOPY_FALLBACK);
+TRACE_DEFINE_ENUM(VFMIG_ERR_CHECKSUM);
+
+TRACE_DEFINE_ENUM(VFMIG_CAUSE_OPEN);
+TRACE_DEFINE_ENUM(VFMIG_CAUSE_CLOSE);
+TRACE_DEFINE_ENUM(VFMIG_CAUSE_RESET);
+TRACE_DEFINE_ENUM(VFMIG_CAUSE_ERROR);
 
 TRACE_DEFINE_ENUM(VFMIG_DEV_CREATE);
 TRACE_DEFINE_ENUM(VFMIG_DEV_REMOVE);
@@ -107,7 +113,15 @@ static_assert(VFMIG_FW_NR_OPCODES == 5,
 			 { VFMIG_ERR_PRECOPY_INFO, "precopy_info" },	\
 			 { VFMIG_ERR_RESUME_WRITE, "resume_write" },	\
 			 { VFMIG_ERR_LOAD, "load" },			\
-			 { VFMIG_ERR_PRECOPY_FALLBACK, "precopy_fallback" })
+			 { VFMIG_ERR_PRECOPY_FALLBACK, "precopy_fallback" }, \
+			 { VFMIG_ERR_CHECKSUM, "checksum" })
+
+#define vfmig_state_cause_name(c)					\
+	__print_symbolic(c,						\
+			 { VFMIG_CAUSE_OPEN, "open" },			\
+			 { VFMIG_CAUSE_CLOSE, "close" },		\
+			 { VFMIG_CAUSE_RESET, "reset" },		\
+			 { VFMIG_CAUSE_ERROR, "error" })
 
 #define vfmig_dev_event_name(ev)					\
 	__print_symbolic(ev,						\
@@ -451,10 +465,15 @@ TRACE_EVENT(vfmig_fw_cmd_submit,
 		      __entry->op_mod, __entry->bytes)
 );
 
+/*
+ * @lat_ns is submit to completion; @stall_ns the part of it a SAVE spent
+ * paused on a full save-file budget (always 0 for other commands).
+ */
 TRACE_EVENT(vfmig_fw_cmd_done,
 	    TP_PROTO(const struct vfmig_trace_dev *d, u64 seq, u32 opcode,
-		     u32 op_mod, u32 status, u64 bytes, u64 lat_ns),
-	    TP_ARGS(d, seq, opcode, op_mod, status, bytes, lat_ns),
+		     u32 op_mod, u32 status, u64 bytes, u64 lat_ns,
+		     u64 stall_ns),
+	    TP_ARGS(d, seq, opcode, op_mod, status, bytes, lat_ns, stall_ns),
 	    TP_STRUCT__entry(__field(u32, dev)
 			     __field(u32, state)
 			     __field(u64, mig_id)
@@ -464,6 +483,7 @@ TRACE_EVENT(vfmig_fw_cmd_done,
 			     __field(u32, status)
 			     __field(u64, bytes)
 			     __field(u64, lat_ns)
+			     __field(u64, stall_ns)
 	    ),
 	    TP_fast_assign(__entry->dev = d->id;
 			   __entry->state = d->state;
@@ -474,12 +494,70 @@ TRACE_EVENT(vfmig_fw_cmd_done,
 			   __entry->status = status;
 			   __entry->bytes = bytes;
 			   __entry->lat_ns = lat_ns;
+			   __entry->stall_ns = stall_ns;
 	    ),
-	    TP_printk("dev=%u mig_id=%llu seq=%llu op=%s op_mod=%#x status=%#x bytes=%llu lat_ns=%llu",
+	    TP_printk("dev=%u mig_id=%llu seq=%llu op=%s op_mod=%#x status=%#x bytes=%llu lat_ns=%llu stall_ns=%llu",
 		      __entry->dev, __entry->mig_id, __entry->seq,
 		      vfmig_fw_opcode_name(__entry->opcode),
 		      __entry->op_mod, __entry->status, __entry->bytes,
-		      __entry->lat_ns)
+		      __entry->lat_ns, __entry->stall_ns)
+);
+
+/*
+ * The SAVE in flight paused because the save file's budget is full
+ * (@stalled = 1), or went on because a reader freed a buffer (@stalled = 0,
+ * @ns = how long it waited).
+ */
+TRACE_EVENT(vfmig_save_stall,
+	    TP_PROTO(const struct vfmig_trace_dev *d, u64 seq, bool stalled,
+		     u64 ns),
+	    TP_ARGS(d, seq, stalled, ns),
+	    TP_STRUCT__entry(__field(u32, dev)
+			     __field(u32, state)
+			     __field(u64, mig_id)
+			     __field(u64, seq)
+			     __field(u32, stalled)
+			     __field(u64, ns)
+	    ),
+	    TP_fast_assign(__entry->dev = d->id;
+			   __entry->state = d->state;
+			   __entry->mig_id = d->mig_id;
+			   __entry->seq = seq;
+			   __entry->stalled = stalled;
+			   __entry->ns = ns;
+	    ),
+	    TP_printk("dev=%u mig_id=%llu seq=%llu %s ns=%llu",
+		      __entry->dev, __entry->mig_id, __entry->seq,
+		      __entry->stalled ? "stalled" : "resumed", __entry->ns)
+);
+
+/*
+ * The migration state moved outside an FSM arc: to RUNNING on open, close
+ * or reset, to ERROR when an arc failed half way.
+ */
+TRACE_EVENT(vfmig_state_change,
+	    TP_PROTO(const struct vfmig_trace_dev *d, u32 from, u32 to,
+		     u32 cause),
+	    TP_ARGS(d, from, to, cause),
+	    TP_STRUCT__entry(__field(u32, dev)
+			     __field(u32, state)
+			     __field(u64, mig_id)
+			     __field(u32, from)
+			     __field(u32, to)
+			     __field(u32, cause)
+	    ),
+	    TP_fast_assign(__entry->dev = d->id;
+			   __entry->state = d->state;
+			   __entry->mig_id = d->mig_id;
+			   __entry->from = from;
+			   __entry->to = to;
+			   __entry->cause = cause;
+	    ),
+	    TP_printk("dev=%u mig_id=%llu from=%s to=%s cause=%s",
+		      __entry->dev, __entry->mig_id,
+		      vfmig_state_name(__entry->from),
+		      vfmig_state_name(__entry->to),
+		      vfmig_state_cause_name(__entry->cause))
 );
 
 TRACE_EVENT(vfmig_precopy_info,

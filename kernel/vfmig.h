@@ -10,6 +10,8 @@
  *   mig.c        migration engine: FSM stepping, reset, data size
  *   mig_save.c   save file: chunk queue, read/poll, precopy info
  *   mig_resume.c resume file: record parser, one LOAD per chunk
+ * Calls go one way: main.c -> mig.c -> mig_save.c/mig_resume.c -> fw.c ->
+ * devstate.c.
  *
  * Locking, outermost first:
  *   vfmig_dev.state_mutex    FSM, file creation/teardown, precopy info,
@@ -19,8 +21,11 @@
  *                            the firmware's SAVE work)
  *   vfmig_fw.lock            firmware bookkeeping (spinlock, innermost)
  * reset_lock (spinlock) only guards deferred_reset. Nothing under
- * save_file.lock takes state_mutex, and the BAR2 fault handler takes no
- * vfmig lock, so mmap_lock never nests the wrong way.
+ * save_file.lock takes state_mutex. The BAR2 fault handlers take only
+ * vfmig_state.wp_lock (under mmap_lock), which nests no other vfmig lock,
+ * so mmap_lock never nests the wrong way. A save file's SAVE is started
+ * under its list_lock (vfmig_fw.lock nests inside), so it cannot
+ * interleave with the file being disabled.
  */
 #ifndef VFMIG_H
 #define VFMIG_H
@@ -29,6 +34,7 @@
 #include <linux/mutex.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
+#include <linux/workqueue.h>
 
 #include "vfmig_abi.h"
 #include "devstate.h"
@@ -69,11 +75,45 @@ struct vfmig_dev {
 	/* See vfmig_reset_done(): a reset must not wait for state_mutex. */
 	spinlock_t reset_lock;
 	bool deferred_reset;
+	struct work_struct reset_work;	/* deferred reset left by data files */
 };
 
 static inline struct vfmig_dev *to_vfmig(struct vfio_device *vdev)
 {
 	return container_of(vdev, struct vfmig_dev, vdev);
+}
+
+/*
+ * Trace @event of a data file with the device's state at that moment as
+ * the identity's state: files are used from several contexts at once, so
+ * the state goes into a copy, built only when the event is on.
+ */
+#define vfmig_trace_file(migf, event, ...)				\
+do {									\
+	if (trace_##event##_enabled()) {				\
+		typeof(migf) __migf = (migf);				\
+		struct vfmig_trace_dev __td = __migf->tdev;		\
+									\
+		__td.state = READ_ONCE(__migf->vmdev->mig_state);	\
+		trace_##event(&__td, ##__VA_ARGS__);			\
+	}								\
+} while (0)
+
+/*
+ * Data files take state_mutex for their own work (resume writes,
+ * PRECOPY_INFO) and release it through here: a reset that came meanwhile
+ * is left to the FSM's reset work, so they never call back into mig.c.
+ */
+static inline void vfmig_data_unlock(struct vfmig_dev *vmdev)
+{
+	bool pending;
+
+	spin_lock(&vmdev->reset_lock);
+	pending = vmdev->deferred_reset;
+	mutex_unlock(&vmdev->state_mutex);
+	spin_unlock(&vmdev->reset_lock);
+	if (pending)
+		schedule_work(&vmdev->reset_work);
 }
 
 /* mig.c */
@@ -83,9 +123,9 @@ void vfmig_state_mutex_unlock(struct vfmig_dev *vmdev);
 void vfmig_reset_done(struct vfmig_dev *vmdev);
 void vfmig_mig_open(struct vfmig_dev *vmdev);
 void vfmig_mig_close(struct vfmig_dev *vmdev);
-u64 vfmig_new_mig_id(void);
 
 /* mig_save.c */
+int vfmig_save_query_bytes(struct vfmig_dev *vmdev, u32 flags, u64 *bytes);
 struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 					       bool precopy);
 int vfmig_save_file_stop_copy(struct vfmig_save_file *migf);

@@ -40,12 +40,14 @@ case ${1:-} in
 *) echo "usage: $0 [--check]" >&2; exit 2 ;;
 esac
 
-# Build, VM, BPF, tracing and debug-kernel-lane tools.
+# Build, VM, BPF, tracing and debug-kernel-lane tools; libclang-rt-19-dev
+# is libFuzzer and the sanitizer runtimes for clang (make fuzz).
 pkgs=(
 	make gcc libc6-dev git perl python3
 	linux-source-6.12
 	qemu-system-x86 busybox-static
 	clang-19 llvm-19 lld-19 bpftool libbpf-dev libelf-dev zlib1g-dev pahole
+	libclang-rt-19-dev
 	libncurses-dev pkg-config
 	linux-perf trace-cmd sparse tmux iproute2 xz-utils kmod cpio
 	flex bison bc libssl-dev

@@ -36,6 +36,13 @@ setattr() {
 	echo "$3" >"/sys/bus/mdev/devices/$1/vfmig/$2" || die "cannot set $2=$3 on $1"
 }
 
+# fwfault UUID SPEC: arm a firmware fault ("save 2 bad_res_state") or
+# "clear" through the device's debugfs fault_inject (docs/device.md).
+fwfault() {
+	echo "$2" >"/sys/kernel/debug/vfmig/$1/fault_inject" ||
+		die "cannot write fault_inject '$2' on $1"
+}
+
 # jget FILE KEY: a top-level value of a JSON report ("" if absent).
 jget() {
 	python3 -c 'import json,sys

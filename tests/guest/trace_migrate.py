@@ -54,6 +54,7 @@ PRE_COPY, PRE_COPY_P2P = 6, 7
 
 TYPES_DIR = "/sys/class/vfmig/vfmig/mdev_supported_types"
 MDEV_DIR = "/sys/bus/mdev/devices"
+DEBUGFS_DIR = "/sys/kernel/debug/vfmig"  # the firmware model's test controls
 READ_SIZE = 1 << 20
 
 
@@ -103,6 +104,10 @@ class Dev:
 
     def set_attr(self, name, value):
         sysfs_write(self.sysfs + name, value)
+
+    def fw_fault(self, spec):
+        """Arms (or with "clear" disarms) a firmware fault: docs/device.md."""
+        sysfs_write(f"{DEBUGFS_DIR}/{self.uuid}/fault_inject", spec)
 
     def _feature(self, flags, data):
         buf = bytearray(struct.pack("II", 8 + len(data), flags) + data)
@@ -156,8 +161,10 @@ def migrate(args, fault):
     log(f"source {src.uuid} target {dst.uuid} type {os.path.basename(mtype)}")
     if fault:
         # The 2nd SAVE (the first middle image) fails: PRE_COPY fallback.
-        src.set_attr("fault_inject", "save 2 bad_res_state")
+        src.fw_fault("save 2 bad_res_state")
     src.set_attr("dirty_rate", str(args.dirty_rate))
+    # Two chunks of budget: the 4 MiB initial image cannot fit unread.
+    src.set_attr("mig_budget", str(2 << 20))
     # Write through the BAR2 mapping too, like a guest would.
     bar2 = mmap.mmap(src.fd, 4 * 4096, mmap.MAP_SHARED,
                      mmap.PROT_READ | mmap.PROT_WRITE, offset=2 << 40)
@@ -167,6 +174,9 @@ def migrate(args, fault):
     stream = bytearray()
     save = src.set_state(PRE_COPY)
     assert save >= 0 and src.get_state() == PRE_COPY
+    # Nobody reads yet: the initial SAVE fills the file's budget and stalls
+    # (vfmig_save_stall), reading resumes it.
+    time.sleep(1.0)
     drain_precopy(save, stream)
     log("initial image read:", len(stream), "bytes, precopy info", precopy_info(save))
     bar2[4096:4100] = b"abcd"
@@ -209,7 +219,7 @@ def migrate(args, fault):
         ok_refused = e.errno == errno.EINVAL
     src.set_state(STOP)
     src.reset()
-    src.set_attr("fault_inject", "clear")
+    src.fw_fault("clear")
     src.close()
     dst.close()
     os.close(container)

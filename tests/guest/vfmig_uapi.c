@@ -35,11 +35,13 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/magic.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
 #include "vfmig_abi.h"
@@ -210,8 +212,13 @@ struct dev {
 	uint32_t rflags[NREG];
 };
 
+#define DEBUGFS_DIR "/sys/kernel/debug/vfmig"
+
+/* sysfs knobs; the firmware model's test controls are in debugfs */
 static int knob_path(struct dev *d, const char *k, char *p, size_t n)
 {
+	if (!strcmp(k, "fault_inject") || !strcmp(k, "fw_stats"))
+		return snprintf(p, n, DEBUGFS_DIR "/%s/%s", d->uuid, k);
 	return snprintf(p, n, "%s/vfmig/%s", d->sys, k);
 }
 
@@ -686,6 +693,8 @@ struct parser {
 	uint64_t total, nrec;
 	bool have_scs;
 	uint64_t scs_value;
+	bool crc_pending;	/* a CHUNK_CRC record waits for its FW_DATA */
+	uint64_t crc_covered;
 	int cur;
 	struct image img[MAXIMG];
 	int nimg;
@@ -821,10 +830,20 @@ static int record_end(struct parser *p)
 {
 	p->nrec++;
 	p->in_rec = false;
+	if (p->rec_tag == VFMIG_RECORD_TAG_CHUNK_CRC) {
+		struct vfmig_crc_record cr;
+
+		memcpy(&cr, p->small, sizeof(cr));
+		if (le32toh(cr.algo) != VFMIG_CRC_ALGO_CRC32C)
+			return pfail(p, "CHUNK_CRC algo %u", le32toh(cr.algo));
+		p->crc_covered = le64toh(cr.covered);
+		p->crc_pending = true;
+	}
 	if (p->rec_tag == VFMIG_RECORD_TAG_FW_DATA) {
 		struct image *im = &p->img[p->cur];
 
-		im->bytes += 16 + p->rec_size;
+		/* the CHUNK_CRC record in front of the chunk is part of it */
+		im->bytes += VFMIG_CRC_RECORD_BYTES + 16 + p->rec_size;
 		if (le16toh(p->ch.flags) & VFMIG_CHUNK_F_LAST) {
 			if (im->full && im->npages != p->devpages)
 				return pfail(p, "FULL image %u has %" PRIu64 " of %" PRIu64 " pages",
@@ -868,9 +887,21 @@ static int parser_feed(struct parser *p, const uint8_t *b, size_t n)
 					return pfail(p, "STOP_COPY_SIZE flags 0x%x", p->rec_flags);
 				if (p->rec_size != 8)
 					return pfail(p, "STOP_COPY_SIZE size %" PRIu64, p->rec_size);
+			} else if (p->rec_tag == VFMIG_RECORD_TAG_CHUNK_CRC) {
+				if (p->rec_flags != VFMIG_RECORD_F_OPTIONAL)
+					return pfail(p, "CHUNK_CRC flags 0x%x", p->rec_flags);
+				if (p->rec_size != sizeof(struct vfmig_crc_record))
+					return pfail(p, "CHUNK_CRC size %" PRIu64, p->rec_size);
+				if (p->crc_pending)
+					return pfail(p, "two CHUNK_CRC records in a row");
 			} else if (p->rec_tag == VFMIG_RECORD_TAG_FW_DATA) {
 				if (p->rec_flags != VFMIG_RECORD_F_MANDATORY)
 					return pfail(p, "FW_DATA flags 0x%x", p->rec_flags);
+				/* vfmig_abi.h v2: every chunk comes right after its CRC */
+				if (!p->crc_pending || p->crc_covered != 16 + p->rec_size)
+					return pfail(p, "FW_DATA without its CHUNK_CRC (pending %d covered %" PRIu64 ")",
+						     p->crc_pending, p->crc_covered);
+				p->crc_pending = false;
 				if (p->rec_size < CHDR ||
 				    p->rec_size > CHDR + p->max_chunk_pages * (8 + VFMIG_PAGE_SIZE))
 					return pfail(p, "FW_DATA size %" PRIu64, p->rec_size);
@@ -888,6 +919,11 @@ static int parser_feed(struct parser *p, const uint8_t *b, size_t n)
 		if (t > n)
 			t = n;
 		c = 0;
+		if (p->rec_tag == VFMIG_RECORD_TAG_CHUNK_CRC) {
+			memcpy(p->small + p->small_have, b, t);
+			p->small_have += t;
+			c = t;
+		}
 		if (p->rec_tag == VFMIG_RECORD_TAG_STOP_COPY_SIZE) {
 			memcpy(p->small + p->small_have, b, t);
 			p->small_have += t;
@@ -948,7 +984,7 @@ static uint64_t image_bytes_expected(uint64_t npages, uint64_t chunk_pages)
 {
 	uint64_t nchunks = npages ? (npages + chunk_pages - 1) / chunk_pages : 1;
 
-	return nchunks * (16 + CHDR) + npages * (8 + VFMIG_PAGE_SIZE);
+	return nchunks * (VFMIG_CRC_RECORD_BYTES + 16 + CHDR) + npages * (8 + VFMIG_PAGE_SIZE);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -3745,6 +3781,450 @@ static int t_small_budget(const void *arg)
 }
 
 /* ------------------------------------------------------------------------ */
+/* device front: workload bound, mmap race, QEMU polish, capability knobs,   */
+/* debugfs test controls                                                     */
+/* ------------------------------------------------------------------------ */
+
+struct ticker {
+	volatile int stop;
+	uint64_t ticks, max_gap_ms;
+};
+
+static void *ticker_fn(void *a)
+{
+	struct ticker *tk = a;
+
+	while (!tk->stop) {
+		uint64_t t = now_ms(), gap;
+
+		msleep(10);
+		gap = now_ms() - t;
+		if (gap > tk->max_gap_ms)
+			tk->max_gap_ms = gap;
+		tk->ticks++;
+	}
+	return NULL;
+}
+
+/* docs/device.md: DIRTY_RATE is bounded by VFMIG_DIRTY_RATE_MAX; larger
+ * writes clamp and read back the rate in force. A VM writing 0xffffffff into
+ * the register must not soft-lock the host (the guest kernel's soft-lockup
+ * detector fails the run) nor make the workload exceed the maximum. */
+static int t_workload_rate_max(const void *arg)
+{
+	struct dev d;
+	struct ticker tk = { 0 };
+	pthread_t th;
+	uint32_t v = 0xffffffffu, rate;
+	uint64_t a, b, t0, t1, sysrate;
+	ssize_t n;
+	int r;
+
+	(void)arg;
+	if ((r = dev_create(&d, "vfmig-4M")))
+		return r;
+	STEP("rate: 0xffffffff into BAR0 DIRTY_RATE");
+	n = pwrite(d.fd, &v, 4, d.roff[VFMIG_BAR_REGS] + VFMIG_REG_DIRTY_RATE);
+	CHECK(n == 4, "BAR0 write DIRTY_RATE: %zd %s", n, strerror(errno));
+	CHECK(pthread_create(&th, NULL, ticker_fn, &tk) == 0, "pthread_create");
+	STEP("rate: workload at the maximum for 3 s");
+	t0 = now_ms();
+	TRY(bar0_r64(&d, VFMIG_REG_DIRTIED, &a));
+	msleep(3000);
+	TRY(bar0_r64(&d, VFMIG_REG_DIRTIED, &b));
+	t1 = now_ms();
+	tk.stop = 1;
+	CHECK(join_within(th, 30) == 0, "ticker thread stuck");
+	TRY(bar0_r32(&d, VFMIG_REG_DIRTY_RATE, &rate));
+	CHECK(rate == VFMIG_DIRTY_RATE_MAX, "DIRTY_RATE reads %u after writing 0xffffffff, want %u", rate,
+	      VFMIG_DIRTY_RATE_MAX);
+	TRY(knob_u64(&d, "dirty_rate", &sysrate));
+	CHECK(sysrate == VFMIG_DIRTY_RATE_MAX, "sysfs dirty_rate %" PRIu64, sysrate);
+	diag("%" PRIu64 " pages in %" PRIu64 " ms; ticker %" PRIu64 " ticks, max gap %" PRIu64 " ms",
+	     b - a, t1 - t0, tk.ticks, tk.max_gap_ms);
+	CHECK(b > a, "workload idle at the maximum rate");
+	/* a tick catches up on at most 40 ms: 100 ms of slack is generous */
+	CHECK(b - a <= (uint64_t)VFMIG_DIRTY_RATE_MAX * (t1 - t0 + 100) / 1000,
+	      "%" PRIu64 " pages dirtied in %" PRIu64 " ms: more than %u/s", b - a, t1 - t0,
+	      VFMIG_DIRTY_RATE_MAX);
+	/* a userspace thread sleeping 10 ms never waited seconds for a CPU */
+	CHECK(tk.ticks > 0 && tk.max_gap_ms < 10000, "ticker: %" PRIu64 " ticks, longest gap %" PRIu64 " ms",
+	      tk.ticks, tk.max_gap_ms);
+
+	STEP("rate: the sysfs knob clamps the same way");
+	KNOB(&d, "dirty_rate", "1000");
+	TRY(bar0_r32(&d, VFMIG_REG_DIRTY_RATE, &rate));
+	CHECK(rate == 1000, "DIRTY_RATE %u after sysfs 1000", rate);
+	KNOB(&d, "dirty_rate", "18446744073709551615");
+	TRY(knob_u64(&d, "dirty_rate", &sysrate));
+	CHECK(sysrate == VFMIG_DIRTY_RATE_MAX, "sysfs dirty_rate %" PRIu64 " after U64_MAX", sysrate);
+	TRY(bar0_r32(&d, VFMIG_REG_DIRTY_RATE, &rate));
+	CHECK(rate == VFMIG_DIRTY_RATE_MAX, "DIRTY_RATE %u after sysfs U64_MAX", rate);
+	KNOB(&d, "dirty_rate", "0");
+	return 0;
+}
+
+struct mwriter {
+	struct dev *d;
+	uint8_t *m;		/* NULL: write with pwrite() */
+	uint64_t span, seed, writes;
+	volatile int *stop;
+};
+
+static void *mwriter_fn(void *a)
+{
+	struct mwriter *w = a;
+
+	while (!*w->stop) {
+		uint64_t pg = rnd(&w->seed) % w->span, off = pg * VFMIG_PAGE_SIZE + rnd(&w->seed) % 512 * 8;
+		uint64_t v = rnd(&w->seed);
+
+		if (w->m)
+			*(volatile uint64_t *)(w->m + off) = v;
+		else if (pwrite(w->d->fd, &v, 8, w->d->roff[VFMIG_BAR_STATE] + off) != 8)
+			break;
+		w->writes++;
+	}
+	return NULL;
+}
+
+/*
+ * Writes through a BAR2 mapping racing the SAVEs of PRE_COPY: none may be
+ * lost. Threads write random pages through the mapping while images are cut;
+ * one more thread dirties the same pages with pwrite(), so a page can be
+ * dirty while its PTE is missing and a SAVE can cut it while a write fault
+ * is being handled. A page left writable but clean would miss every later
+ * mapped write: after the writers stop, one more write to every page through
+ * the mapping; the target's digest must equal the source's.
+ */
+#define MR_WRITERS 3
+#define MR_ROUNDS 10
+#define MR_IMAGES 300	/* middle images per round */
+static int t_mmap_race(const void *arg)
+{
+	struct dev s, t;
+	struct mwriter w[MR_WRITERS + 1];
+	pthread_t th[MR_WRITERS + 1];
+	volatile int stop;
+	uint64_t span, pg, writes = 0, images = 0;
+	uint32_t sd, td;
+	uint8_t *m;
+	int r, i, round, k, sfd, rfd;
+
+	(void)arg;
+	if ((r = dev_create2(&s, &t, "vfmig-4M")))
+		return r;
+	/* a small hot set: every image revokes all of it, writers fault back */
+	span = 32;
+	m = mmap(NULL, s.state_size, PROT_READ | PROT_WRITE, MAP_SHARED, s.fd, s.roff[VFMIG_BAR_STATE]);
+	CHECK(m != MAP_FAILED, "mmap BAR2: %s", strerror(errno));
+	for (round = 0; round < MR_ROUNDS; round++) {
+		struct xfer x;
+
+		STEP("mmap race: start a migration");
+		TRY(open_resume(&t, &rfd));
+		TRY(go(&s, S_PRE_COPY, 1, &sfd));
+		TRY(xfer_init(&x, &s, sfd, rfd, 1 << 20, 1 << 20));
+		stop = 0;
+		for (i = 0; i <= MR_WRITERS; i++) {
+			w[i] = (struct mwriter){ .d = &s, .m = i < MR_WRITERS ? m : NULL, .span = span,
+						 .seed = rnd(&g_rng), .stop = &stop };
+			CHECK(pthread_create(&th[i], NULL, mwriter_fn, &w[i]) == 0, "pthread_create");
+		}
+		STEP("mmap race: images while the writers run");
+		TRY(xpump(&x));
+		for (k = 0; k < MR_IMAGES; k++) {
+			struct vfio_precopy_info pi;
+
+			r = precopy_info(sfd, &pi);
+			CHECK(r == 0, "round %d: PRECOPY_INFO: %s", round, ERRSTR(r));
+			if (pi.dirty_bytes)
+				poll_in(sfd, 20000);
+			TRY(xpump(&x));
+		}
+		stop = 1;
+		for (i = 0; i <= MR_WRITERS; i++) {
+			CHECK(join_within(th[i], 30) == 0, "writer %d stuck", i);
+			writes += w[i].writes;
+		}
+		images += x.p.nimg;
+		STEP("mmap race: last write to every page, STOP_COPY");
+		for (pg = 0; pg < span; pg++)
+			*(volatile uint64_t *)(m + pg * VFMIG_PAGE_SIZE + 8 * round) = rnd(&g_rng);
+		TRY(go(&s, S_PRE_COPY_P2P, 0, NULL));
+		TRY(go(&s, S_STOP_COPY, 0, NULL));
+		TRY(dev_digest(&s, &sd));
+		TRY(xdrain(&x));
+		TRY(go(&t, S_STOP, 0, NULL));
+		TRY(dev_digest(&t, &td));
+		CHECK(sd == td, "round %d: target digest %08x != source %08x (a write through the mapping was lost)",
+		      round, td, sd);
+		TRY(go(&t, S_RUNNING, 0, NULL));
+		TRY(go(&s, S_RUNNING, 0, NULL));
+		xfer_free(&x);
+		close(sfd);
+		close(rfd);
+	}
+	diag("%" PRIu64 " writes, %" PRIu64 " images", writes, images);
+	munmap(m, s.state_size);
+	return 0;
+}
+
+/* VFIO_DEVICE_GET_IRQ_INFO as vfio-pci-core answers for a conventional PCI
+ * device without AER; 8-byte BAR0 accesses see 32-bit register pairs, 64-bit
+ * registers whole */
+static int t_irq_info_bar0_pairs(const void *arg)
+{
+	struct dev d;
+	uint64_t v64, size;
+	uint32_t lo, hi, dig;
+	int r, i;
+
+	(void)arg;
+	if ((r = dev_create(&d, "vfmig-4M")))
+		return r;
+	STEP("GET_IRQ_INFO");
+	for (i = 0; i < VFIO_PCI_NUM_IRQS + 1; i++) {
+		struct vfio_irq_info ii = { .argsz = sizeof(ii), .index = i };
+		bool want_ok = i == VFIO_PCI_INTX_IRQ_INDEX || i == VFIO_PCI_MSI_IRQ_INDEX ||
+			       i == VFIO_PCI_MSIX_IRQ_INDEX;
+
+		r = ioctl(d.fd, VFIO_DEVICE_GET_IRQ_INFO, &ii) ? -errno : 0;
+		if (want_ok)
+			CHECK(r == 0 && ii.count == 0, "IRQ index %d: %s, count %u", i, ERRSTR(r), ii.count);
+		else	/* ERR: no AER (QEMU then does not warn); REQ; out of range */
+			CHECK(r == -EINVAL, "IRQ index %d: %s, want EINVAL", i, r ? ERRSTR(r) : "success");
+	}
+
+	STEP("8-byte BAR0 reads");
+	TRY(bar0_r64(&d, VFMIG_REG_MAGIC, &v64));
+	CHECK(v64 == ((uint64_t)VFMIG_ABI_VERSION << 32 | VFMIG_REGS_MAGIC_VALUE),
+	      "8-byte read at MAGIC: 0x%" PRIx64 ", want VERSION:MAGIC", v64);
+	KNOB(&d, "dirty_pattern", "hotset");
+	KNOB(&d, "hotset_pages", "77");
+	TRY(bar0_r64(&d, VFMIG_REG_DIRTY_RATE, &v64));
+	CHECK(v64 == (uint64_t)VFMIG_DIRTY_HOTSET << 32, "8-byte read at DIRTY_RATE: 0x%" PRIx64, v64);
+	TRY(bar0_r64(&d, VFMIG_REG_HOTSET_PAGES, &v64));
+	CHECK(v64 == 77, "8-byte read at HOTSET_PAGES: 0x%" PRIx64 " (reserved high half reads 0)", v64);
+	TRY(dev_digest(&d, &dig));
+	TRY(bar0_r64(&d, VFMIG_REG_DIGEST, &v64));
+	CHECK(v64 == dig, "8-byte read at DIGEST: 0x%" PRIx64 ", digest %08x", v64, dig);
+	TRY(bar0_r64(&d, VFMIG_REG_STATE_SIZE, &size));
+	CHECK(size == d.state_size, "STATE_SIZE 0x%" PRIx64, size);
+	TRY(bar0_r32(&d, VFMIG_REG_STATE_SIZE, &lo));
+	TRY(bar0_r32(&d, VFMIG_REG_STATE_SIZE + 4, &hi));
+	CHECK(((uint64_t)hi << 32 | lo) == d.state_size, "STATE_SIZE halves %08x:%08x", hi, lo);
+	TRY(page_write(&d, 3, 3));
+	TRY(bar0_r64(&d, VFMIG_REG_GENERATION, &v64));
+	CHECK(v64 > 0, "GENERATION 0 after a write");
+
+	STEP("8-byte BAR0 write to a register pair");
+	v64 = (uint64_t)VFMIG_DIRTY_UNIFORM << 32 | 1234;
+	CHECK(pwrite(d.fd, &v64, 8, d.roff[VFMIG_BAR_REGS] + VFMIG_REG_DIRTY_RATE) == 8, "8-byte write: %s",
+	      strerror(errno));
+	TRY(bar0_r32(&d, VFMIG_REG_DIRTY_RATE, &lo));
+	TRY(bar0_r32(&d, VFMIG_REG_DIRTY_PATTERN, &hi));
+	CHECK(lo == 1234 && hi == VFMIG_DIRTY_UNIFORM, "after an 8-byte write: rate %u pattern %u", lo, hi);
+	KNOB(&d, "dirty_rate", "0");
+	CHECK(pread(d.fd, &v64, 8, d.roff[VFMIG_BAR_REGS] + 4) < 0 && errno == EINVAL,
+	      "misaligned 8-byte read accepted");
+	return 0;
+}
+
+/* PRE_COPY -> (middle image) -> STOP_COPY straight, as without P2P */
+static int migrate_no_p2p(struct dev *s, struct dev *t)
+{
+	struct kpages *kp = calloc(1, sizeof(*kp));
+	struct vfio_precopy_info pi;
+	uint64_t list[8];
+	uint32_t sd, td;
+	struct xfer x;
+	int sfd, rfd, r;
+
+	CHECK(kp, "oom");
+	TRY(open_resume(t, &rfd));
+	TRY(go(s, S_PRE_COPY, 1, &sfd));
+	TRY(xfer_init(&x, s, sfd, rfd, 1 << 20, 1 << 20));
+	TRY(xpump(&x));
+	TRY(write_random_pages(s, kp, 8, list));
+	r = precopy_info(sfd, &pi);
+	CHECK(r == 0 && pi.dirty_bytes, "PRECOPY_INFO: %s, dirty %llu", ERRSTR(r), (unsigned long long)pi.dirty_bytes);
+	CHECK(poll_in(sfd, 20000) & POLLIN, "no POLLIN");
+	TRY(xpump(&x));
+	CHECK(x.p.nimg == 2, "%d images after a middle one", x.p.nimg);
+	TRY(kp_write(s, kp, 5, 55));	/* for the final image */
+	TRY(go(s, S_STOP_COPY, 0, NULL));
+	TRY(dev_digest(s, &sd));
+	TRY(xdrain(&x));
+	TRY(go(t, S_STOP, 0, NULL));
+	TRY(dev_digest(t, &td));
+	CHECK(sd == td, "target digest %08x != source %08x", td, sd);
+	TRY(go(t, S_RUNNING, 0, NULL));
+	TRY(kp_verify(t, kp));
+	TRY(go(s, S_RUNNING, 0, NULL));
+	xfer_free(&x);
+	close(sfd);
+	close(rfd);
+	free(kp);
+	return 0;
+}
+
+/* set the precopy and p2p knobs of a closed device, reopen it */
+static int set_caps(struct dev *d, int precopy, int p2p)
+{
+	char b[16];
+	int r;
+
+	dev_close_fd(d);
+	KNOB(d, "precopy", "%d", precopy);
+	KNOB(d, "p2p", "%d", p2p);
+	r = knob_get(d, "precopy", b, sizeof(b));
+	CHECK(r > 0 && atoi(b) == precopy, "precopy reads '%s'", b);
+	r = knob_get(d, "p2p", b, sizeof(b));
+	CHECK(r > 0 && atoi(b) == p2p, "p2p reads '%s'", b);
+	TRY(dev_open_fd(d));
+	return 0;
+}
+
+/* docs/device.md: the precopy and p2p knobs take VFIO_MIGRATION_PRE_COPY and
+ * VFIO_MIGRATION_P2P away (STOP_COPY stays), only while the device is closed */
+static int t_mig_cap_knobs(const void *arg)
+{
+	static const char *const bad[] = { "2", "-1", "yes", "10" };
+	struct migopt o = { .precopy = false, .rsize = 1 << 20, .wsize = 1 << 20 };
+	struct dev s, t;
+	uint64_t flags;
+	int r, k, fd;
+
+	(void)arg;
+	if ((r = dev_create2(&s, &t, "vfmig-4M")))
+		return r;
+	STEP("caps: knobs refused while open");
+	r = knob_set(&s, "precopy", "0");
+	CHECK(r == -EBUSY, "precopy=0 on an open device: %s, want EBUSY", r ? ERRSTR(r) : "accepted");
+	r = knob_set(&s, "p2p", "0");
+	CHECK(r == -EBUSY, "p2p=0 on an open device: %s, want EBUSY", r ? ERRSTR(r) : "accepted");
+	dev_close_fd(&s);
+	for (k = 0; k < 4; k++) {
+		r = knob_set(&s, "precopy", "%s", bad[k]);
+		CHECK(r == -EINVAL, "precopy='%s': %s, want EINVAL", bad[k], r ? ERRSTR(r) : "accepted");
+		r = knob_set(&s, "p2p", "%s", bad[k]);
+		CHECK(r == -EINVAL, "p2p='%s': %s, want EINVAL", bad[k], r ? ERRSTR(r) : "accepted");
+	}
+	TRY(dev_open_fd(&s));
+
+	STEP("caps: precopy=0");
+	TRY(set_caps(&s, 0, 1));
+	r = get_mig_flags(&s, &flags);
+	CHECK(r == 0 && flags == (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P), "flags 0x%" PRIx64 " (%s)",
+	      flags, ERRSTR(r));
+	r = set_state(&s, S_PRE_COPY, &fd);
+	CHECK(r == -EINVAL && fd < 0, "RUNNING->PRE_COPY without PRE_COPY: %s", r ? ERRSTR(r) : "accepted");
+	r = set_state(&s, S_PRE_COPY_P2P, &fd);
+	CHECK(r == -EINVAL && fd < 0, "RUNNING->PRE_COPY_P2P without PRE_COPY: %s", r ? ERRSTR(r) : "accepted");
+	CHECK(get_state(&s) == S_RUNNING, "state %s after refused arcs", sname(get_state(&s)));
+	TRY(do_migrate(&s, &t, &o));
+
+	STEP("caps: p2p=0");
+	TRY(set_caps(&s, 1, 0));
+	TRY(set_caps(&t, 1, 0));
+	r = get_mig_flags(&s, &flags);
+	CHECK(r == 0 && flags == (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_PRE_COPY), "flags 0x%" PRIx64 " (%s)",
+	      flags, ERRSTR(r));
+	r = set_state(&s, S_RUNNING_P2P, NULL);
+	CHECK(r == -EINVAL, "RUNNING->RUNNING_P2P without P2P: %s", r ? ERRSTR(r) : "accepted");
+	TRY(migrate_no_p2p(&s, &t));
+	TRY(do_migrate(&s, &t, &o));
+	TRY(go(&s, S_STOP, 0, NULL));	/* RUNNING <-> STOP straight */
+	TRY(go(&s, S_RUNNING, 0, NULL));
+
+	STEP("caps: STOP_COPY only");
+	TRY(set_caps(&s, 0, 0));
+	TRY(set_caps(&t, 0, 0));
+	r = get_mig_flags(&s, &flags);
+	CHECK(r == 0 && flags == VFIO_MIGRATION_STOP_COPY, "flags 0x%" PRIx64 " (%s)", flags, ERRSTR(r));
+	TRY(do_migrate(&s, &t, &o));
+
+	STEP("caps: back to the defaults");
+	TRY(set_caps(&s, 1, 1));
+	r = get_mig_flags(&s, &flags);
+	CHECK(r == 0 && flags == (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P | VFIO_MIGRATION_PRE_COPY),
+	      "flags 0x%" PRIx64 " (%s)", flags, ERRSTR(r));
+	return 0;
+}
+
+/* docs/device.md: fault_inject and fw_stats live in debugfs, per device,
+ * from creation to removal; sysfs keeps one value per file */
+static int t_debugfs_controls(const void *arg)
+{
+	struct dev d;
+	char p[256], b[1024], *l;
+	uint64_t before = 0, after = 0;
+	struct statfs sf;
+	struct stat st;
+	int r, sfd, n = 0;
+
+	(void)arg;
+	if ((r = dev_create(&d, "vfmig-4M")))
+		return r;
+	if (statfs("/sys/kernel/debug", &sf) || sf.f_type != DEBUGFS_MAGIC)
+		return skipf("debugfs not mounted on /sys/kernel/debug");
+	CHECK(stat(DEBUGFS_DIR, &st) == 0, DEBUGFS_DIR ": %s", strerror(errno));
+	snprintf(p, sizeof(p), "%s/vfmig/fault_inject", d.sys);
+	CHECK(stat(p, &st) && errno == ENOENT, "%s still in sysfs", p);
+	snprintf(p, sizeof(p), "%s/vfmig/fw_stats", d.sys);
+	CHECK(stat(p, &st) && errno == ENOENT, "%s still in sysfs", p);
+
+	STEP("debugfs: fault_inject");
+	KNOB(&d, "fault_inject", "save 2 bad_res_state");
+	KNOB(&d, "fault_inject", "load 1 0x1");
+	r = knob_get(&d, "fault_inject", b, sizeof(b));
+	CHECK(r > 0 && strstr(b, "save 2 0x9") && strstr(b, "load 1 0x1"), "fault_inject reads '%s'", b);
+	r = knob_set(&d, "fault_inject", "frobnicate 1 1");
+	CHECK(r == -EINVAL, "unknown opcode: %s", r ? ERRSTR(r) : "accepted");
+	r = knob_set(&d, "fault_inject", "save 0 1");
+	CHECK(r == -EINVAL, "nth 0: %s", r ? ERRSTR(r) : "accepted");
+	r = knob_set(&d, "fault_inject", "save 1 nonsense");
+	CHECK(r == -EINVAL, "unknown status: %s", r ? ERRSTR(r) : "accepted");
+	KNOB(&d, "fault_inject", "query 1 bad_resource");
+	r = knob_get(&d, "fault_inject", b, sizeof(b));
+	CHECK(r > 0 && strstr(b, "query 1 0x5"), "bad_resource: fault_inject reads '%s'", b);
+	KNOB(&d, "fault_inject", "clear");
+	r = knob_get(&d, "fault_inject", b, sizeof(b));
+	CHECK(r == 0, "fault_inject after clear: '%s'", b);
+
+	STEP("debugfs: fw_stats counts a SAVE");
+	r = knob_get(&d, "fw_stats", b, sizeof(b));
+	CHECK(r > 0, "fw_stats: %s", ERRSTR(r));
+	for (l = strtok(b, "\n"); l; l = strtok(NULL, "\n"), n++)
+		if (!strncmp(l, "save count=", 11))
+			before = strtoull(l + 11, NULL, 10);
+	CHECK(n == VFMIG_FW_NR_OPCODES, "fw_stats has %d lines", n);
+	TRY(go(&d, S_STOP, 0, NULL));
+	TRY(go(&d, S_STOP_COPY, 1, &sfd));
+	while ((r = (int)rd(sfd, b, sizeof(b))) > 0)
+		;
+	CHECK(r == 0, "drain: %s", ERRSTR(r));
+	close(sfd);
+	TRY(go(&d, S_RUNNING, 0, NULL));
+	r = knob_get(&d, "fw_stats", b, sizeof(b));
+	CHECK(r > 0, "fw_stats: %s", ERRSTR(r));
+	for (l = strtok(b, "\n"); l; l = strtok(NULL, "\n"))
+		if (!strncmp(l, "save count=", 11))
+			after = strtoull(l + 11, NULL, 10);
+	CHECK(after == before + 1, "save count %" PRIu64 " -> %" PRIu64 " after one STOP_COPY", before, after);
+
+	STEP("debugfs: gone with the device");
+	dev_detach(&d);
+	snprintf(p, sizeof(p), "%s/remove", d.sys);
+	r = write_file(p, "1");
+	CHECK(r == 0, "remove: %s", ERRSTR(r));
+	snprintf(p, sizeof(p), DEBUGFS_DIR "/%s", d.uuid);
+	CHECK(stat(p, &st) && errno == ENOENT, "%s outlives the device", p);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* runner                                                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -3754,6 +4234,444 @@ struct test {
 	const void *arg;
 	int timeout;	/* seconds */
 };
+/* ------------------------------------------------------------------------ */
+/* hardening: memory, firmware waits, exact dirty bytes, stream integrity    */
+/* ------------------------------------------------------------------------ */
+
+static int meminfo_kb(const char *field, uint64_t *kb)
+{
+	char buf[8192], *p;
+	int r = read_file("/proc/meminfo", buf, sizeof(buf));
+
+	CHECK(r > 0, "read /proc/meminfo: %s", ERRSTR(r));
+	p = strstr(buf, field);
+	CHECK(p, "no %s in /proc/meminfo", field);
+	*kb = strtoull(p + strlen(field) + 1, NULL, 10);
+	return 0;
+}
+
+/* pages sitting on the per-CPU free lists (not counted in MemFree) */
+static int pcp_pages(uint64_t *pages)
+{
+	static char buf[1 << 16];
+	int fd = open("/proc/zoneinfo", O_RDONLY), n = 0, r;
+	char *p;
+
+	CHECK(fd >= 0, "open /proc/zoneinfo: %s", strerror(errno));
+	while (n < (int)sizeof(buf) - 1 && (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += r;
+	close(fd);
+	buf[n] = 0;
+	*pages = 0;
+	for (p = buf; (p = strstr(p, "count:")); p += 6)
+		*pages += strtoull(p + 6, NULL, 10);
+	return 0;
+}
+
+/*
+ * Free memory: MemFree plus the per-CPU free lists (a freed page often
+ * lands there first), after letting deferred frees (RCU, vfree) settle.
+ */
+static int mem_free(uint64_t *bytes)
+{
+	uint64_t kb, pcp = 0;
+
+	sync();
+	msleep(300);
+	TRY(meminfo_kb("MemFree:", &kb));
+	TRY(pcp_pages(&pcp));
+	*bytes = (kb << 10) + pcp * 4096;
+	return 0;
+}
+
+/* wait until the SAVE in flight stopped growing the file's memory */
+static int wait_peak_stable(struct dev *d, uint64_t *peak)
+{
+	uint64_t last = UINT64_MAX, v = 0;
+	int same = 0, i;
+
+	for (i = 0; i < 200 && same < 3; i++) {
+		msleep(50);
+		TRY(knob_u64(d, "mig_peak_bytes", &v));
+		same = v == last ? same + 1 : 0;
+		last = v;
+	}
+	*peak = v;
+	return 0;
+}
+
+/*
+ * A VMM cycles RUNNING -> PRE_COPY -> RUNNING and keeps every old save fd
+ * (and resume fds of failed loads) open: the buffers of disabled files
+ * must be gone, and what one live file takes is what mig_peak_bytes says.
+ */
+static int t_disabled_files_freed(const void *arg)
+{
+	struct dev s, t;
+	int fds[48], nfd = 0, i, r, rfd;
+	uint64_t budget, peak, f0, f1, f2, grow;
+	uint8_t junk[4096];
+
+	(void)arg;
+	if ((r = dev_create2(&s, &t, "vfmig-16M")))
+		return r;
+	KNOB(&s, "dirty_rate", "0");
+	TRY(knob_u64(&s, "mig_budget", &budget));
+	TRY(mem_free(&f0));
+	STEP("one live save file: real bytes vs mig_peak_bytes");
+	TRY(go(&s, S_PRE_COPY, 1, &fds[nfd++]));
+	TRY(wait_peak_stable(&s, &peak));
+	TRY(mem_free(&f1));
+	grow = f0 > f1 ? f0 - f1 : 0;
+	diag("budget %" PRIu64 " peak %" PRIu64 " MemFree drop %" PRIu64, budget, peak, grow);
+	CHECK(peak <= budget, "mig_peak_bytes %" PRIu64 " above the budget %" PRIu64, peak, budget);
+	CHECK(peak >= budget / 2, "mig_peak_bytes %" PRIu64 ": the SAVE did not fill the budget", peak);
+	CHECK(grow <= peak + (2u << 20), "one save file took %" PRIu64 " bytes of memory, mig_peak_bytes says %"
+	      PRIu64, grow, peak);
+	TRY(go(&s, S_RUNNING, 0, NULL));
+	STEP("40 abandoned save files, fds kept");
+	for (i = 0; i < 40; i++) {
+		TRY(go(&s, S_PRE_COPY, 1, &fds[nfd++]));
+		if (i % 8 == 0)
+			TRY(wait_peak_stable(&s, &peak));
+		TRY(go(&s, S_RUNNING, 0, NULL));
+	}
+	STEP("abandoned resume files, fds kept");
+	memset(junk, 0, sizeof(junk));
+	hdr(junk, sizeof(struct vfmig_chunk_header) + 256 * (8 + VFMIG_PAGE_SIZE), 0,
+	    VFMIG_RECORD_TAG_FW_DATA);
+	for (i = 0; i < 6; i++) {
+		TRY(open_resume(&t, &rfd));
+		/* a record header: the target allocates its chunk buffer */
+		CHECK(write(rfd, junk, 16 + 4000) == 16 + 4000, "resume write: %s", strerror(errno));
+		/* the cut stream fails RESUMING -> STOP: ERROR, then reset */
+		TRY(reset_to_running(&t));
+		fds[nfd++] = rfd;
+	}
+	TRY(mem_free(&f2));
+	grow = f0 > f2 ? f0 - f2 : 0;
+	diag("after %d abandoned files MemFree dropped %" PRIu64, nfd, grow);
+	CHECK(grow <= budget + (4u << 20), "%d abandoned data files hold %" PRIu64 " bytes (budget %" PRIu64 ")",
+	      nfd, grow, budget);
+	for (i = 0; i < nfd; i++) {
+		char b[16];
+
+		/* every disabled file says so */
+		r = read(fds[i], b, sizeof(b));
+		if (r < 0 && errno == EBADF)
+			r = write(fds[i], b, sizeof(b));
+		CHECK(r < 0 && errno == ENODEV, "old data fd %d: %d %s", i, r, strerror(errno));
+		close(fds[i]);
+	}
+	return 0;
+}
+
+/* a 1 GiB state saved through a slow reader: memory bounded by the budget */
+static int t_memory_bound_1g(const void *arg)
+{
+	struct dev s;
+	uint64_t budget, peak, f0, fmin = UINT64_MAX, f, tot = 0;
+	int r, sfd, n = 0;
+	uint8_t *b;
+	ssize_t k;
+
+	(void)arg;
+	if ((r = dev_create(&s, "vfmig-1G")))
+		return r;
+	KNOB(&s, "dirty_rate", "0");
+	TRY(knob_u64(&s, "mig_budget", &budget));
+	b = malloc(1 << 20);
+	CHECK(b, "oom");
+	TRY(mem_free(&f0));
+	TRY(go(&s, S_STOP, 0, NULL));
+	TRY(go(&s, S_STOP_COPY, 1, &sfd));
+	for (;;) {
+		k = read(sfd, b, 1 << 20);
+		CHECK(k >= 0, "save read: %s", strerror(errno));
+		if (!k)
+			break;
+		tot += k;
+		if (n++ % 128 == 0) {
+			TRY(meminfo_kb("MemFree:", &f));
+			fmin = f << 10 < fmin ? f << 10 : fmin;
+		}
+	}
+	TRY(knob_u64(&s, "mig_peak_bytes", &peak));
+	free(b);
+	close(sfd);
+	TRY(go(&s, S_RUNNING, 0, NULL));
+	diag("1G: %" PRIu64 " bytes, peak %" PRIu64 ", MemFree dropped by %" PRIu64 " at most", tot, peak,
+	     f0 > fmin ? f0 - fmin : 0);
+	CHECK(tot > (1ull << 30), "stream of %" PRIu64 " bytes", tot);
+	CHECK(peak <= budget, "mig_peak_bytes %" PRIu64 " above the budget %" PRIu64, peak, budget);
+	CHECK(fmin == UINT64_MAX || f0 <= fmin || f0 - fmin <= budget + (8u << 20),
+	      "saving 1 GiB took %" PRIu64 " bytes of memory (budget %" PRIu64 ")", f0 - fmin, budget);
+	return 0;
+}
+
+/*
+ * dirty_bytes while the initial image is cut counts only what the next
+ * image will carry: pages dirtied after they were cut, none of the pages
+ * the initial image has still to read.
+ */
+static int t_dirty_bytes_exact(const void *arg)
+{
+	struct dev d;
+	struct vfio_precopy_info pi;
+	struct xfer x;
+	uint64_t peak, want, i;
+	int r, sfd;
+	ssize_t n;
+
+	(void)arg;
+	if ((r = dev_create(&d, "vfmig-16M")))
+		return r;
+	KNOB(&d, "dirty_rate", "0");
+	/* dirty pages all over the device before PRE_COPY starts */
+	for (i = 0; i < d.npages; i += 97)
+		TRY(page_write(&d, i, i));
+	TRY(go(&d, S_PRE_COPY, 1, &sfd));
+	/* no reader: the initial SAVE stalls on the full budget, cut half way */
+	TRY(wait_peak_stable(&d, &peak));
+	r = precopy_info(sfd, &pi);
+	CHECK(r == 0, "PRECOPY_INFO: %s", ERRSTR(r));
+	CHECK(pi.dirty_bytes == 0, "dirty_bytes %llu before anything was dirtied behind the initial image",
+	      (unsigned long long)pi.dirty_bytes);
+	CHECK(pi.initial_bytes > 0, "initial_bytes 0 during the initial image");
+	/* pages 0-4 are cut (the first chunk is queued); 4000 is not yet */
+	for (i = 0; i < 5; i++)
+		TRY(page_write(&d, i, 100 + i));
+	TRY(page_write(&d, 4000, 7));
+	want = image_bytes_expected(5, 256);
+	r = precopy_info(sfd, &pi);
+	CHECK(r == 0 && pi.dirty_bytes == want, "dirty_bytes %llu with 5 pages dirtied behind the cut, want %" PRIu64,
+	      (unsigned long long)pi.dirty_bytes, want);
+	TRY(xfer_init(&x, &d, sfd, -1, 1 << 20, 0));
+	TRY(xpump(&x));
+	CHECK(x.p.nimg == 1, "%d images after the initial one", x.p.nimg);
+	r = precopy_info(sfd, &pi);
+	CHECK(r == 0 && pi.dirty_bytes == want && pi.initial_bytes == 0,
+	      "after the initial image: initial %llu dirty %llu, want 0 and %" PRIu64,
+	      (unsigned long long)pi.initial_bytes, (unsigned long long)pi.dirty_bytes, want);
+	CHECK(poll_in(sfd, 20000) & POLLIN, "no middle image");
+	n = xpump(&x);
+	CHECK(n == (ssize_t)want && x.p.nimg == 2 && x.p.img[1].npages == 5,
+	      "middle image of %zd bytes, %" PRIu64 " pages; PRECOPY_INFO said %" PRIu64, n,
+	      x.p.nimg == 2 ? x.p.img[1].npages : 0, want);
+	xfer_free(&x);
+	close(sfd);
+	TRY(go(&d, S_RUNNING, 0, NULL));
+	return 0;
+}
+
+struct slow_write {
+	int fd;
+	const uint8_t *b;
+	size_t len;
+	ssize_t ret;
+	int err;
+	uint64_t ms;
+};
+
+static void *slow_write_fn(void *a)
+{
+	struct slow_write *w = a;
+	uint64_t t0 = now_ms();
+
+	w->ret = write(w->fd, w->b, w->len);
+	w->err = errno;
+	w->ms = now_ms() - t0;
+	return NULL;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * A slow firmware must not hold a task in D state for long, and a reset
+ * or a signal cuts its waits short: the target LOADs 16 MiB chunks at the
+ * slowest throughput the knob takes.
+ */
+static int t_slow_fw_interruptible(const void *arg)
+{
+	struct dev s, t;
+	struct slow_write w;
+	struct sigaction sa;
+	uint8_t *st;
+	size_t len;
+	pthread_t th;
+	uint64_t tput, t0;
+	int r, rfd, round;
+
+	(void)arg;
+	if ((r = dev_create2(&s, &t, "vfmig-64M")))
+		return r;
+	KNOB(&s, "dirty_rate", "0");
+	KNOB(&s, "chunk_size", "%u", 16u << 20);
+	TRY(capture_stream(&s, &st, &len, NULL));
+	r = knob_set(&t, "fw_throughput", "%u", 4096);
+	CHECK(r == -ERANGE || r == -EINVAL, "fw_throughput 4096 B/s accepted (%s)", ERRSTR(r));
+	KNOB(&t, "fw_throughput", "%u", 1u << 20);
+	TRY(knob_u64(&t, "fw_throughput", &tput));
+	CHECK(tput == 1u << 20, "fw_throughput reads %" PRIu64, tput);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;	/* no SA_RESTART */
+	sigaction(SIGUSR1, &sa, NULL);
+	for (round = 0; round < 2; round++) {
+		TRY(open_resume(&t, &rfd));
+		memset(&w, 0, sizeof(w));
+		w.fd = rfd;
+		w.b = st;
+		w.len = len;
+		CHECK(pthread_create(&th, NULL, slow_write_fn, &w) == 0, "pthread_create");
+		msleep(1500);	/* inside the first 16 s LOAD */
+		t0 = now_ms();
+		if (round == 0) {
+			STEP("slow fw: reset during a LOAD");
+			CHECK(dev_reset(&t) == 0, "reset: %s", strerror(errno));
+			/* the FSM sees the reset as soon as the writer lets go */
+			CHECK(get_state(&t) == S_RUNNING, "state %s after reset", sname(get_state(&t)));
+		} else {
+			STEP("slow fw: signal during a LOAD");
+			pthread_kill(th, SIGUSR1);
+		}
+		CHECK(join_within(th, 30) == 0, "writer stuck");
+		diag("round %d: write returned %zd (%s) after %" PRIu64 " ms, %" PRIu64 " ms after the %s", round,
+		     w.ret, w.ret < 0 ? strerror(w.err) : "ok", w.ms, now_ms() - t0, round ? "signal" : "reset");
+		CHECK(now_ms() - t0 < 8000, "the %s took %" PRIu64 " ms to end a 16 s firmware wait",
+		      round ? "signal" : "reset", now_ms() - t0);
+		CHECK(w.ret < (ssize_t)len, "the whole stream was loaded at 1 MiB/s in %" PRIu64 " ms", w.ms);
+		close(rfd);
+		TRY(reset_to_running(&t));
+	}
+	free(st);
+	return 0;
+}
+
+static int load_stream(struct dev *t, const uint8_t *b, size_t len, int *werr, int *stop_err)
+{
+	int rfd;
+	size_t at = 0;
+
+	TRY(open_resume(t, &rfd));
+	*werr = write_all(rfd, b, len, 65536 + 17, &at);
+	*stop_err = set_state(t, S_STOP, NULL);
+	close(rfd);
+	return 0;
+}
+
+/* the CHUNK_CRC records: corruption is refused before anything is applied */
+static int t_stream_crc(const void *arg)
+{
+	struct dev s, t;
+	uint8_t *st, *cp, page[VFMIG_PAGE_SIZE], want[VFMIG_PAGE_SIZE];
+	size_t len, off[64], o, n2 = 0;
+	uint32_t sd, td;
+	int r, n, werr, serr, k;
+
+	(void)arg;
+	if ((r = dev_create2(&s, &t, "vfmig-4M")))
+		return r;
+	KNOB(&s, "dirty_rate", "0");
+	KNOB(&s, "chunk_size", "65536");
+	TRY(capture_stream(&s, &st, &len, &sd));
+	TRY(stream_records(st, len, off, 64, &n));
+	CHECK(n >= 4, "%d chunks", n);
+	cp = malloc(len);
+	CHECK(cp, "oom");
+	for (k = 1; k < n; k++) {
+		o = off[k];
+		CHECK(o >= VFMIG_CRC_RECORD_BYTES, "chunk %d at %zu", k, o);
+		CHECK(le32toh(*(uint32_t *)(st + o - VFMIG_CRC_RECORD_BYTES + 12)) == VFMIG_RECORD_TAG_CHUNK_CRC,
+		      "chunk %d has no CHUNK_CRC record in front", k);
+	}
+	STEP("crc: one flipped bit in page data of chunk 2");
+	TRY(go(&t, S_RUNNING, 0, NULL));
+	/* what the target holds before: the page the bad chunk would write */
+	CHECK(pread(t.fd, want, sizeof(want), t.roff[VFMIG_BAR_STATE] + 2 * 16 * VFMIG_PAGE_SIZE) == sizeof(want),
+	      "pread");
+	memcpy(cp, st, len);
+	cp[off[2] + 16 + sizeof(struct vfmig_chunk_header) + 16 * 8 + 100] ^= 0x10;
+	TRY(load_stream(&t, cp, len, &werr, &serr));
+	CHECK(werr == -EBADMSG, "write of a corrupted chunk: %s", werr ? ERRSTR(werr) : "accepted");
+	CHECK(serr != 0 && get_state(&t) == S_ERROR, "RESUMING->STOP after a bad chunk: %s, state %s",
+	      serr ? ERRSTR(serr) : "ok", sname(get_state(&t)));
+	TRY(reset_to_running(&t));
+	CHECK(pread(t.fd, page, sizeof(page), t.roff[VFMIG_BAR_STATE] + 2 * 16 * VFMIG_PAGE_SIZE) == sizeof(page),
+	      "pread");
+	CHECK(!memcmp(page, want, sizeof(page)), "the corrupted chunk was applied");
+	STEP("crc: the CHUNK_CRC of chunk 3 dropped");
+	memcpy(cp, st, off[3] - VFMIG_CRC_RECORD_BYTES);
+	memcpy(cp + off[3] - VFMIG_CRC_RECORD_BYTES, st + off[3], len - off[3]);
+	TRY(load_stream(&t, cp, len - VFMIG_CRC_RECORD_BYTES, &werr, &serr));
+	CHECK(werr == -EBADMSG && serr, "a chunk without its CRC: write %s, STOP %s",
+	      werr ? ERRSTR(werr) : "ok", serr ? ERRSTR(serr) : "ok");
+	TRY(reset_to_running(&t));
+	STEP("crc: a stream without any CHUNK_CRC (an ABI v1 source) still loads");
+	for (o = 0; o < len;) {
+		uint64_t sz;
+		uint32_t tag;
+
+		memcpy(&sz, st + o, 8);
+		memcpy(&tag, st + o + 12, 4);
+		sz = le64toh(sz);
+		if (le32toh(tag) != VFMIG_RECORD_TAG_CHUNK_CRC) {
+			memcpy(cp + n2, st + o, 16 + sz);
+			n2 += 16 + sz;
+		}
+		o += 16 + sz;
+	}
+	TRY(load_stream(&t, cp, n2, &werr, &serr));
+	CHECK(!werr && !serr, "v1 stream: write %s, STOP %s", werr ? ERRSTR(werr) : "ok",
+	      serr ? ERRSTR(serr) : "ok");
+	TRY(go(&t, S_RUNNING, 0, NULL));
+	TRY(dev_digest(&t, &td));
+	CHECK(td == sd, "v1 stream: digest %08x, source %08x", td, sd);
+	free(cp);
+	free(st);
+	return 0;
+}
+
+/*
+ * Disable racing the end of a middle SAVE with the final one pending: the
+ * final SAVE either starts before the file is disabled (and is aborted
+ * with it) or never; fw.c WARNs if one starts during the abort.
+ */
+static int t_final_pending_reset_race(const void *arg)
+{
+	struct dev d;
+	struct vfio_precopy_info pi;
+	struct xfer x;
+	int r, sfd, i, k;
+
+	(void)arg;
+	if ((r = dev_create(&d, "vfmig-4M")))
+		return r;
+	KNOB(&d, "dirty_rate", "0");
+	KNOB(&d, "chunk_size", "65536");
+	for (i = 0; i < 40; i++) {
+		TRY(go(&d, S_PRE_COPY, 1, &sfd));
+		TRY(xfer_init(&x, &d, sfd, -1, 1 << 20, 0));
+		TRY(xpump(&x));
+		for (k = 0; k < 48; k++)
+			TRY(page_write(&d, k * 20, i));
+		r = precopy_info(sfd, &pi);	/* starts a middle SAVE */
+		CHECK(r == 0, "PRECOPY_INFO: %s", ERRSTR(r));
+		TRY(go(&d, S_PRE_COPY_P2P, 0, NULL));
+		r = set_state(&d, S_STOP_COPY, NULL);	/* final pending */
+		CHECK(r == 0, "STOP_COPY: %s", ERRSTR(r));
+		if (i % 4)
+			usleep((i * 997) % 3000);
+		CHECK(dev_reset(&d) == 0, "reset: %s", strerror(errno));
+		CHECK(get_state(&d) == S_RUNNING, "after reset: %s", sname(get_state(&d)));
+		xfer_free(&x);
+		close(sfd);
+	}
+	return 0;
+}
+
 
 static const struct test tests[] = {
 	{ "features", t_features, NULL, 30 },
@@ -3814,8 +4732,20 @@ static const struct test tests[] = {
 	{ "resume_no_base_wrong_size", t_resume_no_base, NULL, 120 },
 	{ "small_budget_64M", t_small_budget, NULL, 300 },
 	{ "large_state_256M", t_large, NULL, 600 },
+	/* device front */
+	{ "workload_rate_max", t_workload_rate_max, NULL, 60 },
+	{ "mmap_race", t_mmap_race, NULL, 400 },
+	{ "irq_info_bar0_pairs", t_irq_info_bar0_pairs, NULL, 30 },
+	{ "mig_cap_knobs", t_mig_cap_knobs, NULL, 180 },
+	{ "debugfs_controls", t_debugfs_controls, NULL, 60 },
 	/* last: a driver without the blocked-arc guard spins forever in the kernel */
 	{ "fsm_stopcopy_to_precopy", t_fsm_blocked, NULL, 60 },
+	{ "disabled_files_freed", t_disabled_files_freed, NULL, 240 },
+	{ "memory_bound_1G", t_memory_bound_1g, NULL, 600 },
+	{ "dirty_bytes_exact", t_dirty_bytes_exact, NULL, 120 },
+	{ "slow_fw_interruptible", t_slow_fw_interruptible, NULL, 180 },
+	{ "stream_crc", t_stream_crc, NULL, 120 },
+	{ "final_pending_reset_race", t_final_pending_reset_race, NULL, 240 },
 };
 #define NTESTS ((int)(sizeof(tests) / sizeof(tests[0])))
 

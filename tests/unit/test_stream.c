@@ -2,8 +2,10 @@
 /*
  * Unit tests of the migration stream parser (tools/lib/vfmig_stream.c) and
  * migctl's frames (tools/lib/migframe.c): vfmig and mlx5-format streams fed
- * whole, byte by byte and in random pieces; corrupt and truncated inputs.
- * Runs under ASan/UBSan.
+ * whole, byte by byte and in random pieces; corrupt and truncated inputs;
+ * CHUNK_CRC records (verified, corrupted, missing, misplaced) and the
+ * strict mode's promise: a stream it accepts carries exactly the FW_DATA
+ * records that were sent. Runs under ASan/UBSan.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +13,7 @@
 
 #include <linux/types.h>
 
+#include "crc32c.h"
 #include "migframe.h"
 #include "vfmig_abi.h"
 #include "vfmig_stream.h"
@@ -95,6 +98,26 @@ static void chunk(struct buf *b, uint32_t image, uint32_t seq, uint16_t flags,
 	}
 }
 
+static void crc_rec(struct buf *b, uint32_t crc, uint32_t algo, uint64_t covered)
+{
+	rec_hdr(b, 16, VFMIG_RECORD_F_OPTIONAL, VFMIG_RECORD_TAG_CHUNK_CRC);
+	put_le(b, crc, 4);
+	put_le(b, algo, 4);
+	put_le(b, covered, 8);
+}
+
+/* A CHUNK_CRC record, then the chunk record it covers. */
+static void crc_chunk(struct buf *b, uint32_t image, uint32_t seq, uint16_t flags,
+		      uint32_t first, uint32_t n)
+{
+	struct buf c = { 0 };
+
+	chunk(&c, image, seq, flags, first, n);
+	crc_rec(b, crc32c(0, c.p, c.len), VFMIG_CRC_ALGO_CRC32C, c.len);
+	put(b, c.p, c.len);
+	free(c.p);
+}
+
 static void mark(struct buf *b)
 {
 	b->bounds[b->nbounds++] = b->len;
@@ -116,8 +139,29 @@ static void vfmig_stream(struct buf *b)
 	mark(b);
 }
 
+/* The same stream as vfmig_stream(), each chunk after its CHUNK_CRC record. */
+static void crc_stream(struct buf *b)
+{
+	memset(b, 0, sizeof(*b));
+	mark(b);
+	stop_copy_size(b, STATE_PAGES * 4104ull + 40);
+	mark(b);
+	crc_chunk(b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST, 0, 5);
+	crc_chunk(b, 0, 1, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_LAST, 5, 3);
+	mark(b);
+	crc_chunk(b, 1, 0, VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 2, 2);
+	mark(b);
+	crc_chunk(b, 2, 0, VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 0);
+	mark(b);
+}
+
+#define MAX_REC 64
+
 struct result {
-	int records, chunks, scs;
+	int records, chunks, scs, crcs;
+	int ncrc_state[4];		/* FW_DATA records per enum vs_crc_state */
+	int nfw;
+	uint64_t fw_off[MAX_REC], fw_len[MAX_REC];	/* FW_DATA records */
 	uint64_t pages, last_off;
 	struct vs_totals tot;
 	int end;
@@ -163,6 +207,15 @@ static struct result run(const uint8_t *p, size_t len, unsigned int opts,
 				}
 				if (rec.kind == VS_REC_STOP_COPY_SIZE)
 					r.scs++;
+				if (rec.kind == VS_REC_CHUNK_CRC)
+					r.crcs++;
+				if (rec.kind == VS_REC_FW_DATA) {
+					r.ncrc_state[rec.crc_state]++;
+					if (r.nfw < MAX_REC) {
+						r.fw_off[r.nfw] = rec.offset;
+						r.fw_len[r.nfw++] = 16 + rec.size;
+					}
+				}
 			}
 			off += (size_t)u;
 			n -= (size_t)u;
@@ -195,8 +248,249 @@ static void test_valid(void)
 			      (unsigned long long)r.tot.full_images);
 			CHECK(r.tot.fw_data_records == 4, "fw_data %llu",
 			      (unsigned long long)r.tot.fw_data_records);
+			CHECK(r.crcs == 0 && r.ncrc_state[VS_CRC_NONE] == 4 &&
+			      !r.tot.crc_records && !r.tot.crc_ok && !r.tot.crc_bad &&
+			      !r.tot.crc_missing, "no CRC: crc records %d", r.crcs);
 		}
 	}
+	free(b.p);
+}
+
+/* The same stream with CHUNK_CRC records: every chunk verified. */
+static void test_crc_valid(void)
+{
+	struct buf b;
+	size_t steps[] = { 0, 1, 3, 16, 17, 31, 32, 33, 4096, 1 << 20 };
+
+	crc_stream(&b);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		for (unsigned int opts = 0; opts <= (VS_OPT_VFMIG | VS_OPT_CRC); opts++) {
+			struct result r = run(b.p, b.len, opts, steps[i], 11 + (unsigned)i);
+
+			CHECK(!r.failed && !r.end, "CRC stream, step %zu opts %u: %s",
+			      steps[i], opts, r.err);
+			CHECK(r.records == 9 && r.chunks == 4 && r.scs == 1 && r.crcs == 4,
+			      "records %d chunks %d scs %d crcs %d", r.records, r.chunks,
+			      r.scs, r.crcs);
+			CHECK(r.ncrc_state[VS_CRC_OK] == 4, "CRC ok on %d chunks",
+			      r.ncrc_state[VS_CRC_OK]);
+			CHECK(r.tot.crc_records == 4 && r.tot.crc_ok == 4 && !r.tot.crc_bad &&
+			      !r.tot.crc_missing && r.tot.optional_records == 0,
+			      "totals crc %llu ok %llu bad %llu missing %llu",
+			      (unsigned long long)r.tot.crc_records,
+			      (unsigned long long)r.tot.crc_ok,
+			      (unsigned long long)r.tot.crc_bad,
+			      (unsigned long long)r.tot.crc_missing);
+			CHECK(r.pages == 10 && r.tot.images == 3, "pages %llu images %llu",
+			      (unsigned long long)r.pages, (unsigned long long)r.tot.images);
+		}
+	}
+	free(b.p);
+
+	/* CRCs may start late (a chunk before the first CRC is not checked). */
+	memset(&b, 0, sizeof(b));
+	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST, 0, 5);
+	crc_chunk(&b, 0, 1, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_LAST, 5, 3);
+	{
+		struct result r = run(b.p, b.len, VS_OPT_VFMIG | VS_OPT_CRC, 0, 1);
+
+		CHECK(!r.failed && !r.end && r.ncrc_state[VS_CRC_NONE] == 1 &&
+		      r.ncrc_state[VS_CRC_OK] == 1, "late CRC: %s", r.err);
+	}
+	free(b.p);
+
+	/* mlx5 opaque images may carry CRCs too, even empty ones */
+	memset(&b, 0, sizeof(b));
+	crc_rec(&b, crc32c(0, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16),
+		VFMIG_CRC_ALGO_CRC32C, 16);
+	rec_hdr(&b, 0, 0, VFMIG_RECORD_TAG_FW_DATA);
+	{
+		struct result r = run(b.p, b.len, VS_OPT_CRC, 0, 1);
+
+		CHECK(!r.failed && !r.end && r.ncrc_state[VS_CRC_OK] == 1,
+		      "empty FW_DATA with CRC: %s", r.err);
+	}
+	free(b.p);
+}
+
+static void expect_bad(struct buf *b, unsigned int opts, const char *what,
+		       const char *needle);
+
+/* Offset of the n-th record (0-based) of a stream. */
+static size_t rec_at(const struct buf *b, int n)
+{
+	size_t o = 0;
+
+	while (n--) {
+		uint64_t sz = 0;
+
+		for (int i = 7; i >= 0; i--)
+			sz = sz << 8 | b->p[o + (size_t)i];
+		o += 16 + sz;
+	}
+	return o;
+}
+
+/* Remove [off, off + len) of a stream. */
+static void cut(struct buf *b, size_t off, size_t len)
+{
+	memmove(b->p + off, b->p + off + len, b->len - off - len);
+	b->len -= len;
+}
+
+/*
+ * Lenient mode reports the chunk, strict mode (VS_OPT_CRC) fails the
+ * stream with @needle.
+ */
+static void expect_crc(struct buf *b, enum vs_crc_state st, const char *what,
+		       const char *needle)
+{
+	struct result r = run(b->p, b->len, VS_OPT_VFMIG, 0, 9);
+
+	CHECK(!r.failed && !r.end, "%s, lenient: %s", what, r.err);
+	CHECK(r.ncrc_state[st] == 1 && r.ncrc_state[VS_CRC_OK] == 3,
+	      "%s, lenient: %d chunks %s, %d ok", what, r.ncrc_state[st],
+	      vs_crc_state_name(st), r.ncrc_state[VS_CRC_OK]);
+	CHECK(st == VS_CRC_BAD ? r.tot.crc_bad == 1 : r.tot.crc_missing == 1,
+	      "%s: totals bad %llu missing %llu", what,
+	      (unsigned long long)r.tot.crc_bad, (unsigned long long)r.tot.crc_missing);
+	expect_bad(b, VS_OPT_VFMIG | VS_OPT_CRC, what, needle);
+}
+
+static void test_crc_corrupt(void)
+{
+	struct buf b;
+	size_t o;
+
+	/* records: 0 SCS, 1 CRC, 2 chunk, 3 CRC, 4 chunk, 5 CRC, 6 chunk, 7 CRC, 8 chunk */
+	crc_stream(&b);
+	b.p[rec_at(&b, 4) + 16 + 40 + 3 * 8 + 100] ^= 0x20;	/* page data */
+	expect_crc(&b, VS_CRC_BAD, "page data bit flip", "fails its CHUNK_CRC");
+
+	crc_stream(&b);
+	b.p[rec_at(&b, 4) + 16 + 40] ^= 1;			/* page index */
+	expect_crc(&b, VS_CRC_BAD, "page index flip", "fails its CHUNK_CRC");
+
+	crc_stream(&b);
+	b.p[rec_at(&b, 6) + 16 + 16] ^= 4;			/* generation */
+	expect_crc(&b, VS_CRC_BAD, "generation flip", "fails its CHUNK_CRC");
+
+	crc_stream(&b);
+	b.p[rec_at(&b, 3) + 16 + 2] ^= 0x80;			/* the CRC itself */
+	expect_crc(&b, VS_CRC_BAD, "CRC value flip", "fails its CHUNK_CRC");
+
+	crc_stream(&b);
+	b.p[rec_at(&b, 5) + 16 + 8] ^= 8;			/* covered */
+	expect_crc(&b, VS_CRC_BAD, "covered size", "covers");
+
+	crc_stream(&b);
+	o = rec_at(&b, 5);
+	cut(&b, o, rec_at(&b, 6) - o);				/* drop a CRC record */
+	expect_crc(&b, VS_CRC_MISSING, "CRC record dropped", "without a CHUNK_CRC");
+
+	crc_stream(&b);
+	b.p[rec_at(&b, 7) + 12] ^= 0x10;			/* CRC tag -> unknown */
+	expect_crc(&b, VS_CRC_MISSING, "CRC tag changed", "without a CHUNK_CRC");
+
+	/* misplaced and malformed CRC records fail in both modes */
+	crc_stream(&b);
+	o = rec_at(&b, 6);
+	cut(&b, o, rec_at(&b, 7) - o);				/* CRC, CRC */
+	expect_bad(&b, 0, "two CRC records in a row", "CHUNK_CRC record after a CHUNK_CRC");
+
+	memset(&b, 0, sizeof(b));
+	crc_rec(&b, 0, VFMIG_CRC_ALGO_CRC32C, 16);
+	stop_copy_size(&b, 1);
+	expect_bad(&b, 0, "CRC before STOP_COPY_SIZE", "STOP_COPY_SIZE record after a CHUNK_CRC");
+
+	/* an unknown optional record may come between (a loader skips it) */
+	memset(&b, 0, sizeof(b));
+	{
+		struct buf c = { 0 };
+		struct result r;
+
+		chunk(&c, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 8);
+		crc_rec(&b, crc32c(0, c.p, c.len), VFMIG_CRC_ALGO_CRC32C, c.len);
+		rec_hdr(&b, 2, VFMIG_RECORD_F_OPTIONAL, 0x800);
+		put(&b, "xy", 2);
+		r = run(b.p, b.len, VS_OPT_VFMIG | VS_OPT_CRC, 0, 1);
+		CHECK(!r.failed && r.end && strstr(r.err, "after a CHUNK_CRC"),
+		      "CRC, optional record, end: %s", r.err);
+		put(&b, c.p, c.len);
+		r = run(b.p, b.len, VS_OPT_VFMIG | VS_OPT_CRC, 0, 1);
+		CHECK(!r.failed && !r.end && r.ncrc_state[VS_CRC_OK] == 1 &&
+		      r.tot.optional_records == 1,
+		      "CRC, optional record, chunk: %s", r.err);
+		free(c.p);
+		free(b.p);
+	}
+
+	memset(&b, 0, sizeof(b));
+	crc_rec(&b, 0, 2, 16);
+	rec_hdr(&b, 0, 0, VFMIG_RECORD_TAG_FW_DATA);
+	expect_bad(&b, 0, "CRC algorithm 2", "unknown algorithm 2");
+
+	memset(&b, 0, sizeof(b));
+	rec_hdr(&b, 12, VFMIG_RECORD_F_OPTIONAL, VFMIG_RECORD_TAG_CHUNK_CRC);
+	put(&b, "0123456789ab", 12);
+	expect_bad(&b, 0, "short CRC record", "CHUNK_CRC record of 12 bytes");
+
+	/* a stream may not end right after a CRC record */
+	crc_stream(&b);
+	{
+		struct result r = run(b.p, rec_at(&b, 7) + 32, VS_OPT_VFMIG, 0, 1);
+
+		CHECK(!r.failed && r.end && strstr(r.err, "after a CHUNK_CRC"),
+		      "stream ending after a CRC record: %s", r.err);
+	}
+	free(b.p);
+}
+
+/*
+ * The strict parser's promise, the one the vfmig loader makes: whatever
+ * single corruption a CRC stream suffers, when the stream is accepted its
+ * FW_DATA records are exactly the ones sent.
+ */
+static void test_crc_strict_fuzz(void)
+{
+	struct buf b;
+	struct result ref;
+	int accepted = 0;
+
+	crc_stream(&b);
+	ref = run(b.p, b.len, VS_OPT_VFMIG | VS_OPT_CRC, 0, 1);
+	CHECK(!ref.failed && !ref.end && ref.nfw == 4, "reference: %s", ref.err);
+	srand(77);
+	for (int i = 0; i < 4000; i++) {
+		uint8_t *c = malloc(b.len);
+		size_t at = (size_t)rand() % b.len;
+		struct result r;
+		bool same;
+
+		memcpy(c, b.p, b.len);
+		if (i & 1) {
+			c[at] ^= (uint8_t)(1u << (rand() % 8));
+		} else {
+			at = at > b.len - 8 ? b.len - 8 : at;
+			for (int k = 0; k < 8; k++)
+				c[at + (size_t)k] = (uint8_t)rand();
+		}
+		r = run(c, b.len, VS_OPT_VFMIG | VS_OPT_CRC, 0, (unsigned)i);
+		CHECK(r.failed != 2, "strict fuzz %d: no progress", i);
+		if (r.failed || r.end) {
+			free(c);
+			continue;
+		}
+		accepted++;
+		same = r.nfw == ref.nfw;
+		for (int k = 0; same && k < r.nfw; k++)
+			same = r.fw_len[k] == ref.fw_len[k] &&
+			       !memcmp(c + r.fw_off[k], b.p + ref.fw_off[k], r.fw_len[k]);
+		CHECK(same, "strict fuzz %d (offset %zu): accepted with changed FW_DATA", i, at);
+		free(c);
+	}
+	/* flips in the STOP_COPY_SIZE value and in CRC record flags are harmless */
+	CHECK(accepted > 0, "strict fuzz accepted nothing (%d)", accepted);
 	free(b.p);
 }
 
@@ -314,6 +608,31 @@ static void test_corrupt(void)
 	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 1);
 	chunk(&b, 1, 1, VFMIG_CHUNK_F_LAST, 1, 1);
 	expect_bad(&b, 0, "continuation without image", "without a FIRST");
+
+	/* page indexes strictly increase and stay inside the state */
+	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 3);
+	b.p[16 + 40 + 8] = 0;	/* second index 1 -> 0 */
+	expect_bad(&b, 0, "index not increasing", "do not increase (0 after 0, entry 1)");
+
+	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 3);
+	b.p[16 + 40 + 16] = STATE_PAGES;	/* third index 2 -> 8 */
+	expect_bad(&b, 0, "index beyond the state", "page index 8 (entry 2) beyond");
+
+	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 5, 3);
+	b.p[16 + 40 + 7] = 0x80;	/* first index huge */
+	expect_bad(&b, 0, "huge index", "beyond the state");
+
+	/* images are numbered from 0 without gaps */
+	chunk(&b, 1, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 1);
+	expect_bad(&b, 0, "first image 1", "image 1 where image 0 must come next");
+
+	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 1);
+	chunk(&b, 2, 0, VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 1, 1);
+	expect_bad(&b, 0, "image gap", "image 2 where image 1 must come next");
+
+	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 0, 1);
+	chunk(&b, 0, 0, VFMIG_CHUNK_F_FIRST | VFMIG_CHUNK_F_LAST, 1, 1);
+	expect_bad(&b, 0, "image replayed", "image 0 where image 1 must come next");
 
 	chunk(&b, 0, 0, VFMIG_CHUNK_F_FULL | VFMIG_CHUNK_F_FIRST, 0, 1);
 	chunk(&b, 1, 0, VFMIG_CHUNK_F_FIRST, 1, 1);
@@ -459,6 +778,9 @@ static void test_frames(void)
 int main(void)
 {
 	test_valid();
+	test_crc_valid();
+	test_crc_corrupt();
+	test_crc_strict_fuzz();
 	test_truncated();
 	test_corrupt();
 	test_mlx5();

@@ -102,6 +102,31 @@ int main(void)
 		}
 	}
 
+	/* Record tags and error sites by name (one table: vs_tag_name()). */
+	{
+		struct tt_stream t = { 0 };
+
+		for (size_t i = 0; i < s.n; i++)
+			tt_push(&t, &s.ev[i]);
+		tt_ev(&t, 999990, MEV_RESUME_RECORD, 1, MS_RESUMING, 2, 24, 16, 2, 1, 0);
+		tt_ev(&t, 999991, MEV_RESUME_RECORD, 1, MS_RESUMING, 2, 56, 4000, 0, 0, 0);
+		tt_ev(&t, 999992, MEV_ERROR, 1, MS_RESUMING, 2, 7, -74, 0, 0, 0);
+		struct tc_events e3 = { .ev = t.ev, .n = t.n, .cap = t.n };
+
+		r = run("count resume_record tag=CHUNK_CRC == 1\n"
+			"count resume_record tag=chunk_crc size=16 == 1\n"
+			"count resume_record tag=FW_DATA == 1\n"
+			"count resume_record tag=STOP_COPY_SIZE == 0\n"
+			"count error site=checksum == 1\n"
+			"count error site=load == 0\n", &e3, out, sizeof(out));
+		if (r)
+			fputs(out, stderr);
+		CHECK(r == 0);
+		CHECK(run("count resume_record tag=NO_SUCH_TAG == 0\n", &e3, out,
+			  sizeof(out)) == -1);
+		free(t.ev);
+	}
+
 	/* Drops fail "no drops". */
 	evs.drops = 2;
 	CHECK(run("no drops\n", &evs, out, sizeof(out)) == 1);

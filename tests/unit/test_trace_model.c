@@ -55,6 +55,18 @@ static void test_one(void)
 	CHECK(res[0].written_bytes == 6324 && res[0].bytes_match);
 	CHECK(res[0].precopy && !res[0].partial && res[0].precopy_iters == 1);
 	CHECK(res[0].errors == 0);
+	CHECK(mig_model_dev(m, 1, false)->last_err == 0);
+
+	/* A checksum error on a target: the device remembers the site. */
+	tt_ev(&s, 200000, MEV_FILE, 1, MS_RESUMING, 3, 1, 1, 0, 0, 0);
+	tt_ev(&s, 200100, MEV_ERROR, 1, MS_RESUMING, 3, 7, -74, 0, 0, 0);
+	feed_all(m, &s, s.n - 2);
+	CHECK(mig_model_dev(m, 1, false)->errors == 1);
+	CHECK(mig_model_dev(m, 1, false)->last_err == -74);
+	CHECK(!strcmp(mig_err_site_name(mig_model_dev(m, 1, false)->last_err_site),
+		      "checksum"));
+	CHECK(mig_err_site_lookup("checksum") == 7 && mig_err_site_lookup("load") == 5);
+	CHECK(!strcmp(mig_err_site_name(99), "?"));
 	free(m);
 	free(s.ev);
 }

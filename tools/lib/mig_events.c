@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/types.h>
+
 #include "mig_events.h"
+#include "vfmig_abi.h"
 
 static const char *const ev_names[MEV_NR] = {
 	[MEV_DEVICE] = "device",
@@ -39,6 +42,18 @@ static const char *const state_names[MS_NR] = {
 
 static const char *const fw_names[MIG_FW_NR] = {
 	"QUERY_STATE_SIZE", "SAVE", "LOAD", "SUSPEND", "RESUME",
+};
+
+/* enum vfmig_err_site */
+static const char *const err_site_names[] = {
+	[VFMIG_ERR_SET_STATE] = "set_state",
+	[VFMIG_ERR_SAVE] = "save",
+	[VFMIG_ERR_SAVE_READ] = "save_read",
+	[VFMIG_ERR_PRECOPY_INFO] = "precopy_info",
+	[VFMIG_ERR_RESUME_WRITE] = "resume_write",
+	[VFMIG_ERR_LOAD] = "load",
+	[VFMIG_ERR_PRECOPY_FALLBACK] = "precopy_fallback",
+	[VFMIG_ERR_CHECKSUM] = "checksum",
 };
 
 static const char *const part_names[MP_NR] = {
@@ -77,6 +92,22 @@ int mig_state_lookup(const char *name)
 const char *mig_fw_op_name(unsigned int op)
 {
 	return op < MIG_FW_NR ? fw_names[op] : "?";
+}
+
+const char *mig_err_site_name(unsigned int site)
+{
+	if (site < sizeof(err_site_names) / sizeof(err_site_names[0]) &&
+	    err_site_names[site])
+		return err_site_names[site];
+	return "?";
+}
+
+int mig_err_site_lookup(const char *name)
+{
+	for (unsigned int i = 0; i < sizeof(err_site_names) / sizeof(err_site_names[0]); i++)
+		if (err_site_names[i] && !strcmp(name, err_site_names[i]))
+			return (int)i;
+	return -1;
 }
 
 const char *mig_part_name(unsigned int p)
@@ -211,6 +242,8 @@ static void reset_migration(struct mig_dev *d, __u64 mig_id, __u8 role)
 	d->initial_total = 0;
 	d->precopy_initial = d->precopy_dirty = 0;
 	d->precopy_iters = d->images = d->errors = 0;
+	d->last_err_site = 0;
+	d->last_err = 0;
 	d->precopy = false;
 	d->paired = false;
 	d->complete_ts = 0;
@@ -464,6 +497,8 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		break;
 	case MEV_ERROR:
 		d->errors++;
+		d->last_err_site = (__u32)e->a[0];
+		d->last_err = (__s32)e->a[1];
 		break;
 	}
 }

@@ -102,6 +102,8 @@ int mig_ev_lookup(const char *name);		/* -1 if unknown */
 const char *mig_state_name(unsigned int state);	/* "PRE_COPY" ... */
 int mig_state_lookup(const char *name);		/* -1 if unknown */
 const char *mig_fw_op_name(unsigned int op);	/* "SAVE" ... */
+const char *mig_err_site_name(unsigned int site);	/* "checksum" ... */
+int mig_err_site_lookup(const char *name);	/* -1 if unknown */
 bool mig_ev_is_phase(unsigned int type);	/* sent in MIG_RB_PHASE mode */
 
 /*
@@ -170,6 +172,8 @@ struct mig_dev {
 	__u64 initial_total;	/* initial image bytes incl. first record */
 	__u64 precopy_initial, precopy_dirty;	/* last precopy_info */
 	__u32 precopy_iters, images, errors;
+	__u32 last_err_site;	/* enum vfmig_err_site of the last error */
+	__s32 last_err;		/* its errno (negative), 0 before any */
 	bool precopy;
 	bool paired;		/* source consumed by a completed migration */
 	__u64 complete_ts;	/* source reached STOP_COPY (pairing) */

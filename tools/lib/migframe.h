@@ -12,6 +12,7 @@
 #ifndef MIGFRAME_H
 #define MIGFRAME_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -87,5 +88,67 @@ void mf_ack_pack(const struct mf_ack *a, uint8_t *out, uint32_t *len);
 int mf_ack_unpack(const uint8_t *in, uint32_t len, struct mf_ack *a);
 
 const char *mf_type_name(uint16_t type);
+
+/*
+ * Frames over an fd (socket, pipe or file; sockets non-blocking), with a
+ * no-progress timeout and an exact account of where a stream stopped, so a
+ * peer that vanished gets one message wherever the cut fell: between
+ * frames, inside a header, inside a payload, by EOF or by a reset.
+ * migframe_io.c.
+ */
+enum mf_io_status {
+	MF_IO_OK = 0,
+	MF_IO_EOF,		/* read: end of stream before a frame's first byte */
+	MF_IO_CUT,		/* EOF inside a frame, or the connection reset or
+				 * closed under us (err: ECONNRESET, EPIPE,
+				 * ECONNABORTED), at any point */
+	MF_IO_TIMEOUT,		/* no progress for timeout_ms */
+	MF_IO_STOPPED,		/* *stop was set */
+	MF_IO_CORRUPT,		/* bad header or checksum (msg) */
+	MF_IO_ERROR,		/* any other error (err, or msg) */
+};
+
+enum mf_io_part {
+	MF_PART_NONE,		/* at a frame boundary (or a raw write) */
+	MF_PART_HDR,		/* inside the 24-byte header */
+	MF_PART_PAYLOAD,	/* inside the payload of a frame of type */
+};
+
+struct mf_io {
+	/* in */
+	uint64_t timeout_ms;
+	const volatile sig_atomic_t *stop;	/* may be NULL */
+	/* out: what happened and where */
+	enum mf_io_status status;
+	int err;		/* errno (CUT by a reset, ERROR); 0 for an EOF */
+	bool write;		/* the operation was a write */
+	enum mf_io_part part;
+	uint16_t type;		/* frame type: when writing, or read header complete */
+	size_t got, want;	/* bytes of the part done and expected */
+	char msg[128];		/* CORRUPT, ERROR without errno */
+};
+
+/* 1 ready, 0 timeout, -1 error or *stop set (errno EINTR). */
+int mf_wait_fd(int fd, short events, uint64_t timeout_ms,
+	       const volatile sig_atomic_t *stop);
+/* 0, or -1 with io->status and where. */
+int mf_send(int fd, uint16_t type, const void *payload, uint32_t len,
+	    bool csum, struct mf_io *io);
+/* buf holds MF_MAX_PAYLOAD bytes. 0, or -1 with io->status and where. */
+int mf_recv(int fd, struct mf_hdr *h, uint8_t *buf, struct mf_io *io);
+/* Bytes without a frame (raw streams). */
+int mf_write_all(int fd, const void *buf, size_t len, struct mf_io *io);
+
+/* The peer is gone: EOF (at a boundary or inside a frame) or a reset. */
+bool mf_io_peer_gone(const struct mf_io *io);
+/*
+ * Where a stream stopped, for EOF and CUT, e.g. "EOF between frames",
+ * "connection reset inside a frame header, after 10 of its 24 bytes",
+ * "EOF inside a DATA_STOP frame, after 868800 of its 1048576 payload bytes",
+ * "broken pipe while sending a DATA_PRE frame, after 0 of its 24 header bytes".
+ */
+void mf_io_where(const struct mf_io *io, char *out, size_t len);
+/* Any status in a few words: where, "nothing received for N ms", ... */
+void mf_io_describe(const struct mf_io *io, char *out, size_t len);
 
 #endif /* MIGFRAME_H */

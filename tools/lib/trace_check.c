@@ -14,8 +14,8 @@
  *   no drops                        the recorder lost no event
  *
  * FILTER is FIELD=V, FIELD!=V, FIELD>V, FIELD>=V, FIELD<V or FIELD<=V; V is
- * a number or a symbol (state, firmware opcode, image kind...). OP is one
- * of == != < <= > >=.
+ * a number or a symbol (state, firmware opcode, record tag, image kind,
+ * error site...). OP is one of == != < <= > >=.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "trace_check.h"
+#include "vfmig_stream.h"
 
 static const char *const ev_fields[MEV_NR][MIG_EV_NARGS] = {
 	[MEV_DEVICE] = { "event" },
@@ -88,8 +89,6 @@ static const struct { const char *name; int64_t v; } symbols[] = {
 	{ "save", 0 }, { "resume", 1 },
 	{ "create", 0 }, { "remove", 1 }, { "open", 2 }, { "close", 3 },
 	{ "reset", 4 },
-	{ "set_state", 0 }, { "save_read", 2 }, { "precopy_info", 3 },
-	{ "resume_write", 4 }, { "load", 5 }, { "precopy_fallback", 6 },
 };
 
 static int parse_value(const char *s, int64_t *v)
@@ -112,11 +111,21 @@ static int parse_value(const char *s, int64_t *v)
 			*v = i;
 			return 0;
 		}
+	if (vs_tag_lookup(s) >= 0) {	/* record tags: FW_DATA, CHUNK_CRC... */
+		*v = vs_tag_lookup(s);
+		return 0;
+	}
 	for (size_t k = 0; k < sizeof(symbols) / sizeof(symbols[0]); k++)
 		if (!strcmp(s, symbols[k].name)) {
 			*v = symbols[k].v;
 			return 0;
 		}
+	/* error sites ("save" is taken above: the save file kind) */
+	i = mig_err_site_lookup(s);
+	if (i >= 0) {
+		*v = i;
+		return 0;
+	}
 	return -1;
 }
 

@@ -327,6 +327,22 @@ int vfio_dev_reset(struct vfio_dev *d)
 	return 0;
 }
 
+int vfio_dev_region(struct vfio_dev *d, uint32_t index, uint64_t *offset,
+		    uint64_t *size)
+{
+	struct vfio_region_info ri;
+
+	memset(&ri, 0, sizeof(ri));
+	ri.argsz = sizeof(ri);
+	ri.index = index;
+	if (ioctl(d->fd, VFIO_DEVICE_GET_REGION_INFO, &ri))
+		return fail(d, errno, "%s: region %u info: %s", d->name, index,
+			    strerror(errno));
+	*offset = ri.offset;
+	*size = ri.size;
+	return 0;
+}
+
 int vfio_precopy_info(int data_fd, uint64_t *initial, uint64_t *dirty)
 {
 	struct vfio_precopy_info info;

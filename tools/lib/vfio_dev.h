@@ -38,6 +38,9 @@ int vfio_dev_get_state(struct vfio_dev *d, uint32_t *state);
 int vfio_dev_set_state(struct vfio_dev *d, uint32_t state, int *data_fd);
 int vfio_dev_data_size(struct vfio_dev *d, uint64_t *stop_copy_length);
 int vfio_dev_reset(struct vfio_dev *d);
+/* VFIO_DEVICE_GET_REGION_INFO: file offset and size of region @index. */
+int vfio_dev_region(struct vfio_dev *d, uint32_t index, uint64_t *offset,
+		    uint64_t *size);
 /* VFIO_MIG_GET_PRECOPY_INFO on a saving data fd. */
 int vfio_precopy_info(int data_fd, uint64_t *initial, uint64_t *dirty);
 

@@ -3,18 +3,24 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <linux/types.h>
 
+#include "crc32c.h"
 #include "vfmig_abi.h"
 #include "vfmig_stream.h"
 
 #define CHUNK_HDR_BYTES	40u
+#define CRC_REC_BYTES	16u
 
 _Static_assert(sizeof(struct vfmig_chunk_header) == CHUNK_HDR_BYTES,
 	       "chunk header layout");
 _Static_assert(sizeof(struct vfmig_record_header) == VFMIG_RECORD_HEADER_SIZE,
 	       "record header layout");
+_Static_assert(sizeof(struct vfmig_crc_record) == CRC_REC_BYTES &&
+	       VFMIG_CRC_RECORD_BYTES == VFMIG_RECORD_HEADER_SIZE + CRC_REC_BYTES,
+	       "CRC record layout");
 
 enum { ST_HDR, ST_PAYLOAD };
 
@@ -38,16 +44,44 @@ static uint16_t le16(const uint8_t *b)
 	return (uint16_t)(b[0] | b[1] << 8);
 }
 
+static const struct {
+	uint32_t tag;
+	const char *name;
+} tag_names[] = {
+	{ VFMIG_RECORD_TAG_FW_DATA, "FW_DATA" },
+	{ VFMIG_RECORD_TAG_STOP_COPY_SIZE, "STOP_COPY_SIZE" },
+	{ VFMIG_RECORD_TAG_CHUNK_CRC, "CHUNK_CRC" },
+};
+
 const char *vs_tag_name(uint32_t tag)
 {
-	switch (tag) {
-	case VFMIG_RECORD_TAG_FW_DATA:
-		return "FW_DATA";
-	case VFMIG_RECORD_TAG_STOP_COPY_SIZE:
-		return "STOP_COPY_SIZE";
-	default:
-		return "UNKNOWN";
+	for (size_t i = 0; i < sizeof(tag_names) / sizeof(tag_names[0]); i++)
+		if (tag_names[i].tag == tag)
+			return tag_names[i].name;
+	return "UNKNOWN";
+}
+
+int64_t vs_tag_lookup(const char *name)
+{
+	for (size_t i = 0; i < sizeof(tag_names) / sizeof(tag_names[0]); i++)
+		if (!strcasecmp(tag_names[i].name, name))
+			return tag_names[i].tag;
+	return -1;
+}
+
+const char *vs_crc_state_name(enum vs_crc_state s)
+{
+	switch (s) {
+	case VS_CRC_NONE:
+		return "none";
+	case VS_CRC_OK:
+		return "ok";
+	case VS_CRC_BAD:
+		return "bad";
+	case VS_CRC_MISSING:
+		return "missing";
 	}
+	return "?";
 }
 
 void vs_init(struct vs_parser *p, unsigned int opts)
@@ -86,13 +120,38 @@ static ssize_t parse_header(struct vs_parser *p)
 	r->tag = le32(p->hdr + 12);
 	p->pay_fill = 0;
 	p->head_fill = 0;
+	p->idx_fill = 0;
 
 	if (r->flags & ~VFMIG_RECORD_F_OPTIONAL)
 		return bad(p, r->offset, "record header has unknown flags 0x%x",
 			   r->flags);
+	/* Only records a loader skips may come between a CRC and its chunk. */
+	if (p->crc_pending && (r->tag == VFMIG_RECORD_TAG_CHUNK_CRC ||
+			       r->tag == VFMIG_RECORD_TAG_STOP_COPY_SIZE))
+		return bad(p, r->offset,
+			   "%s record after a CHUNK_CRC record (a FW_DATA record must follow it)",
+			   vs_tag_name(r->tag));
 	switch (r->tag) {
 	case VFMIG_RECORD_TAG_FW_DATA:
 		r->kind = VS_REC_FW_DATA;
+		if (p->crc_pending) {
+			/* The CRC covers this header and the payload. */
+			p->crc_pending = false;
+			p->crc_on = true;
+			p->crc_run = crc32c(0, p->hdr, VFMIG_RECORD_HEADER_SIZE);
+			r->crc = p->crc_next;
+			if ((p->opts & VS_OPT_CRC) &&
+			    r->crc.covered != VFMIG_RECORD_HEADER_SIZE + r->size)
+				return bad(p, r->offset,
+					   "CHUNK_CRC covers %llu bytes, the FW_DATA record has %llu",
+					   (unsigned long long)r->crc.covered,
+					   (unsigned long long)(VFMIG_RECORD_HEADER_SIZE + r->size));
+		} else if (p->crc_seen) {
+			if (p->opts & VS_OPT_CRC)
+				return bad(p, r->offset,
+					   "FW_DATA record without a CHUNK_CRC record (the stream carried CRCs before)");
+			r->crc_state = VS_CRC_MISSING;
+		}
 		if (r->size > p->max_record)
 			return bad(p, r->offset,
 				   "FW_DATA record of %llu bytes exceeds the %llu byte limit",
@@ -109,6 +168,13 @@ static ssize_t parse_header(struct vs_parser *p)
 			return bad(p, r->offset,
 				   "STOP_COPY_SIZE record of %llu bytes (must be 8)",
 				   (unsigned long long)r->size);
+		break;
+	case VFMIG_RECORD_TAG_CHUNK_CRC:
+		r->kind = VS_REC_CHUNK_CRC;
+		if (r->size != CRC_REC_BYTES)
+			return bad(p, r->offset,
+				   "CHUNK_CRC record of %llu bytes (must be %u)",
+				   (unsigned long long)r->size, CRC_REC_BYTES);
 		break;
 	default:
 		if (!(r->flags & VFMIG_RECORD_F_OPTIONAL))
@@ -178,6 +244,10 @@ static ssize_t check_chunk(struct vs_parser *p)
 		if (c->chunk_seq)
 			return bad(p, r->offset, "FIRST chunk has chunk_seq %u",
 				   c->chunk_seq);
+		/* Images are numbered without gaps from 0: none may go missing. */
+		if (c->image_seq != p->next_image)
+			return bad(p, r->offset, "image %u where image %u must come next",
+				   c->image_seq, p->next_image);
 		if (!(c->flags & VFMIG_CHUNK_F_FULL)) {
 			if (p->img_open)
 				return bad(p, r->offset,
@@ -204,6 +274,7 @@ static ssize_t check_chunk(struct vs_parser *p)
 	p->state_size = c->state_size;
 	p->img_open = !(c->flags & VFMIG_CHUNK_F_LAST);
 	p->img_seq = c->image_seq;
+	p->next_image = c->image_seq + 1;
 	p->next_chunk = c->chunk_seq + 1;
 	p->tot.chunks++;
 	p->tot.pages += c->npages;
@@ -224,9 +295,94 @@ static uint32_t head_len(const struct vs_record *r)
 		return r->size >= CHUNK_HDR_BYTES ? CHUNK_HDR_BYTES : 0;
 	case VS_REC_STOP_COPY_SIZE:
 		return 8;
+	case VS_REC_CHUNK_CRC:
+		return CRC_REC_BYTES;
 	default:
 		return 0;
 	}
+}
+
+/* A CHUNK_CRC record is complete: it applies to the next record. */
+static int finish_crc_record(struct vs_parser *p)
+{
+	struct vs_record *r = &p->cur;
+
+	r->crc.crc32c = le32(p->head);
+	r->crc.algo = le32(p->head + 4);
+	r->crc.covered = le64(p->head + 8);
+	if (r->crc.algo != VFMIG_CRC_ALGO_CRC32C)
+		return (int)bad(p, r->offset, "CHUNK_CRC record with unknown algorithm %u",
+				r->crc.algo);
+	p->crc_next = r->crc;
+	p->crc_pending = true;
+	p->crc_seen = true;
+	p->tot.crc_records++;
+	return 0;
+}
+
+/* A FW_DATA record is complete: check it against its CHUNK_CRC record. */
+static int finish_fw_data(struct vs_parser *p)
+{
+	struct vs_record *r = &p->cur;
+
+	if (r->crc_state == VS_CRC_MISSING) {
+		p->tot.crc_missing++;
+		return 0;
+	}
+	if (!p->crc_on)
+		return 0;
+	p->crc_on = false;
+	r->crc_actual = p->crc_run;
+	if (r->crc.covered == VFMIG_RECORD_HEADER_SIZE + r->size &&
+	    r->crc.crc32c == r->crc_actual) {
+		r->crc_state = VS_CRC_OK;
+		p->tot.crc_ok++;
+		return 0;
+	}
+	r->crc_state = VS_CRC_BAD;
+	p->tot.crc_bad++;
+	if (!(p->opts & VS_OPT_CRC))
+		return 0;
+	return (int)bad(p, r->offset,
+			"FW_DATA record fails its CHUNK_CRC (crc32c 0x%08x, record says 0x%08x)",
+			r->crc_actual, r->crc.crc32c);
+}
+
+/*
+ * The page index table of a chunk streams by (@n payload bytes at @b, the
+ * payload offset is p->pay_fill): indexes strictly increase and stay
+ * inside the state, as the loader checks them.
+ */
+static ssize_t scan_index(struct vs_parser *p, const uint8_t *b, uint64_t n)
+{
+	const struct vs_chunk *c = &p->cur.chunk;
+	uint64_t lo = p->pay_fill, end = CHUNK_HDR_BYTES + (uint64_t)c->npages * 8;
+	uint64_t from = lo > CHUNK_HDR_BYTES ? lo : CHUNK_HDR_BYTES;
+	uint64_t to = lo + n < end ? lo + n : end;
+
+	for (uint64_t i = from; i < to; i++) {
+		uint64_t k, v;
+
+		p->idx[p->idx_fill++] = b[i - lo];
+		if (p->idx_fill < 8)
+			continue;
+		p->idx_fill = 0;
+		v = le64(p->idx);
+		k = (i - CHUNK_HDR_BYTES) / 8;
+		if (v >= c->state_size / VFMIG_PAGE_SIZE)
+			return bad(p, p->cur.offset,
+				   "page index %llu (entry %llu) beyond the state's %llu pages",
+				   (unsigned long long)v, (unsigned long long)k,
+				   (unsigned long long)(c->state_size / VFMIG_PAGE_SIZE));
+		if (k && v <= p->idx_prev)
+			return bad(p, p->cur.offset,
+				   "page indexes do not increase (%llu after %llu, entry %llu)",
+				   (unsigned long long)v,
+				   (unsigned long long)p->idx_prev,
+				   (unsigned long long)k);
+		p->idx_prev = v;
+	}
+	return 0;
 }
 
 ssize_t vs_feed(struct vs_parser *p, const void *buf, size_t len,
@@ -259,6 +415,8 @@ ssize_t vs_feed(struct vs_parser *p, const void *buf, size_t len,
 
 			if (n > len - used)
 				n = len - used;
+			if (p->crc_on)
+				p->crc_run = crc32c(p->crc_run, b + used, (size_t)n);
 			if (p->head_fill < hl) {
 				uint32_t h = hl - p->head_fill;
 
@@ -271,6 +429,8 @@ ssize_t vs_feed(struct vs_parser *p, const void *buf, size_t len,
 				    check_chunk(p))
 					return -1;
 			}
+			if (p->cur.is_chunk && scan_index(p, b + used, n))
+				return -1;
 			used += n;
 			p->pos += n;
 			p->pay_fill += n;
@@ -283,6 +443,10 @@ ssize_t vs_feed(struct vs_parser *p, const void *buf, size_t len,
 				return bad(p, r->offset, "empty FW_DATA record");
 			if (r->kind == VS_REC_STOP_COPY_SIZE)
 				r->stop_copy_size = le64(p->head);
+			if (r->kind == VS_REC_CHUNK_CRC && finish_crc_record(p))
+				return -1;
+			if (r->kind == VS_REC_FW_DATA && finish_fw_data(p))
+				return -1;
 			p->tot.records++;
 			if (r->kind == VS_REC_FW_DATA) {
 				p->tot.fw_data_records++;
@@ -314,6 +478,10 @@ int vs_end(struct vs_parser *p)
 		    "stream ends inside a %s record (%llu of %llu payload bytes)",
 		    vs_tag_name(p->cur.tag), (unsigned long long)p->pay_fill,
 		    (unsigned long long)p->cur.size);
+		return -1;
+	}
+	if (p->crc_pending) {
+		bad(p, p->pos, "stream ends after a CHUNK_CRC record");
 		return -1;
 	}
 	if (p->img_open) {

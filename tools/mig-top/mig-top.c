@@ -386,9 +386,14 @@ static void print_json_rows(void)
 			       mig_fw_op_name(op), (uint64_t)r->st.fw_count[op],
 			       r->st.fw_count[op] ? (uint64_t)(r->st.fw_lat_sum[op] / r->st.fw_count[op]) : 0,
 			       (uint64_t)r->st.fw_lat_max[op]);
-		printf("},\"fw_failed\":%" PRIu64 ",\"errors\":%" PRIu64
-		       ",\"partial\":%s,\"drops\":%" PRIu64 ",\"mode\":\"%s\"}\n",
-		       (uint64_t)r->st.fw_failed, (uint64_t)r->st.errors,
+		printf("},\"fw_failed\":%" PRIu64 ",\"errors\":%" PRIu64 ",",
+		       (uint64_t)r->st.fw_failed, (uint64_t)r->st.errors);
+		if (d->last_err)
+			printf("\"last_error\":{\"site\":\"%s\",\"err\":%d},",
+			       mig_err_site_name(d->last_err_site), d->last_err);
+		else
+			printf("\"last_error\":null,");
+		printf("\"partial\":%s,\"drops\":%" PRIu64 ",\"mode\":\"%s\"}\n",
 		       d->partial ? "true" : "false", drops, t_mode());
 	}
 	fflush(stdout);
@@ -472,15 +477,18 @@ static void row_line(char *out, size_t n, const struct mt_row *r)
 			 cmds, a, (uint64_t)r->st.fw_count[1], s,
 			 (uint64_t)r->st.fw_count[2], l);
 	}
-	char name[64] = "";
+	char name[64] = "", err[40] = "";
 
 	if (generic)
 		generic_dev_name(&gtracer, r->dev, name, sizeof(name));
+	if (d->last_err)	/* the site of this migration's last error */
+		snprintf(err, sizeof(err), " ERR:%s", mig_err_site_name(d->last_err_site));
+	else if (r->st.errors)
+		snprintf(err, sizeof(err), " ERR");
 	snprintf(out, n, "%4u %-12s %-15s %4" PRIu64 " %-6s %s %s %7s %7s/s %7s/s %4u %8s %8s %s%s%s%s",
 		 r->dev, mig_state_name(d->state), mig_dev_phase(d),
 		 (uint64_t)d->mig_id, role_name(d->role), bar, pct, dirty, rr,
-		 wr, d->precopy_iters, tip, eta, fw,
-		 r->st.errors ? " ERR" : "", *name ? " " : "", name);
+		 wr, d->precopy_iters, tip, eta, fw, err, *name ? " " : "", name);
 }
 
 static const char *HDR =

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-3-Clause
-/* migctl inspect: frames, records, images and totals of a stream file. */
+/*
+ * migctl inspect: frames, records, images and totals of a stream file, and
+ * the integrity of every chunk that carries a CHUNK_CRC record.
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +22,7 @@
 struct image {
 	uint32_t seq;
 	uint32_t chunks;
+	uint32_t crc_ok, crc_bad, crc_missing;
 	uint64_t pages, bytes, offset;
 	bool full, done, stop_phase;
 };
@@ -33,6 +37,17 @@ struct insp {
 	bool first_rec;
 	char perr[192];
 };
+
+static const char *crc_note(const struct image *im, char *b, size_t n)
+{
+	if (!im->crc_ok && !im->crc_bad && !im->crc_missing)
+		return "";
+	if (!im->crc_bad && !im->crc_missing && im->crc_ok == im->chunks)
+		return "  crc ok";
+	snprintf(b, n, "  crc: %u ok, %u BAD, %u MISSING", im->crc_ok, im->crc_bad,
+		 im->crc_missing);
+	return b;
+}
 
 static void chunk_flags(uint16_t f, char *b, size_t n)
 {
@@ -65,6 +80,8 @@ static int on_record(struct insp *x, const struct vs_record *r)
 			im->seq = r->chunk.image_seq;
 			im->full = r->chunk.flags & VFMIG_CHUNK_F_FULL;
 			im->offset = r->offset;
+			if (r->crc_state == VS_CRC_OK || r->crc_state == VS_CRC_BAD)
+				im->offset -= VFMIG_CRC_RECORD_BYTES;
 			im->stop_phase = r->offset >= x->switch_off;
 		}
 		if (x->nimg) {
@@ -72,6 +89,12 @@ static int on_record(struct insp *x, const struct vs_record *r)
 			im->chunks++;
 			im->pages += r->chunk.npages;
 			im->bytes += r->size + VFMIG_RECORD_HEADER_SIZE;
+			/* and the CHUNK_CRC record before the chunk */
+			if (r->crc_state == VS_CRC_OK || r->crc_state == VS_CRC_BAD)
+				im->bytes += VFMIG_CRC_RECORD_BYTES;
+			im->crc_ok += r->crc_state == VS_CRC_OK;
+			im->crc_bad += r->crc_state == VS_CRC_BAD;
+			im->crc_missing += r->crc_state == VS_CRC_MISSING;
 			if (r->chunk.flags & VFMIG_CHUNK_F_LAST)
 				im->done = true;
 		}
@@ -86,6 +109,14 @@ static int on_record(struct insp *x, const struct vs_record *r)
 		       r->tag, r->flags, r->size);
 		if (r->kind == VS_REC_STOP_COPY_SIZE)
 			printf(", \"stop_copy_size\": %" PRIu64, r->stop_copy_size);
+		if (r->kind == VS_REC_CHUNK_CRC)
+			printf(", \"crc32c\": %u, \"algo\": %u, \"covered\": %" PRIu64,
+			       r->crc.crc32c, r->crc.algo, r->crc.covered);
+		if (r->kind == VS_REC_FW_DATA) {
+			printf(", \"crc\": \"%s\"", vs_crc_state_name(r->crc_state));
+			if (r->crc_state == VS_CRC_BAD)
+				printf(", \"crc_computed\": %u", r->crc_actual);
+		}
 		if (r->is_chunk)
 			printf(", \"image_seq\": %u, \"chunk_seq\": %u, \"chunk_flags\": \"%s\", "
 			       "\"npages\": %u, \"generation\": %" PRIu64,
@@ -101,12 +132,25 @@ static int on_record(struct insp *x, const struct vs_record *r)
 	       r->size);
 	if (r->kind == VS_REC_STOP_COPY_SIZE)
 		printf("  stop_copy_size=%" PRIu64, r->stop_copy_size);
+	if (r->kind == VS_REC_CHUNK_CRC)
+		printf("  crc32c=0x%08x covered=%" PRIu64, r->crc.crc32c,
+		       r->crc.covered);
 	if (r->is_chunk)
 		printf("  image %u chunk %u %s pages=%u gen=%" PRIu64,
 		       r->chunk.image_seq, r->chunk.chunk_seq, fl,
 		       r->chunk.npages, r->chunk.generation);
 	else if (r->kind == VS_REC_FW_DATA)
 		printf("  (opaque firmware image)");
+	if (r->crc_state == VS_CRC_OK)
+		printf("  crc ok");
+	else if (r->crc_state == VS_CRC_MISSING)
+		printf("  CRC MISSING");
+	else if (r->crc_state == VS_CRC_BAD &&
+		 r->crc.covered != VFMIG_RECORD_HEADER_SIZE + r->size)
+		printf("  CRC BAD (covers %" PRIu64 " bytes, the record has %" PRIu64 ")",
+		       r->crc.covered, VFMIG_RECORD_HEADER_SIZE + r->size);
+	else if (r->crc_state == VS_CRC_BAD)
+		printf("  CRC BAD (computed 0x%08x)", r->crc_actual);
 	printf("\n");
 	return 0;
 }
@@ -136,12 +180,13 @@ int cmd_inspect(const char *file, char *err)
 	struct mf_hello hello = { 0 };
 	struct mf_end end = { 0 };
 	bool have_end = false;
+	struct mf_io io;
 	uint64_t frames = 0;
 	uint8_t *buf = malloc(MF_MAX_PAYLOAD), magic[4];
 	ssize_t n;
 	int fd, ret = -1;
 	struct vs_totals *t = &x.p.tot;
-	char fl[64];
+	char fl[64], nb[64];
 
 	x.json = g_opts.json;
 	if (!buf) {
@@ -170,13 +215,17 @@ int cmd_inspect(const char *file, char *err)
 	if (x.framed) {
 		for (;;) {
 			struct mf_hdr h;
-			int rc = frame_recv(fd, &h, buf, g_opts.io_timeout_ms,
-					    "reading the file", err);
 
-			if (rc == 1)
-				break;
-			if (rc)
+			if (frame_recv(fd, &h, buf, g_opts.io_timeout_ms,
+				       "reading the file", err, &io)) {
+				if (io.status == MF_IO_EOF)
+					break;
+				if (io.status == MF_IO_CUT)
+					peer_gone(err, PEER_FILE, NULL, &io,
+						  end.precopy_bytes + end.stop_copy_bytes,
+						  NULL);
 				goto out;
+			}
 			frames++;
 			if (have_end) {
 				set_err(err, "corrupted stream: %s frame after END",
@@ -231,9 +280,8 @@ int cmd_inspect(const char *file, char *err)
 			}
 		}
 		if (!have_end) {
-			set_err(err, "truncated file: no END frame after %" PRIu64
-				" bytes of device data",
-				end.precopy_bytes + end.stop_copy_bytes);
+			peer_gone(err, PEER_FILE, NULL, &io,
+				  end.precopy_bytes + end.stop_copy_bytes, NULL);
 			goto out;
 		}
 	} else {
@@ -263,20 +311,25 @@ int cmd_inspect(const char *file, char *err)
 		for (size_t i = 0; i < x.nimg; i++)
 			printf("%s\n    {\"image_seq\": %u, \"kind\": \"%s\", \"phase\": \"%s\", "
 			       "\"offset\": %" PRIu64 ", \"chunks\": %u, \"pages\": %" PRIu64
-			       ", \"bytes\": %" PRIu64 ", \"complete\": %s}",
+			       ", \"bytes\": %" PRIu64 ", \"complete\": %s, \"crc_ok\": %u"
+			       ", \"crc_bad\": %u, \"crc_missing\": %u}",
 			       i ? "," : "", x.img[i].seq, x.img[i].full ? "full" : "incremental",
 			       !x.framed ? "unknown" : x.img[i].stop_phase ? "stop_copy" : "precopy",
 			       x.img[i].offset, x.img[i].chunks, x.img[i].pages,
-			       x.img[i].bytes, x.img[i].done ? "true" : "false");
+			       x.img[i].bytes, x.img[i].done ? "true" : "false",
+			       x.img[i].crc_ok, x.img[i].crc_bad, x.img[i].crc_missing);
 		printf("\n  ], \"totals\": {\"stream_bytes\": %" PRIu64 ", \"records\": %" PRIu64
 		       ", \"fw_data_records\": %" PRIu64 ", \"fw_data_bytes\": %" PRIu64
 		       ", \"optional_records\": %" PRIu64 ", \"chunks\": %" PRIu64
 		       ", \"pages\": %" PRIu64 ", \"images\": %" PRIu64
 		       ", \"full_images\": %" PRIu64 ", \"abandoned_images\": %" PRIu64
-		       ", \"stop_copy_size\": %" PRIu64,
+		       ", \"stop_copy_size\": %" PRIu64 ", \"crc_records\": %" PRIu64
+		       ", \"crc_ok\": %" PRIu64 ", \"crc_bad\": %" PRIu64
+		       ", \"crc_missing\": %" PRIu64,
 		       x.p.pos, t->records, t->fw_data_records, t->fw_data_bytes,
 		       t->optional_records, t->chunks, t->pages, t->images,
-		       t->full_images, t->abandoned_images, x.stop_copy_size);
+		       t->full_images, t->abandoned_images, x.stop_copy_size,
+		       t->crc_records, t->crc_ok, t->crc_bad, t->crc_missing);
 		if (x.framed)
 			printf(", \"frames\": %" PRIu64 ", \"precopy_bytes\": %" PRIu64
 			       ", \"stop_copy_bytes\": %" PRIu64 ", \"total_bytes\": %" PRIu64
@@ -294,11 +347,12 @@ int cmd_inspect(const char *file, char *err)
 			printf("images:\n");
 		for (size_t i = 0; i < x.nimg; i++)
 			printf("  image %-4u %-11s %-9s offset %-12" PRIu64 " chunks %-4u pages %-8"
-			       PRIu64 " bytes %" PRIu64 "%s\n",
+			       PRIu64 " bytes %" PRIu64 "%s%s\n",
 			       x.img[i].seq, x.img[i].full ? "full" : "incremental",
 			       !x.framed ? "-" : x.img[i].stop_phase ? "stop_copy" : "precopy",
 			       x.img[i].offset, x.img[i].chunks, x.img[i].pages,
-			       x.img[i].bytes, x.img[i].done ? "" : " (incomplete)");
+			       x.img[i].bytes, x.img[i].done ? "" : " (incomplete)",
+			       crc_note(&x.img[i], nb, sizeof(nb)));
 		printf("totals: %" PRIu64 " stream bytes, %" PRIu64 " records (%" PRIu64
 		       " FW_DATA, %" PRIu64 " bytes), %" PRIu64 " images (%" PRIu64
 		       " full, %" PRIu64 " abandoned), %" PRIu64 " pages, stop_copy_size %"
@@ -306,6 +360,15 @@ int cmd_inspect(const char *file, char *err)
 		       x.p.pos, t->records, t->fw_data_records, t->fw_data_bytes,
 		       t->images, t->full_images, t->abandoned_images, t->pages,
 		       x.stop_copy_size);
+		if (t->crc_records || t->crc_missing)
+			printf("integrity: %" PRIu64 " CHUNK_CRC records; %" PRIu64
+			       " FW_DATA records: %" PRIu64 " crc ok, %" PRIu64 " bad, %" PRIu64
+			       " missing, %" PRIu64 " before the first CRC\n",
+			       t->crc_records, t->fw_data_records, t->crc_ok, t->crc_bad,
+			       t->crc_missing,
+			       t->fw_data_records - t->crc_ok - t->crc_bad - t->crc_missing);
+		else if (!x.opaque)
+			printf("integrity: no CHUNK_CRC records (chunks not checked)\n");
 		if (x.framed)
 			printf("source %s (%s, state %" PRIu64 " bytes): precopy %" PRIu64
 			       " bytes, stop-copy %" PRIu64 " bytes, %u iterations, %" PRIu64
@@ -315,12 +378,18 @@ int cmd_inspect(const char *file, char *err)
 			       end.iterations, frames);
 	}
 	ret = 0;
-	goto out;
+	if (t->crc_bad || t->crc_missing) {
+		set_err(err, "integrity: %" PRIu64 " FW_DATA record(s) fail their CHUNK_CRC, %"
+			PRIu64 " lack one", t->crc_bad, t->crc_missing);
+		ret = -1;
+	}
+	goto done;
 bad_stream:
 	set_err(err, "invalid device stream: %s", x.perr);
 out:
 	if (ret && x.json)
 		printf("\n  ], \"error\": true}\n");
+done:
 	close(fd);
 	free(buf);
 	free(x.img);

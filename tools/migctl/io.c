@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -32,104 +33,34 @@ int set_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* Wait for @ev on @fd; 1 ready, 0 timeout, -1 error (signal stop too). */
 static int wait_fd(int fd, short ev, uint64_t timeout_ms)
 {
-	struct pollfd p = { .fd = fd, .events = ev };
-	uint64_t end = now_ns() + timeout_ms * 1000000ull;
+	return mf_wait_fd(fd, ev, timeout_ms, &g_stop);
+}
 
-	for (;;) {
-		uint64_t t = now_ns();
-		int ms, n;
+static void io_init(struct mf_io *io, uint64_t timeout_ms)
+{
+	memset(io, 0, sizeof(*io));
+	io->timeout_ms = timeout_ms;
+	io->stop = &g_stop;
+}
 
-		if (g_stop) {
-			errno = EINTR;
-			return -1;
-		}
-		if (t >= end)
-			return 0;
-		ms = (int)((end - t) / 1000000ull) + 1;
-		if (ms > 200)
-			ms = 200;	/* re-check g_stop */
-		n = poll(&p, 1, ms);
-		if (n > 0)
-			return 1;
-		if (n < 0 && errno != EINTR)
-			return -1;
-	}
+static int io_fail(const struct mf_io *io, const char *what, char *err)
+{
+	char d[MSG_LEN];
+
+	mf_io_describe(io, d, sizeof(d));
+	set_err(err, "%s: %s", what, d);
+	return -1;
 }
 
 int io_write_all(int fd, const void *buf, size_t len, uint64_t timeout_ms,
 		 const char *what, char *err)
 {
-	const uint8_t *b = buf;
+	struct mf_io io;
 
-	while (len) {
-		ssize_t n = write(fd, b, len);
-
-		if (n > 0) {
-			b += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR && !g_stop)
-			continue;
-		if (n < 0 && errno == EAGAIN) {
-			int w = wait_fd(fd, POLLOUT, timeout_ms);
-
-			if (w > 0)
-				continue;
-			if (!w) {
-				set_err(err, "%s: no progress for %llu ms", what,
-					(unsigned long long)timeout_ms);
-				return -1;
-			}
-		}
-		set_err(err, "%s: %s", what,
-			g_stop ? "interrupted" :
-			n == 0 ? "short write" : strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-int io_read_full(int fd, void *buf, size_t len, uint64_t timeout_ms,
-		 const char *what, char *err)
-{
-	uint8_t *b = buf;
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = read(fd, b + got, len - got);
-
-		if (n > 0) {
-			got += (size_t)n;
-			continue;
-		}
-		if (n == 0) {
-			if (!got)
-				return 1;
-			set_err(err, "%s: stream cut short (%zu of %zu bytes of a frame)",
-				what, got, len);
-			return -1;
-		}
-		if (errno == EINTR && !g_stop)
-			continue;
-		if (errno == EAGAIN) {
-			int w = wait_fd(fd, POLLIN, timeout_ms);
-
-			if (w > 0)
-				continue;
-			if (!w) {
-				set_err(err, "%s: nothing received for %llu ms", what,
-					(unsigned long long)timeout_ms);
-				return -1;
-			}
-		}
-		set_err(err, "%s: %s", what, g_stop ? "interrupted" : strerror(errno));
-		return -1;
-	}
-	return 0;
+	io_init(&io, timeout_ms);
+	return mf_write_all(fd, buf, len, &io) ? io_fail(&io, what, err) : 0;
 }
 
 static int split_hostport(const char *hp, char *host, size_t hlen, char *port,
@@ -262,45 +193,41 @@ int tcp_accept(int lfd, uint64_t timeout_ms, char *err)
 }
 
 int frame_send(int fd, uint16_t type, const void *payload, uint32_t len,
-	       bool csum, uint64_t timeout_ms, const char *what, char *err)
+	       bool csum, uint64_t timeout_ms, const char *what, char *err,
+	       struct mf_io *io)
 {
-	uint8_t hdr[MF_HDR_SIZE];
-
-	mf_hdr_pack(hdr, type, csum ? MF_F_CSUM : 0, len,
-		    csum ? mf_hash64(payload, len) : 0);
-	if (io_write_all(fd, hdr, sizeof(hdr), timeout_ms, what, err))
-		return -1;
-	if (len && io_write_all(fd, payload, len, timeout_ms, what, err))
-		return -1;
-	return 0;
+	io_init(io, timeout_ms);
+	return mf_send(fd, type, payload, len, csum, io) ? io_fail(io, what, err) : 0;
 }
 
 int frame_recv(int fd, struct mf_hdr *h, uint8_t *buf, uint64_t timeout_ms,
-	       const char *what, char *err)
+	       const char *what, char *err, struct mf_io *io)
 {
-	uint8_t hdr[MF_HDR_SIZE];
-	char msg[160];
-	int rc;
+	io_init(io, timeout_ms);
+	return mf_recv(fd, h, buf, io) ? io_fail(io, what, err) : 0;
+}
 
-	rc = io_read_full(fd, hdr, sizeof(hdr), timeout_ms, what, err);
-	if (rc)
-		return rc;
-	if (mf_hdr_unpack(hdr, h, msg, sizeof(msg))) {
-		set_err(err, "%s: corrupted stream: %s", what, msg);
-		return -1;
+int peer_gone(char *err, enum peer who, const char *addr,
+	      const struct mf_io *io, uint64_t bytes, const char *phase)
+{
+	char where[MSG_LEN];
+
+	mf_io_where(io, where, sizeof(where));
+	switch (who) {
+	case PEER_SENDER:
+		set_err(err, "the sender closed the connection mid-stream (%s%s%s; %"
+			PRIu64 " bytes of device data received)", where,
+			phase ? ", " : "", phase ? phase : "", bytes);
+		break;
+	case PEER_RECEIVER:
+		set_err(err, "the receiver at %s closed the connection mid-stream (%s%s%s; %"
+			PRIu64 " bytes of device data sent)", addr, where,
+			phase ? ", " : "", phase ? phase : "", bytes);
+		break;
+	case PEER_FILE:
+		set_err(err, "truncated file: no END frame (%s; %" PRIu64
+			" bytes of device data)", where, bytes);
+		break;
 	}
-	rc = io_read_full(fd, buf, h->len, timeout_ms, what, err);
-	if (rc == 1) {
-		set_err(err, "%s: stream cut short inside a %s frame", what,
-			mf_type_name(h->type));
-		return -1;
-	}
-	if (rc)
-		return -1;
-	if ((h->flags & MF_F_CSUM) && mf_hash64(buf, h->len) != h->csum) {
-		set_err(err, "%s: corrupted stream: checksum mismatch in a %s frame of %u bytes",
-			what, mf_type_name(h->type), h->len);
-		return -1;
-	}
-	return 0;
+	return -1;
 }

@@ -58,22 +58,37 @@ extern struct opts g_opts;
 void set_err(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* --- io.c: fd I/O with timeouts ------------------------------------------ */
+/* Raw bytes (no frames); -1 with err "WHAT: ..." on failure. */
 int io_write_all(int fd, const void *buf, size_t len, uint64_t timeout_ms,
-		 const char *what, char *err);
-/* 0 ok, 1 clean EOF before the first byte, -1 error (err set). */
-int io_read_full(int fd, void *buf, size_t len, uint64_t timeout_ms,
 		 const char *what, char *err);
 int tcp_connect(const char *hostport, uint64_t timeout_ms, char *err);
 int tcp_listen(const char *hostport, char *err);
 int tcp_accept(int lfd, uint64_t timeout_ms, char *err);
 int set_nonblock(int fd);
 
-/* Frames over a socket or file. payload may be NULL when len is 0. */
+/*
+ * Frames over a socket or file (tools/lib/migframe_io.c). 0, or -1 with
+ * err "WHAT: ..." and io saying what happened and where (mf_io_peer_gone()
+ * for a vanished peer: give peer_gone()'s message instead). payload may be
+ * NULL when len is 0; buf holds MF_MAX_PAYLOAD.
+ */
 int frame_send(int fd, uint16_t type, const void *payload, uint32_t len,
-	       bool csum, uint64_t timeout_ms, const char *what, char *err);
-/* 0 ok, 1 clean EOF at a frame boundary, -1 error. buf holds MF_MAX_PAYLOAD. */
+	       bool csum, uint64_t timeout_ms, const char *what, char *err,
+	       struct mf_io *io);
 int frame_recv(int fd, struct mf_hdr *h, uint8_t *buf, uint64_t timeout_ms,
-	       const char *what, char *err);
+	       const char *what, char *err, struct mf_io *io);
+
+enum peer { PEER_SENDER, PEER_RECEIVER, PEER_FILE };
+/*
+ * The one message for a stream that stopped before its END, wherever the
+ * cut fell (docs/migctl.md, "A vanished peer"): "the sender closed the
+ * connection mid-stream (WHERE[, PHASE]; N bytes of device data received)",
+ * "the receiver at ADDR closed the connection mid-stream (...; N bytes ...
+ * sent)", "truncated file: no END frame (WHERE; N bytes of device data)".
+ * Returns -1.
+ */
+int peer_gone(char *err, enum peer who, const char *addr,
+	      const struct mf_io *io, uint64_t bytes, const char *phase);
 
 /* --- target.c: the resuming side -------------------------------------------- */
 struct loader {

@@ -37,6 +37,7 @@ struct sink {
 	const char *addr;		/* SINK_TCP */
 	uint8_t *rbuf;
 	uint64_t last_send_ns;
+	uint64_t sent;			/* SINK_TCP: device stream bytes sent */
 	struct mf_ack ack;
 	/* filled by sink_finish */
 	uint64_t load_ns, resume_ns;
@@ -47,12 +48,44 @@ static const char *sink_what(const struct sink *k)
 	return k->kind == SINK_TCP ? "sending to the target" : "writing the file";
 }
 
+/* A frame the receiver sent before it went away: its reason says more. */
+static bool receiver_error(struct sink *k, char *err)
+{
+	struct pollfd p = { .fd = k->fd, .events = POLLIN };
+	char scratch[MSG_LEN];
+	struct mf_io io;
+	struct mf_hdr h;
+
+	if (poll(&p, 1, 0) <= 0 ||
+	    frame_recv(k->fd, &h, k->rbuf, 200, "receiving from the target",
+		       scratch, &io) ||
+	    h.type != MF_ERROR)
+		return false;
+	set_err(err, "target failed: %.*s", (int)h.len, (char *)k->rbuf);
+	return true;
+}
+
+/*
+ * Frame I/O with the receiver failed. A vanished receiver, wherever the
+ * stream stopped (EOF, reset, broken pipe; reading or writing), gets one
+ * message; PHASE says what the sender waited for, if anything.
+ */
+static int sink_fail(struct sink *k, const struct mf_io *io, const char *phase,
+		     char *err)
+{
+	if (k->kind != SINK_TCP || !mf_io_peer_gone(io))
+		return -1;
+	if (receiver_error(k, err))
+		return -1;
+	return peer_gone(err, PEER_RECEIVER, k->addr, io, k->sent, phase);
+}
+
 static int sink_begin(struct sink *k, const struct mf_hello *hello, char *err)
 {
 	uint8_t pay[128];
+	struct mf_io io;
 	struct mf_hdr h;
 	uint32_t len;
-	int rc;
 
 	if (k->kind == SINK_LOCAL)
 		return loader_begin(&k->ld, k->tgt, err);
@@ -60,19 +93,14 @@ static int sink_begin(struct sink *k, const struct mf_hello *hello, char *err)
 		return 0;
 	mf_hello_pack(hello, pay, &len);
 	if (frame_send(k->fd, MF_HELLO, pay, len, k->kind == SINK_FILE,
-		       g_opts.io_timeout_ms, sink_what(k), err))
-		return -1;
+		       g_opts.io_timeout_ms, sink_what(k), err, &io))
+		return sink_fail(k, &io, NULL, err);
 	k->last_send_ns = now_ns();
 	if (k->kind == SINK_FILE)
 		return 0;
-	rc = frame_recv(k->fd, &h, k->rbuf, g_opts.io_timeout_ms,
-			"waiting for the target", err);
-	if (rc == 1) {
-		set_err(err, "the receiver at %s closed the connection", k->addr);
-		return -1;
-	}
-	if (rc)
-		return -1;
+	if (frame_recv(k->fd, &h, k->rbuf, g_opts.io_timeout_ms,
+		       "waiting for the target", err, &io))
+		return sink_fail(k, &io, "waiting for READY", err);
 	if (h.type == MF_ERROR) {
 		set_err(err, "target refused: %.*s", (int)h.len, (char *)k->rbuf);
 		return -1;
@@ -89,19 +117,14 @@ static int sink_begin(struct sink *k, const struct mf_hello *hello, char *err)
 static int sink_check_peer(struct sink *k, char *err)
 {
 	struct pollfd p = { .fd = k->fd, .events = POLLIN };
+	struct mf_io io;
 	struct mf_hdr h;
-	int rc;
 
 	if (poll(&p, 1, 0) <= 0)
 		return 0;
-	rc = frame_recv(k->fd, &h, k->rbuf, 1000, "receiving from the target", err);
-	if (rc == 1) {
-		set_err(err, "the receiver at %s closed the connection mid-stream",
-			k->addr);
-		return -1;
-	}
-	if (rc)
-		return -1;
+	if (frame_recv(k->fd, &h, k->rbuf, 1000, "receiving from the target",
+		       err, &io))
+		return sink_fail(k, &io, NULL, err);
 	if (h.type == MF_ERROR)
 		set_err(err, "target failed: %.*s", (int)h.len, (char *)k->rbuf);
 	else
@@ -113,7 +136,7 @@ static int sink_check_peer(struct sink *k, char *err)
 static int sink_data(struct sink *k, bool stop_phase, const void *buf,
 		     size_t len, char *err)
 {
-	int ret;
+	struct mf_io io;
 
 	if (k->kind == SINK_LOCAL)
 		return loader_write(&k->ld, buf, len, stop_phase, err);
@@ -122,13 +145,13 @@ static int sink_data(struct sink *k, bool stop_phase, const void *buf,
 	if (k->raw)
 		return io_write_all(k->fd, buf, len, g_opts.io_timeout_ms,
 				    sink_what(k), err);
-	ret = frame_send(k->fd, stop_phase ? MF_DATA_STOP : MF_DATA_PRE, buf,
-			 (uint32_t)len, k->kind == SINK_FILE,
-			 g_opts.io_timeout_ms, sink_what(k), err);
+	if (frame_send(k->fd, stop_phase ? MF_DATA_STOP : MF_DATA_PRE, buf,
+		       (uint32_t)len, k->kind == SINK_FILE,
+		       g_opts.io_timeout_ms, sink_what(k), err, &io))
+		return sink_fail(k, &io, NULL, err);
 	k->last_send_ns = now_ns();
-	if (ret && k->kind == SINK_TCP && strstr(err, "Broken pipe"))
-		set_err(err, "the receiver at %s is gone (connection lost)", k->addr);
-	return ret;
+	k->sent += len;
+	return 0;
 }
 
 /* TCP: an empty DATA frame now and then, so an idle PRE_COPY never looks dead. */
@@ -141,18 +164,22 @@ static int sink_idle(struct sink *k, char *err)
 
 static int sink_switchover(struct sink *k, char *err)
 {
+	struct mf_io io;
+
 	if (k->kind == SINK_LOCAL || k->raw)
 		return 0;
-	return frame_send(k->fd, MF_SWITCHOVER, NULL, 0, k->kind == SINK_FILE,
-			  g_opts.io_timeout_ms, sink_what(k), err);
+	if (frame_send(k->fd, MF_SWITCHOVER, NULL, 0, k->kind == SINK_FILE,
+		       g_opts.io_timeout_ms, sink_what(k), err, &io))
+		return sink_fail(k, &io, NULL, err);
+	return 0;
 }
 
 static int sink_finish(struct sink *k, const struct mf_end *end, char *err)
 {
 	uint8_t pay[128];
+	struct mf_io io;
 	struct mf_hdr h;
 	uint32_t len;
-	int rc;
 
 	if (k->kind == SINK_LOCAL) {
 		if (loader_finish(&k->ld, err))
@@ -164,8 +191,8 @@ static int sink_finish(struct sink *k, const struct mf_end *end, char *err)
 	mf_end_pack(end, pay, &len);
 	if (!k->raw &&
 	    frame_send(k->fd, MF_END, pay, len, k->kind == SINK_FILE,
-		       g_opts.io_timeout_ms, sink_what(k), err))
-		return -1;
+		       g_opts.io_timeout_ms, sink_what(k), err, &io))
+		return sink_fail(k, &io, NULL, err);
 	if (k->kind == SINK_FILE) {
 		if (close(k->fd)) {
 			k->fd = -1;
@@ -175,15 +202,9 @@ static int sink_finish(struct sink *k, const struct mf_end *end, char *err)
 		k->fd = -1;
 		return 0;
 	}
-	rc = frame_recv(k->fd, &h, k->rbuf, g_opts.io_timeout_ms,
-			"waiting for the target to resume", err);
-	if (rc == 1) {
-		set_err(err, "the receiver at %s closed the connection before confirming",
-			k->addr);
-		return -1;
-	}
-	if (rc)
-		return -1;
+	if (frame_recv(k->fd, &h, k->rbuf, g_opts.io_timeout_ms,
+		       "waiting for the target to resume", err, &io))
+		return sink_fail(k, &io, "waiting for the ACK", err);
 	if (h.type == MF_ERROR) {
 		set_err(err, "target failed: %.*s", (int)h.len, (char *)k->rbuf);
 		return -1;
@@ -201,6 +222,7 @@ static int sink_finish(struct sink *k, const struct mf_end *end, char *err)
 static void sink_abort(struct sink *k, const char *msg)
 {
 	char scratch[MSG_LEN];
+	struct mf_io io;
 
 	switch (k->kind) {
 	case SINK_LOCAL:
@@ -215,7 +237,7 @@ static void sink_abort(struct sink *k, const char *msg)
 	case SINK_TCP:
 		if (k->fd >= 0)
 			frame_send(k->fd, MF_ERROR, msg, (uint32_t)strlen(msg),
-				   false, 1000, "error frame", scratch);
+				   false, 1000, "error frame", scratch, &io);
 		break;
 	}
 }

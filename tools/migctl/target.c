@@ -177,23 +177,24 @@ struct rx {
 	bool switched;
 };
 
+/* The stream stopped under frame I/O: the one message if the peer is gone. */
+static int rx_fail(const struct rx *x, const struct mf_io *io, char *err)
+{
+	if (!mf_io_peer_gone(io))
+		return -1;
+	return peer_gone(err, x->net ? PEER_SENDER : PEER_FILE, NULL, io,
+			 x->ld.bytes, NULL);
+}
+
 static int rx_stream(struct rx *x, struct report *r, char *err)
 {
 	const char *what = x->net ? "receiving from the sender" : "reading the file";
+	struct mf_io io;
 	struct mf_hdr h;
 
 	for (;;) {
-		int rc = frame_recv(x->fd, &h, x->buf, g_opts.io_timeout_ms, what, err);
-
-		if (rc == 1) {
-			set_err(err, x->net ?
-				"the sender closed the connection mid-stream after %" PRIu64 " bytes of device data" :
-				"truncated file: it ends after %" PRIu64 " bytes of device data without an END frame",
-				x->ld.bytes);
-			return -1;
-		}
-		if (rc)
-			return -1;
+		if (frame_recv(x->fd, &h, x->buf, g_opts.io_timeout_ms, what, err, &io))
+			return rx_fail(x, &io, err);
 		switch (h.type) {
 		case MF_DATA_PRE:
 		case MF_DATA_STOP:
@@ -240,16 +241,16 @@ static int rx_stream(struct rx *x, struct report *r, char *err)
 static int rx_hello(struct rx *x, char *err)
 {
 	const char *what = x->net ? "receiving from the sender" : "reading the file";
+	struct mf_io io;
 	struct mf_hdr h;
-	int rc = frame_recv(x->fd, &h, x->buf, g_opts.io_timeout_ms, what, err);
 
-	if (rc == 1) {
-		set_err(err, x->net ? "the sender closed the connection before HELLO" :
-			"empty file");
-		return -1;
+	if (frame_recv(x->fd, &h, x->buf, g_opts.io_timeout_ms, what, err, &io)) {
+		if (!x->net && io.status == MF_IO_EOF) {
+			set_err(err, "empty file");
+			return -1;
+		}
+		return rx_fail(x, &io, err);
 	}
-	if (rc)
-		return -1;
 	if (h.type != MF_HELLO || mf_hello_unpack(x->buf, h.len, &x->hello)) {
 		set_err(err, "%s: corrupted stream: expected HELLO, got %s", what,
 			mf_type_name(h.type));
@@ -264,6 +265,7 @@ int cmd_receive(struct vfio_dev *tgt, const char *addr, struct report *r,
 	struct rx x = { .fd = -1, .net = true, .ld = { .fd = -1 } };
 	uint8_t pay[128];
 	struct mf_ack ack = { 0 };
+	struct mf_io io;
 	uint64_t t_start;
 	uint32_t len;
 	int lfd, ret = -1;
@@ -292,8 +294,10 @@ int cmd_receive(struct vfio_dev *tgt, const char *addr, struct report *r,
 	if (check_compat(&x.hello, tgt, err) || loader_begin(&x.ld, tgt, err))
 		goto fail;
 	if (frame_send(x.fd, MF_READY, NULL, 0, false, g_opts.io_timeout_ms,
-		       "answering the sender", err))
+		       "answering the sender", err, &io)) {
+		rx_fail(&x, &io, err);
 		goto fail;
+	}
 	if (rx_stream(&x, r, err) || loader_finish(&x.ld, err))
 		goto fail;
 	ack.load_tail_ns = x.ld.stop_write_ns + x.ld.stop_ns;
@@ -306,7 +310,8 @@ int cmd_receive(struct vfio_dev *tgt, const char *addr, struct report *r,
 	memcpy(ack.digest, r->tgt_digest, sizeof(ack.digest));
 	mf_ack_pack(&ack, pay, &len);
 	if (frame_send(x.fd, MF_ACK, pay, len, false, g_opts.io_timeout_ms,
-		       "answering the sender", err)) {
+		       "answering the sender", err, &io)) {
+		rx_fail(&x, &io, err);
 		/*
 		 * The target runs, but the sender will not know: it times out
 		 * and resumes the source. Undo this side so only one runs.
@@ -323,7 +328,7 @@ fail:
 		char scratch[MSG_LEN];
 
 		frame_send(x.fd, MF_ERROR, err, (uint32_t)strlen(err), false,
-			   1000, "error frame", scratch);
+			   1000, "error frame", scratch, &io);
 	}
 out:
 	if (x.fd >= 0)
