@@ -62,13 +62,19 @@ migrate() {
 		--max-bandwidth $((BW << 20)) --avail-switchover-bandwidth $((SBW << 20)) \
 		--port "$4" --json "$d.json" >"$d.log" 2>&1 &
 	qm=$!
+	# Frames from the moment QEMU starts the migration (the source device
+	# leaves RUNNING), every 1.5 s.
 	n=0
 	while kill -0 $qm 2>/dev/null; do
-		sleep 1.5
-		n=$((n + 1))
+		if [ $n = 0 ] && [ "$(cat /sys/bus/mdev/devices/"$2"/vfmig/mig_state)" = RUNNING ]; then
+			sleep 0.1
+			continue
+		fi
+		[ $n = 0 ] || sleep 1.5
 		kill -0 $qm 2>/dev/null || break
-		banner "mig-top, $((n * 3 / 2)) s after the QEMUs started ($1)"
+		banner "mig-top, $((n * 3 / 2)) s into the migration ($1)"
 		frame
+		n=$((n + 1))
 	done
 	wait $qm || { cat "$d.json" "$d.log" 2>/dev/null; die "QEMU's migration failed"; }
 	cat $tr/trace >"$d.trace"
