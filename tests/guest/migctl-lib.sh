@@ -110,6 +110,40 @@ one_error_line() {
 	grep -Eq "$3" "$1" || die "$2: error '$(cat "$1")' does not match /$3/"
 }
 
+# wait_rc PID MAX_SECONDS: sets RC to the exit status of PID (a child of
+# this shell), which must end within MAX_SECONDS.
+# shellcheck disable=SC2034 # RC is for the caller
+wait_rc() {
+	n=0
+	while kill -0 "$1" 2>/dev/null; do
+		n=$((n + 1))
+		[ $n -le $(($2 * 10)) ] || die "pid $1 still running after $2 s"
+		sleep 0.1
+	done
+	RC=0
+	wait "$1" || RC=$?
+}
+
+# expect_gone LABEL ERRFILE JSONFILE PREFIX ERE: a failed migctl --json run
+# printed one stderr line "migctl: error: PREFIX(REST)", REST matches ERE
+# (grep -E), and its JSON report has the same error. PREFIX is the leading
+# message for a vanished peer (docs/migctl.md, "A vanished peer").
+expect_gone() {
+	{ read -r line && ! read -r _; } <"$2" ||
+		die "$1: stderr is not one line: $(cat "$2")"
+	case $line in
+	"migctl: error: $4"*) ;;
+	*) die "$1: '$line' does not start with 'migctl: error: $4'" ;;
+	esac
+	rest=${line#"migctl: error: $4"}
+	printf '%s\n' "$rest" | grep -Eq "^\($5\)\$" ||
+		die "$1: '$line': '$rest' does not match /^\($5\)\$/"
+	# migctl's messages have no characters that JSON escapes.
+	grep -Fq "\"error\": \"${line#migctl: error: }\"" "$3" ||
+		die "$1: JSON error differs from stderr: $(cat "$3")"
+	info "$1: $line"
+}
+
 # A device nobody has open is RUNNING with its workload stopped.
 assert_state() {
 	s=$(attr "$1" mig_state)

@@ -113,8 +113,9 @@ static void expect_where(size_t cut, const char *how, char *out, size_t len)
 		snprintf(out, len, "%s inside a frame header, after %zu of its 24 bytes",
 			 how, cut - start[i]);
 	else
-		snprintf(out, len, "%s inside a %s frame, after %zu of its %u payload bytes",
-			 how, mf_type_name(frames[i].type),
+		snprintf(out, len, "%s inside %s %s frame, after %zu of its %u payload bytes",
+			 how, frames[i].type == MF_END ? "an" : "a",
+			 mf_type_name(frames[i].type),
 			 cut - start[i] - MF_HDR_SIZE, frames[i].len);
 }
 
@@ -316,6 +317,12 @@ static void test_write_gone(void)
 	CHECK(mf_io_peer_gone(&io), "a broken pipe is a vanished peer");
 	mf_io_where(&io, where, sizeof(where));
 	CHECK(!strcmp(where, "broken pipe while sending a DATA_STOP frame, after 0 of its 24 header bytes"),
+	      "where \"%s\"", where);
+	io = io_for(2000, NULL);
+	CHECK(mf_send(sv[1], MF_ACK, stream, 56, false, &io) && io.part == MF_PART_HDR,
+	      "send an ACK to a closed peer: status %d", io.status);
+	mf_io_where(&io, where, sizeof(where));
+	CHECK(!strcmp(where, "broken pipe while sending an ACK frame, after 0 of its 24 header bytes"),
 	      "where \"%s\"", where);
 	io = io_for(2000, NULL);
 	CHECK(mf_write_all(sv[1], stream, 10, &io) && io.status == MF_IO_CUT &&

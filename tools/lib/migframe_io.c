@@ -208,6 +208,7 @@ void mf_io_where(const struct mf_io *io, char *out, size_t len)
 			  io->err == ECONNABORTED ? "connection aborted" :
 			  strerror(io->err);
 	const char *type = mf_type_name(io->type);
+	const char *a = strchr("AEIOU", type[0]) ? "an" : "a";
 
 	switch (io->part) {
 	case MF_PART_NONE:
@@ -222,12 +223,12 @@ void mf_io_where(const struct mf_io *io, char *out, size_t len)
 			snprintf(out, len, "%s inside a frame header, after %zu of its %d bytes",
 				 how, io->got, MF_HDR_SIZE);
 		else
-			snprintf(out, len, "%s while sending a %s frame, after %zu of its %d header bytes",
-				 how, type, io->got, MF_HDR_SIZE);
+			snprintf(out, len, "%s while sending %s %s frame, after %zu of its %d header bytes",
+				 how, a, type, io->got, MF_HDR_SIZE);
 		break;
 	case MF_PART_PAYLOAD:
-		snprintf(out, len, "%s %s a %s frame, after %zu of its %zu payload bytes",
-			 how, io->write ? "while sending" : "inside", type,
+		snprintf(out, len, "%s %s %s %s frame, after %zu of its %zu payload bytes",
+			 how, io->write ? "while sending" : "inside", a, type,
 			 io->got, io->want);
 		break;
 	}
