@@ -18,7 +18,7 @@ HMP `info migrate` of the source, quits both QEMUs and prints:
      "dst_query_migrate", "hmp_info_migrate", "src_digest", "dst_digest",
      "src_mig_state", "dst_mig_state", "events" {"src": [...], "dst": [...]},
      "trace" {"src": FILE, "dst": FILE} (with --trace),
-     "clock" {"mono_ns", "real_ns"} (one reading of both clocks)}
+     "clock" {"mono_ns", "real_ns", "error_ns"} (one reading of both clocks)}
 
 Exit status 0 when the migration completed and the target runs, else 1
 (the report is printed either way). Files (QMP sockets, QEMU's stderr,
@@ -69,6 +69,21 @@ vmstate_downtime_checkpoint
 def sysfs(uuid, name):
     with open("/sys/bus/mdev/devices/%s/vfmig/%s" % (uuid, name)) as f:
         return f.read().strip()
+
+
+def clock_pair():
+    """One reading of CLOCK_MONOTONIC and CLOCK_REALTIME at the same moment:
+    of 20 tries (monotonic, realtime, monotonic), the one whose monotonic
+    readings are closest (a preemption between the calls, ms under TCG,
+    would skew the pair); "error_ns" is that closest gap."""
+    best = None
+    for _ in range(20):
+        m1 = time.monotonic_ns()
+        r = time.time_ns()
+        m2 = time.monotonic_ns()
+        if best is None or m2 - m1 < best[0]:
+            best = (m2 - m1, (m1 + m2) // 2, r)
+    return {"mono_ns": best[1], "real_ns": best[2], "error_ns": best[0]}
 
 
 def qemu_cmd():
@@ -201,7 +216,7 @@ def migrate(args):
         for role, uuid in (("src", args.src), ("dst", args.dst)):
             attempt(role + "_digest", lambda u=uuid: sysfs(u, "digest"))
             attempt(role + "_mig_state", lambda u=uuid: sysfs(u, "mig_state"))
-        report["clock"] = {"mono_ns": time.monotonic_ns(), "real_ns": time.time_ns()}
+        report["clock"] = clock_pair()
         if args.hold_file:
             while not os.path.exists(args.hold_file):
                 time.sleep(0.2)
