@@ -183,7 +183,12 @@ install_qemu10() {
 		exit 1
 	fi
 	mkdir -p "$q10_apt_dir/lists/partial" "$q10_apt_dir/cache/archives/partial"
-	echo "deb http://deb.debian.org/debian bookworm-backports main" >"$q10_apt_dir/sources.list"
+	# The mirror the system uses for bookworm (deb.debian.org if none is found).
+	local mirror keyring=/usr/share/keyrings/debian-archive-keyring.gpg opt=""
+	mirror=$(apt-cache policy 2>/dev/null |
+		sed -n 's|^ *[0-9]* \(https\{0,1\}://[^ ]*\) bookworm/main amd64 Packages$|\1|p' | head -n 1)
+	[[ -r $keyring ]] && opt="[signed-by=$keyring] "
+	echo "deb ${opt}${mirror:-http://deb.debian.org/debian} bookworm-backports main" >"$q10_apt_dir/sources.list"
 	echo "deps.sh: apt-get update (bookworm-backports, private lists in $q10_apt_dir)" >&2
 	apt-get "${q10_apt_opts[@]}" update -qq
 	local v p series

@@ -31,6 +31,10 @@ Checks (each failure is printed as "FAIL: ..."; exit 1 if any):
   trace's and whose downtime equals the device window computed here
   (same events, same clock) within 50 us.
 
+QEMU's trace stamps (realtime) are put on the trace's monotonic clock with
+the report's clock pair; T0 must fall between QEMU's src-downtime-start and
+src-vm-stopped checkpoints (1 ms slack).
+
 Prints the numbers: QEMU's downtime, the device-level window (source
 leaves the running states -> target RUNNING, docs/downtime.md), the part
 from the source's STOP_COPY entry, and QEMU's downtime checkpoints placed
@@ -244,6 +248,13 @@ def main():
             if e["ev"] == "vmstate_downtime_checkpoint":
                 cps[e["args"].strip()] = round((e["ts"] - off - t0) * us)
         s["qemu_checkpoints_us_from_t0"] = cps
+        # QEMU stops the VM (its VM-state handlers stop the device: T0)
+        # between these two checkpoints; on one clock they must bracket T0.
+        tol = 1000 + clk.get("error_ns", 0) / 1e3
+        a0, a1 = cps.get("src-downtime-start"), cps.get("src-vm-stopped")
+        ck(a0 is not None and a1 is not None and a0 - tol <= 0 <= a1 + tol,
+           "QEMU's VM stop (%s .. %s us) does not bracket the device's stop (T0)"
+           " on one clock: the clock pair is off" % (a0, a1))
 
     if a.mig_top:
         recs = []

@@ -18,11 +18,17 @@ HMP `info migrate` of the source, quits both QEMUs and prints:
      "dst_query_migrate", "hmp_info_migrate", "src_digest", "dst_digest",
      "src_mig_state", "dst_mig_state", "events" {"src": [...], "dst": [...]},
      "trace" {"src": FILE, "dst": FILE} (with --trace),
-     "clock" {"mono_ns", "real_ns"} (one reading of both clocks)}
+     "clock" {"mono_ns", "real_ns", "error_ns"} (one reading of both clocks)}
 
 Exit status 0 when the migration completed and the target runs, else 1
 (the report is printed either way). Files (QMP sockets, QEMU's stderr,
 trace logs) are kept in DIR.
+
+QEMU estimates the downtime as pending bytes / the bandwidth it measured in
+the last iteration, and switches over once that is below downtime-limit.
+An idle VM with a device that has no PRE_COPY sends nothing while it
+iterates, so that estimate never falls below the device's STOP_COPY size:
+--avail-switchover-bandwidth tells QEMU the bandwidth instead.
 
 --hold-file FILE: after the migration, wait until FILE exists before
 quitting the QEMUs (the demo uses it to show both processes).
@@ -36,7 +42,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp import QMP  # noqa: E402
+from qmp import QMP, QMPError  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -63,6 +69,21 @@ vmstate_downtime_checkpoint
 def sysfs(uuid, name):
     with open("/sys/bus/mdev/devices/%s/vfmig/%s" % (uuid, name)) as f:
         return f.read().strip()
+
+
+def clock_pair():
+    """One reading of CLOCK_MONOTONIC and CLOCK_REALTIME at the same moment:
+    of 20 tries (monotonic, realtime, monotonic), the one whose monotonic
+    readings are closest (a preemption between the calls, ms under TCG,
+    would skew the pair); "error_ns" is that closest gap."""
+    best = None
+    for _ in range(20):
+        m1 = time.monotonic_ns()
+        r = time.time_ns()
+        m2 = time.monotonic_ns()
+        if best is None or m2 - m1 < best[0]:
+            best = (m2 - m1, (m1 + m2) // 2, r)
+    return {"mono_ns": best[1], "real_ns": best[2], "error_ns": best[0]}
 
 
 def qemu_cmd():
@@ -109,7 +130,7 @@ class VM:
     def quit(self):
         try:
             self.qmp.cmd("quit", timeout=30)
-        except (EOFError, OSError):
+        except (EOFError, OSError, TimeoutError):
             pass
         try:
             self.proc.wait(timeout=60)
@@ -153,6 +174,8 @@ def migrate(args):
             params["max-bandwidth"] = args.max_bandwidth
         if args.downtime_limit:
             params["downtime-limit"] = args.downtime_limit
+        if args.avail_switchover_bandwidth:
+            params["avail-switchover-bandwidth"] = args.avail_switchover_bandwidth
         if params:
             src.qmp.cmd("migrate-set-parameters", params)
         # Let the source VM run (and its device's workload dirty state).
@@ -164,6 +187,7 @@ def migrate(args):
         deadline = time.monotonic() + args.timeout
         while True:
             info = src.qmp.cmd("query-migrate")
+            report["status"] = info.get("status")
             if info.get("status") in ("completed", "failed", "cancelled"):
                 break
             if time.monotonic() > deadline:
@@ -173,23 +197,34 @@ def migrate(args):
             time.sleep(0.1)
         report["status"] = info["status"]
         report["query_migrate"] = info
+
+        # After a failure the target QEMU has usually exited (its default
+        # exit-on-error): what cannot be read is named in "unavailable".
+        def attempt(key, fn):
+            try:
+                report[key] = fn()
+            except (OSError, EOFError, TimeoutError, QMPError) as e:
+                report.setdefault("unavailable", {})[key] = "%s: %s" % (type(e).__name__, e)
+
         if info["status"] == "completed":
             # The target runs once it has loaded everything (RESUME event).
-            dst.qmp.wait_event("RESUME", timeout=120)
-            report["dst_status"] = dst.qmp.cmd("query-status")["status"]
-            report["src_status"] = src.qmp.cmd("query-status")["status"]
-        report["dst_query_migrate"] = dst.qmp.cmd("query-migrate")
-        report["hmp_info_migrate"] = src.qmp.hmp("info migrate")
-        report["src_digest"] = sysfs(args.src, "digest")
-        report["dst_digest"] = sysfs(args.dst, "digest")
-        report["src_mig_state"] = sysfs(args.src, "mig_state")
-        report["dst_mig_state"] = sysfs(args.dst, "mig_state")
-        report["clock"] = {"mono_ns": time.monotonic_ns(), "real_ns": time.time_ns()}
+            attempt("dst_resume", lambda: dst.qmp.wait_event("RESUME", timeout=120)["event"])
+        attempt("dst_status", lambda: dst.qmp.cmd("query-status")["status"])
+        attempt("src_status", lambda: src.qmp.cmd("query-status")["status"])
+        attempt("dst_query_migrate", lambda: dst.qmp.cmd("query-migrate"))
+        attempt("hmp_info_migrate", lambda: src.qmp.hmp("info migrate"))
+        for role, uuid in (("src", args.src), ("dst", args.dst)):
+            attempt(role + "_digest", lambda u=uuid: sysfs(u, "digest"))
+            attempt(role + "_mig_state", lambda u=uuid: sysfs(u, "mig_state"))
+        report["clock"] = clock_pair()
         if args.hold_file:
             while not os.path.exists(args.hold_file):
                 time.sleep(0.2)
         for vm in (src, dst):
-            vm.qmp.poll_events()
+            try:
+                vm.qmp.poll_events()
+            except (OSError, EOFError):
+                pass
         report["events"] = {vm.role: events_of(vm, t0) for vm in (src, dst)}
         if args.trace:
             report["trace"] = {vm.role: vm.log for vm in (src, dst)}
@@ -218,9 +253,12 @@ def main():
     ap.add_argument("--mem", type=int, default=128, help="VM memory, MiB")
     ap.add_argument("--max-bandwidth", type=int, help="bytes/s (QEMU's default: 128 MiB/s)")
     ap.add_argument("--downtime-limit", type=int, help="ms (QEMU's default: 300)")
+    ap.add_argument("--avail-switchover-bandwidth", type=int,
+                    help="bytes/s QEMU assumes for the switchover (default: the "
+                    "rate it measured in the last iteration)")
     ap.add_argument("--settle", type=float, default=1.0,
                     help="seconds the source runs before the migration starts")
-    ap.add_argument("--timeout", type=int, default=150,
+    ap.add_argument("--timeout", type=int, default=90,
                     help="seconds the migration may take")
     ap.add_argument("--trace", action="store_true", help="QEMU trace logs in DIR")
     ap.add_argument("--hold-file", help="quit the QEMUs only once this file exists")

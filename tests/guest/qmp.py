@@ -129,15 +129,19 @@ class QMP:
 
 def main(argv):
     if len(argv) < 3:
-        print(__doc__.split("\n\n")[2], file=sys.stderr)
+        print("\n\n".join(__doc__.split("\n\n")[2:4]), file=sys.stderr)
         return 2
-    q = QMP(argv[1])
-    if argv[2] == "hmp":
-        sys.stdout.write(q.hmp(" ".join(argv[3:])))
-    else:
-        args = json.loads(argv[3]) if len(argv) > 3 else None
-        print(json.dumps(q.cmd(argv[2], args), indent=1))
-    q.close()
+    try:
+        q = QMP(argv[1])
+        if argv[2] == "hmp":
+            sys.stdout.write(q.hmp(" ".join(argv[3:])))
+        else:
+            args = json.loads(argv[3]) if len(argv) > 3 else None
+            print(json.dumps(q.cmd(argv[2], args), indent=1))
+        q.close()
+    except (QMPError, OSError, EOFError, ValueError) as e:
+        print("qmp.py: %s" % e, file=sys.stderr)
+        return 1
     return 0
 
 

@@ -13,8 +13,13 @@ set -eu
 
 B=$VFMIG_BUILD
 TYPE=${VFMIG_DEMO_TYPE:-vfmig-64M}
-RATE=${VFMIG_DEMO_DIRTY_RATE:-1500}	# pages per second
-BW=${VFMIG_DEMO_BANDWIDTH:-32}	# QEMU's max-bandwidth, MiB/s
+RATE=${VFMIG_DEMO_DIRTY_RATE:-1000}	# pages per second
+BW=${VFMIG_DEMO_BANDWIDTH:-16}	# QEMU's max-bandwidth, MiB/s
+# The baseline's avail-switchover-bandwidth, MiB/s: the rate QEMU assumes
+# when it estimates the downtime. Without it QEMU never switches over a
+# device without PRE_COPY on an idle VM (it measures ~0 B/s, docs/vmm.md).
+# The PRE_COPY migration runs with QEMU's own estimate.
+SBW=${VFMIG_DEMO_SWITCHOVER_BANDWIDTH:-256}
 work=$(mktemp -d)
 sock=$work/tmux.sock
 
@@ -48,28 +53,36 @@ report() {
 	python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
-# migrate NAME SRC DST PORT: QEMU migrates the VM while tracefs records the
-# vfmig events and mig-top's screen is shown every 1.5 s; then the kernel's
+# migrate NAME SRC DST PORT [qemu_migrate.py options]: QEMU migrates the VM while tracefs records the
+# vfmig events and mig-top's screen is shown every second; then the kernel's
 # record is checked against QEMU's (tests/guest/qemu_mig_check.py).
 migrate() {
-	d=$work/$1
+	name=$1 s=$2 t=$3 port=$4
+	shift 4
+	d=$work/$name
 	echo >$tr/trace
-	python3 tests/guest/qemu_migrate.py --src "$2" --dst "$3" --dir "$d" --trace \
-		--max-bandwidth $((BW << 20)) --port "$4" --json "$d.json" >"$d.log" 2>&1 &
+	python3 tests/guest/qemu_migrate.py --src "$s" --dst "$t" --dir "$d" --trace \
+		--max-bandwidth $((BW << 20)) --port "$port" --json "$d.json" "$@" >"$d.log" 2>&1 &
 	qm=$!
+	# Frames from the moment QEMU starts the migration (the source device
+	# leaves RUNNING), every second.
 	n=0
 	while kill -0 $qm 2>/dev/null; do
-		sleep 1.5
-		n=$((n + 1))
+		if [ $n = 0 ] && [ "$(cat /sys/bus/mdev/devices/"$s"/vfmig/mig_state)" = RUNNING ]; then
+			sleep 0.1
+			continue
+		fi
+		[ $n = 0 ] || sleep 1
 		kill -0 $qm 2>/dev/null || break
-		banner "mig-top, $((n * 3 / 2)) s after the QEMUs started ($1)"
+		banner "mig-top, $n s into the migration ($name)"
 		frame
+		n=$((n + 1))
 	done
 	wait $qm || { cat "$d.json" "$d.log" 2>/dev/null; die "QEMU's migration failed"; }
 	cat $tr/trace >"$d.trace"
-	python3 tests/guest/qemu_mig_check.py --mode "$1" --report "$d.json" \
+	python3 tests/guest/qemu_mig_check.py --mode "$name" --report "$d.json" \
 		--trace "$d.trace" --json "$d.sum" >"$d.check" ||
-		{ cat "$d.check"; die "the $1 migration failed its checks"; }
+		{ cat "$d.check"; die "the $name migration failed its checks"; }
 }
 
 # side_by_side NAME: HMP info migrate (QEMU's view) beside the kernel's numbers.
@@ -110,7 +123,8 @@ cat <<EOF
 Each QEMU: $qemu -M q35 -accel tcg -m 128 -nodefaults -nographic
     -device vfio-pci,sysfsdev=/sys/bus/mdev/devices/<uuid>,enable-migration=on,migration-events=on
     -qmp unix:<sock>,server=on,wait=off      (target also: -incoming defer)
-QMP: capabilities events, return-path, switchover-ack; max-bandwidth $BW MiB/s;
+QMP: capabilities events, return-path, switchover-ack; max-bandwidth $BW MiB/s,
+     downtime-limit 300 ms (default);
      migrate-incoming / migrate tcp:127.0.0.1:<port>; poll query-migrate
 EOF
 
@@ -148,9 +162,12 @@ mkdev
 dst=$u
 if [ -w /sys/bus/mdev/devices/"$src"/vfmig/$knob ]; then
 	echo "$RATE" >/sys/bus/mdev/devices/"$src"/vfmig/dirty_rate
+	# Both sides: a target that offers PRE_COPY waits for the source's
+	# initial data before it acks the switchover, forever (docs/vmm.md).
 	echo 0 >/sys/bus/mdev/devices/"$src"/vfmig/$knob
-	banner "baseline: the same, but the source device does not offer PRE_COPY (vfmig/precopy = 0)"
-	migrate baseline "$src" "$dst" 4445
+	echo 0 >/sys/bus/mdev/devices/"$dst"/vfmig/$knob
+	banner "baseline: the same, but the devices do not offer PRE_COPY (vfmig/precopy = 0); QEMU's avail-switchover-bandwidth $SBW MiB/s"
+	migrate baseline "$src" "$dst" 4445 --avail-switchover-bandwidth $((SBW << 20))
 	sleep 1.2
 	banner "mig-top: the two migrations"
 	frame
