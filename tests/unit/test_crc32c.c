@@ -11,17 +11,7 @@
 
 #include "crc32c.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...) do { \
-	checks++; \
-	if (!(cond)) { \
-		failures++; \
-		printf("not ok %s:%d: ", __FILE__, __LINE__); \
-		printf(__VA_ARGS__); \
-		printf("\n"); \
-	} \
-} while (0)
+#include "unit_check.h"
 
 /* The definition: reflected polynomial 0x82f63b78, one bit at a time. */
 static uint32_t ref_crc32c(const uint8_t *p, size_t n)
@@ -119,7 +109,5 @@ int main(void)
 {
 	test_vectors();
 	test_reference();
-	printf("%s test_crc32c: %d checks, %d failed\n", failures ? "FAIL" : "ok",
-	       checks, failures);
-	return failures ? 1 : 0;
+	return unit_report("test_crc32c");
 }

@@ -29,17 +29,7 @@
 
 #include "migframe.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...) do { \
-	checks++; \
-	if (!(cond)) { \
-		failures++; \
-		printf("not ok %s:%d: ", __FILE__, __LINE__); \
-		printf(__VA_ARGS__); \
-		printf("\n"); \
-	} \
-} while (0)
+#include "unit_check.h"
 
 /* A stream: HELLO, DATA_PRE, an empty DATA_PRE (keepalive), SWITCHOVER, DATA_STOP, END. */
 #define NFRAMES 6
@@ -439,7 +429,5 @@ int main(void)
 	test_write_gone();
 	test_not_gone();
 	free(rbuf);
-	printf("%s test_migframe_io: %d checks, %d failed\n",
-	       failures ? "FAIL" : "ok", checks, failures);
-	return failures ? 1 : 0;
+	return unit_report("test_migframe_io");
 }

@@ -18,17 +18,7 @@
 #include "vfmig_abi.h"
 #include "vfmig_stream.h"
 
-static int failures, checks;
-
-#define CHECK(cond, ...) do { \
-	checks++; \
-	if (!(cond)) { \
-		failures++; \
-		printf("not ok %s:%d: ", __FILE__, __LINE__); \
-		printf(__VA_ARGS__); \
-		printf("\n"); \
-	} \
-} while (0)
+#include "unit_check.h"
 
 struct buf {
 	uint8_t *p;
@@ -786,7 +776,5 @@ int main(void)
 	test_mlx5();
 	test_fuzz();
 	test_frames();
-	printf("%s test_stream: %d checks, %d failed\n", failures ? "FAIL" : "ok",
-	       checks, failures);
-	return failures ? 1 : 0;
+	return unit_report("test_stream");
 }
