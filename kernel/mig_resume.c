@@ -81,14 +81,6 @@ static int vfmig_resume_bad_crc(struct vfmig_resume_file *migf)
 	return -EBADMSG;
 }
 
-/* Bytes a vmalloc'd buffer of @size really takes, as the save side counts. */
-static u64 vfmig_resume_footprint(u64 size)
-{
-	return PAGE_ALIGN(size) +
-	       kmalloc_size_roundup((PAGE_ALIGN(size) >> PAGE_SHIFT) *
-				    sizeof(struct page *));
-}
-
 static int vfmig_resume_parse_header(struct vfmig_resume_file *migf)
 {
 	u64 size = le64_to_cpu(migf->hdr.size);
@@ -127,7 +119,7 @@ static int vfmig_resume_parse_header(struct vfmig_resume_file *migf)
 			if (!migf->buf)
 				return -ENOMEM;
 			migf->buf_cap = size;
-			migf->peak_bytes = vfmig_resume_footprint(size);
+			migf->peak_bytes = vfmig_vmalloc_footprint(size);
 			WRITE_ONCE(migf->vmdev->mig_peak_bytes,
 				   migf->peak_bytes);
 		}

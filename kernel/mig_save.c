@@ -83,9 +83,7 @@ static size_t vfmig_buf_footprint(size_t cap)
 
 	if (cap <= PAGE_SIZE)
 		return bytes + kmalloc_size_roundup(cap);
-	return bytes + PAGE_ALIGN(cap) +
-	       kmalloc_size_roundup((PAGE_ALIGN(cap) >> PAGE_SHIFT) *
-				    sizeof(struct page *));
+	return bytes + vfmig_vmalloc_footprint(cap);
 }
 
 static void vfmig_buf_free(struct vfmig_buf *buf)

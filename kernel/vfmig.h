@@ -33,6 +33,7 @@
 #include <linux/mdev.h>
 #include <linux/mutex.h>
 #include <linux/pci_regs.h>
+#include <linux/slab.h>
 #include <linux/vfio.h>
 #include <linux/workqueue.h>
 
@@ -114,6 +115,17 @@ static inline void vfmig_data_unlock(struct vfmig_dev *vmdev)
 	spin_unlock(&vmdev->reset_lock);
 	if (pending)
 		schedule_work(&vmdev->reset_work);
+}
+
+/*
+ * Bytes a vmalloc() of @size really takes: whole pages plus its page
+ * array. The data files charge buffers at this size.
+ */
+static inline u64 vfmig_vmalloc_footprint(u64 size)
+{
+	return PAGE_ALIGN(size) +
+	       kmalloc_size_roundup((PAGE_ALIGN(size) >> PAGE_SHIFT) *
+				    sizeof(struct page *));
 }
 
 /* mig.c */
