@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "trace_check.h"
 #include "vfmig_stream.h"
 
@@ -127,28 +128,6 @@ static int parse_value(const char *s, int64_t *v)
 		return 0;
 	}
 	return -1;
-}
-
-int tc_parse_duration(const char *s, unsigned long long *ns)
-{
-	char *end;
-	double v = strtod(s, &end);
-	double mul = 1;
-
-	if (end == s || v < 0)
-		return -1;
-	if (!*end || !strcmp(end, "ns"))
-		mul = 1;
-	else if (!strcmp(end, "us"))
-		mul = 1e3;
-	else if (!strcmp(end, "ms"))
-		mul = 1e6;
-	else if (!strcmp(end, "s"))
-		mul = 1e9;
-	else
-		return -1;
-	*ns = (unsigned long long)(v * mul + 0.5);
-	return 0;
 }
 
 enum op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
@@ -387,7 +366,7 @@ static int run_line(struct ctx *c, char *line, int lineno)
 	int ntok = 0;
 	bool ok = true;
 	enum op op;
-	unsigned long long dur;
+	uint64_t dur;
 
 	snprintf(text, sizeof(text), "%s", line);
 	for (t = strtok_r(line, " \t", &save); t && ntok < MAX_TOK;
@@ -441,7 +420,7 @@ static int run_line(struct ctx *c, char *line, int lineno)
 		int p = -1;
 
 		if (ntok != (part ? 4 : 3) || parse_op(tok[ntok - 2], &op) ||
-		    tc_parse_duration(tok[ntok - 1], &dur))
+		    cli_parse_duration(tok[ntok - 1], 1, &dur))
 			SYNTAX("%s OP DURATION", part ? "part NAME" : "downtime");
 		if (part) {
 			for (int i = 0; i < MP_NR; i++)
@@ -466,7 +445,7 @@ static int run_line(struct ctx *c, char *line, int lineno)
 		if (ok)
 			snprintf(why, sizeof(why), "%d migrations", c->nres);
 	} else if (!strcmp(tok[0], "precopy")) {
-		if (ntok != 3 || parse_op(tok[1], &op) || tc_parse_duration(tok[2], &dur))
+		if (ntok != 3 || parse_op(tok[1], &op) || cli_parse_duration(tok[2], 1, &dur))
 			SYNTAX("precopy OP DURATION");
 		ok = c->nres > 0;
 		if (!ok)

@@ -242,7 +242,7 @@ static int cmd_info(struct vfio_dev *d)
 		json_u64("mig_flags", d->mig_flags, &f);
 		json_str("mig_flags_str", vfio_mig_flags_str(d->mig_flags, fl, sizeof(fl)), &f);
 		if (mig) {
-			json_str("state", vfio_state_name(st), &f);
+			json_str("state", mig_state_name(st), &f);
 			json_u64("stop_copy_length", sz, &f);
 		}
 		json_str("driver", d->is_vfmig ? "vfmig" : "other", &f);
@@ -261,7 +261,7 @@ static int cmd_info(struct vfio_dev *d)
 	       d->sysfs, vfio_mig_flags_str(d->mig_flags, fl, sizeof(fl)));
 	if (mig)
 		printf("  state: %s\n  stop-copy length: %" PRIu64 " bytes\n",
-		       vfio_state_name(st), sz);
+		       mig_state_name(st), sz);
 	if (d->is_vfmig) {
 		static const char *const attrs[] = { "state_size", "digest",
 			"generation", "dirty_rate", "mig_id" };
@@ -415,9 +415,9 @@ int main(int argc, char **argv)
 		uint32_t st;
 
 		if (src.fd >= 0 && !vfio_dev_get_state(&src, &st))
-			r.source_state = vfio_state_name(st);
+			r.source_state = mig_state_name(st);
 		if (tgt.fd >= 0 && !vfio_dev_get_state(&tgt, &st))
-			r.target_state = vfio_state_name(st);
+			r.target_state = mig_state_name(st);
 	}
 	if (g_opts.json)
 		print_json(&r, rc ? err : NULL);

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json_out.h"
+#include "mig_events.h"
 #include "migframe.h"
 #include "vfio_dev.h"
 

@@ -499,7 +499,7 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 		source_recover(src);
 		if (vfio_dev_get_state(src, &st) || st != VFIO_DEVICE_STATE_RUNNING) {
 			set_err(err, "source %s is in state %s and cannot return to RUNNING",
-				src->name, vfio_state_name(st));
+				src->name, mig_state_name(st));
 			return -1;
 		}
 	}
