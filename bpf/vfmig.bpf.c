@@ -155,6 +155,8 @@ static __always_inline int from_args(__u64 *ctx, __u32 type, int nargs,
 	e.state = td.state;
 	e.mig_id = td.mig_id;
 	e.state_size = td.state_size;
+	if (type == MEV_DEVICE)		/* a1, a2: the mdev UUID */
+		__builtin_memcpy(&e.a[1], td.uuid, sizeof(td.uuid));
 #pragma unroll
 	for (int i = 0; i < MIG_EV_NARGS; i++) {
 		__u64 v;
@@ -235,6 +237,7 @@ int tp_vfmig_device(struct rec_device *r)
 	REC_INIT(e, r, MEV_DEVICE);
 	e.state_size = r->state_size;
 	e.a[0] = r->event;
+	__builtin_memcpy(&e.a[1], r->uuid, sizeof(r->uuid));
 	return process(&e);
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_out.h"
 #include "trace_check.h"
 #include "test_trace.h"
 
@@ -36,7 +37,7 @@ static const char good_spec[] =
 static int run(const char *spec, const struct tc_events *evs, char *out, size_t len)
 {
 	FILE *f = fmemopen(out, len, "w");
-	int r = tc_check(spec, evs, f);
+	int r = tc_check(spec, evs, f, NULL, NULL);
 
 	fclose(f);
 	return r;
@@ -139,6 +140,32 @@ int main(void)
 	CHECK(run("downtime < soon\n", &evs, out, sizeof(out)) == -1);
 	CHECK(run("states source RUNNING BOGUS\n", &evs, out, sizeof(out)) == -1);
 	CHECK(run("frobnicate\n", &evs, out, sizeof(out)) == -1);
+
+	/* Lines after an error are still checked, and counted in the summary. */
+	{
+		struct tc_summary sum;
+		struct jw w;
+		FILE *f = fmemopen(out, sizeof(out), "w");
+
+		CHECK(tc_check("frobnicate\nno drops\n\nmigrations == 7\n", &evs, f,
+			       NULL, &sum) == -1);
+		fclose(f);
+		CHECK(strstr(out, "ERROR line 1") && strstr(out, "ok   no drops") &&
+		      strstr(out, "FAIL migrations == 7"));
+		CHECK(sum.assertions == 3 && sum.errors == 1 && sum.failed == 1);
+		/* The same as JSON records, one per assertion. */
+		f = fmemopen(out, sizeof(out), "w");
+		jw_init(&w, f);
+		CHECK(tc_check("frobnicate\nno drops\nmigrations == 7\n", &evs, f, &w,
+			       &sum) == -1);
+		fclose(f);
+		CHECK(strstr(out, "{\"type\":\"assertion\",\"schema_version\":1,\"line\":1,"
+			      "\"assertion\":\"frobnicate\",\"result\":\"error\","
+			      "\"detail\":\"unknown assertion 'frobnicate'\"}\n") != NULL);
+		CHECK(strstr(out, "\"line\":2,\"assertion\":\"no drops\",\"result\":\"ok\"") != NULL);
+		CHECK(strstr(out, "\"line\":3,\"assertion\":\"migrations == 7\",\"result\":\"fail\"") != NULL);
+		CHECK(!strstr(out, "ERROR line"));
+	}
 
 	/* The saved-file path: write, load, same verdict. */
 	{

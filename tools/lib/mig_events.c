@@ -14,6 +14,7 @@
 
 #include <linux/types.h>
 
+#include "json_out.h"
 #include "mig_events.h"
 #include "vfmig_abi.h"
 
@@ -546,27 +547,35 @@ double mig_dev_progress(const struct mig_dev *d)
 	return (double)d->precopy_bytes / (double)total;
 }
 
-void mig_result_json(FILE *f, const struct mig_result *r)
+void mig_result_json(struct jw *w, const struct mig_result *r)
 {
-	fprintf(f, "{\"type\":\"migration\",\"src_dev\":%u,\"dst_dev\":%u,"
-		"\"src_mig_id\":%" PRIu64 ",\"dst_mig_id\":%" PRIu64 ","
-		"\"t_start_ns\":%" PRIu64 ",\"t_end_ns\":%" PRIu64 ","
-		"\"downtime_ns\":%" PRIu64 ",\"parts\":{",
-		r->src_dev, r->dst_dev, (uint64_t)r->src_mig_id,
-		(uint64_t)r->dst_mig_id, (uint64_t)r->t[0],
-		(uint64_t)r->t[MP_NR], (uint64_t)r->downtime_ns);
-	for (int i = 0; i < MP_NR; i++)
-		fprintf(f, "%s\"%s_ns\":%" PRIu64, i ? "," : "",
-			part_names[i], (uint64_t)r->part_ns[i]);
-	fprintf(f, "},\"bytes\":{\"precopy\":%" PRIu64 ",\"stop_copy\":%" PRIu64
-		",\"total\":%" PRIu64 ",\"written\":%" PRIu64 "},"
-		"\"bytes_match\":%s,\"precopy\":%s,\"precopy_iterations\":%u,"
-		"\"images\":%u,\"errors\":%u,\"partial\":%s}",
-		(uint64_t)r->precopy_bytes, (uint64_t)r->stopcopy_bytes,
-		(uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
-		(uint64_t)r->written_bytes, r->bytes_match ? "true" : "false",
-		r->precopy ? "true" : "false", r->precopy_iters, r->images,
-		r->errors, r->partial ? "true" : "false");
+	char key[32];
+
+	jw_uint(w, "src_dev", r->src_dev);
+	jw_uint(w, "dst_dev", r->dst_dev);
+	jw_uint(w, "src_mig_id", r->src_mig_id);
+	jw_uint(w, "dst_mig_id", r->dst_mig_id);
+	jw_uint(w, "t_start_ns", r->t[0]);
+	jw_uint(w, "t_end_ns", r->t[MP_NR]);
+	jw_uint(w, "downtime_ns", r->downtime_ns);
+	jw_object(w, "parts");
+	for (int i = 0; i < MP_NR; i++) {
+		snprintf(key, sizeof(key), "%s_ns", part_names[i]);
+		jw_uint(w, key, r->part_ns[i]);
+	}
+	jw_end_object(w);
+	jw_object(w, "bytes");
+	jw_uint(w, "precopy", r->precopy_bytes);
+	jw_uint(w, "stop_copy", r->stopcopy_bytes);
+	jw_uint(w, "total", r->precopy_bytes + r->stopcopy_bytes);
+	jw_uint(w, "written", r->written_bytes);
+	jw_end_object(w);
+	jw_bool(w, "bytes_match", r->bytes_match);
+	jw_bool(w, "precopy", r->precopy);
+	jw_uint(w, "precopy_iterations", r->precopy_iters);
+	jw_uint(w, "images", r->images);
+	jw_uint(w, "errors", r->errors);
+	jw_bool(w, "partial", r->partial);
 }
 
 void mig_result_text(FILE *f, const struct mig_result *r)

@@ -19,7 +19,8 @@
 #endif
 
 enum mig_ev_type {
-	MEV_DEVICE = 0,		/* a0 event (enum vfmig_dev_event) */
+	MEV_DEVICE = 0,		/* a0 event (enum vfmig_dev_event), a1 a2 the
+				 * mdev UUID: bytes 0-7 and 8-15, little-endian */
 	MEV_SET_STATE,		/* a0 from, a1 target, a2 result, a3 ret, a4 ns */
 	MEV_STATE_STEP,		/* a0 from, a1 to, a2 ret, a3 ns */
 	MEV_FILE,		/* a0 kind, a1 open, a2 bytes, a3 peak_bytes */
@@ -211,8 +212,9 @@ const char *mig_dev_phase(const struct mig_dev *d);
 /* Precopy progress of a source in [0, 1], -1 when not applicable. */
 double mig_dev_progress(const struct mig_dev *d);
 
-/* One JSON object (no newline) for a completed migration. */
-void mig_result_json(FILE *f, const struct mig_result *r);
+/* The fields of a completed migration, into an open JSON record. */
+struct jw;
+void mig_result_json(struct jw *w, const struct mig_result *r);
 /* Human text block for a completed migration (used by the TUI and -C). */
 void mig_result_text(FILE *f, const struct mig_result *r);
 #endif /* !__VMLINUX_H__ */
