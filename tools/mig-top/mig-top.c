@@ -74,6 +74,7 @@ static const char doc[] =
 "Exit status: 0 success, 1 failure, 2 usage error.";
 
 #define OPT_VERSION	0x100
+#define OPT_USAGE	0x101
 
 static const struct argp_option options[] = {
 	{ "interval", 'i', "DURATION", 0, "Refresh interval (default 1s, bare number: ms)", 0 },
@@ -89,13 +90,14 @@ static const struct argp_option options[] = {
 	{ "keep", 'k', "N", 0, "Completed migrations kept on screen (default 5)", 0 },
 	{ "replay", 'R', "FILE", 0, "Analyze an event file (- for stdin) instead of tracing", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
-	{ "version", OPT_VERSION, NULL, 0, "Print the version", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{ "help", 'h', NULL, 0, "This help", 0 },
+	{ "version", OPT_VERSION, NULL, 0, "The version", 0 },
+	{ "usage", OPT_USAGE, NULL, OPTION_HIDDEN, "A short usage message", 0 },
 	{},
 };
 
 /* Options seen, for the warnings about those that do not apply. */
-static bool seen[OPT_VERSION + 1];
+static bool seen[OPT_USAGE + 1];
 static const char *dev_arg;
 
 static void warn_ignored(void)
@@ -130,7 +132,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	uint64_t v;
 
-	if (key >= 0 && key <= OPT_VERSION)
+	if (key >= 0 && key <= OPT_USAGE)
 		seen[key] = true;
 	switch (key) {
 	case 'i':
@@ -179,6 +181,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'v': opts.verbose = true; break;
 	case OPT_VERSION: cli_version("mig-top"); exit(0);
 	case 'h': argp_state_help(state, stdout, ARGP_HELP_STD_HELP); break;
+	case OPT_USAGE: argp_state_help(state, stdout, ARGP_HELP_USAGE | ARGP_HELP_EXIT_OK); break;
 	case ARGP_KEY_ARG: argp_usage(state); break;
 	default: return ARGP_ERR_UNKNOWN;
 	}
@@ -835,7 +838,7 @@ int main(int argc, char **argv)
 	int rc = 0;
 
 	argp_err_exit_status = CLI_EXIT_USAGE;
-	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+	if (argp_parse(&argp, argc, argv, ARGP_NO_HELP, NULL, NULL))
 		return CLI_EXIT_USAGE;
 	jw_init(&jw, stdout);
 	warn_ignored();
