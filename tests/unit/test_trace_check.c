@@ -141,6 +141,46 @@ int main(void)
 	CHECK(run("states source RUNNING BOGUS\n", &evs, out, sizeof(out)) == -1);
 	CHECK(run("frobnicate\n", &evs, out, sizeof(out)) == -1);
 
+	/* Named fields and states by number read as the positional form does. */
+	{
+		static const char pos[] =
+			"100 image_chunk 3 STOP_COPY 7 0 2 1 0 5 12 20480 4096\n"
+			"200 device 3 RUNNING 7 4096 2 1234605616436508552 -8613303245920329199\n"
+			"300 save_read 3 STOP_COPY 7 0 0 4096 -11\n";
+		static const char named[] =
+			"# mode perf\n"
+			"100 image_chunk 3 3 7 0 kind=2 image_seq=1 chunk_seq=0 npages=5 chunk_flags=12 tag=0 bytes=20480 pos=4096\n"
+			"200 device 3 2 7 4096 event=2 uuid=88776655-4433-2211-1122-334455667788\n"
+			"300 save_read 3 STOP_COPY 7 0 ret=-11 len=4096 pos=0 appended_later=1\n";
+		static const char *const bad[] = {
+			"1 device 3 RUNNING 7 0 event=x\n",
+			"1 device 3 9 7 0\n",
+			"1 device 3 RUNNING 7 0 uuid=88776655-4433-2211-1122\n",
+			"1 device 3 RUNNING 7 0 1 2 3 4 5 6 7 8\n",
+			"1 device 3 RUNNING\n",
+		};
+		struct mig_event a, b;
+		unsigned long la = 0, lb = 0;
+		char mode[16] = "";
+		FILE *fa = fmemopen((void *)pos, strlen(pos), "r");
+		FILE *fb = fmemopen((void *)named, strlen(named), "r");
+
+		for (int i = 0; i < 3; i++) {
+			CHECK(mig_ev_read(fa, &a, NULL, NULL, 0, &la) == 1);
+			CHECK(mig_ev_read(fb, &b, NULL, mode, sizeof(mode), &lb) == 1);
+			CHECK(!memcmp(&a, &b, sizeof(a)));
+		}
+		CHECK(mig_ev_read(fb, &b, NULL, NULL, 0, &lb) == 0 && !strcmp(mode, "perf"));
+		fclose(fa);
+		fclose(fb);
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			fa = fmemopen((void *)bad[i], strlen(bad[i]), "r");
+			la = 0;
+			CHECK(mig_ev_read(fa, &a, NULL, NULL, 0, &la) == -1 && la == 1);
+			fclose(fa);
+		}
+	}
+
 	/* Lines after an error are still checked, and counted in the summary. */
 	{
 		struct tc_summary sum;

@@ -8,7 +8,9 @@
  * event (or, for T0, an arc start = step timestamp - step ns); they are
  * forced non-decreasing so the five parts sum exactly to T5 - T0.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +36,30 @@ static const char *const ev_names[MEV_NR] = {
 	[MEV_FW_DONE] = "fw_cmd_done",
 	[MEV_PRECOPY_INFO] = "precopy_info",
 	[MEV_ERROR] = "error",
+};
+
+/* The names of a0..a6: TP_PROTO's (and the tracepoint records') field names. */
+static const char *const ev_fields[MEV_NR][MIG_EV_NARGS] = {
+	[MEV_DEVICE] = { "event" },
+	[MEV_SET_STATE] = { "from", "target", "result", "ret", "ns" },
+	[MEV_STATE_STEP] = { "from", "to", "ret", "ns" },
+	[MEV_FILE] = { "kind", "open", "bytes", "peak_bytes" },
+	[MEV_SAVE_RECORD] = { "pos", "size", "tag", "flags" },
+	[MEV_IMAGE_CHUNK] = { "kind", "image_seq", "chunk_seq", "npages",
+			      "chunk_flags", "bytes", "pos" },
+	[MEV_IMAGE_DONE] = { "kind", "image_seq", "chunks", "npages", "bytes",
+			     "status", "ns" },
+	[MEV_SAVE_READ] = { "pos", "len", "ret" },
+	[MEV_RESUME_WRITE] = { "pos", "len", "ret" },
+	[MEV_RESUME_RECORD] = { "pos", "size", "tag", "flags" },
+	[MEV_IMAGE_LOAD] = { "image_seq", "chunk_seq", "npages", "chunk_flags",
+			     "bytes", "ret" },
+	[MEV_FW_SUBMIT] = { "seq", "opcode", "op_mod", "bytes" },
+	[MEV_FW_DONE] = { "seq", "opcode", "op_mod", "status", "bytes",
+			  "lat_ns" },
+	[MEV_PRECOPY_INFO] = { "initial_bytes", "dirty_bytes", "ret",
+			       "save_issued" },
+	[MEV_ERROR] = { "site", "err", "fw_status" },
 };
 
 static const char *const state_names[MS_NR] = {
@@ -73,6 +99,16 @@ int mig_ev_lookup(const char *name)
 		name += 6;
 	for (int i = 0; i < MEV_NR; i++)
 		if (!strcmp(name, ev_names[i]))
+			return i;
+	return -1;
+}
+
+int mig_ev_field(unsigned int type, const char *field)
+{
+	if (type >= MEV_NR)
+		return -1;
+	for (int i = 0; i < MIG_EV_NARGS; i++)
+		if (ev_fields[type][i] && !strcmp(ev_fields[type][i], field))
 			return i;
 	return -1;
 }
@@ -145,14 +181,44 @@ void mig_ev_write(FILE *f, const struct mig_event *e)
 	fputc('\n', f);
 }
 
+/* A decimal integer, signed or not, as the u64 of a[] (signed: sign-extended). */
+static int parse_arg(const char *s, __u64 *v)
+{
+	char *end;
+
+	errno = 0;
+	if (*s == '-')
+		*v = (__u64)strtoll(s, &end, 10);
+	else
+		*v = strtoull(s, &end, 10);
+	return errno || end == s || *end ? -1 : 0;
+}
+
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into a1, a2 (bytes 0-7, 8-15, LE). */
+static int parse_uuid(const char *s, struct mig_event *e)
+{
+	unsigned int b[16];
+
+	if (strlen(s) != 36 ||
+	    sscanf(s, "%2x%2x%2x%2x-%2x%2x-%2x%2x-%2x%2x-%2x%2x%2x%2x%2x%2x",
+		   &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7], &b[8],
+		   &b[9], &b[10], &b[11], &b[12], &b[13], &b[14], &b[15]) != 16)
+		return -1;
+	e->a[1] = e->a[2] = 0;
+	for (int i = 0; i < 8; i++) {
+		e->a[1] |= (__u64)b[i] << (8 * i);
+		e->a[2] |= (__u64)b[8 + i] << (8 * i);
+	}
+	return 0;
+}
+
 int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		char *mode, size_t modelen, unsigned long *lineno)
 {
-	char line[1024], name[64], state[32], m[64];
-	unsigned long long ts, mig_id, ssz, n;
-	long long a[MIG_EV_NARGS];
-	unsigned int dev;
-	int t, s;
+	char line[2048], m[64], *tok[6 + 64], *save, *t;
+	unsigned long long n;
+	__u64 v[4];
+	int ntok, type, s;
 
 	while (fgets(line, sizeof(line), f)) {
 		(*lineno)++;
@@ -163,26 +229,49 @@ int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 				snprintf(mode, modelen, "%s", m);
 			continue;
 		}
-		if (line[strspn(line, " \t\r\n")] == '\0')
+		ntok = 0;
+		for (t = strtok_r(line, " \t\r\n", &save); t && ntok < 6 + 64;
+		     t = strtok_r(NULL, " \t\r\n", &save))
+			tok[ntok++] = t;
+		if (!ntok)
 			continue;
-		memset(a, 0, sizeof(a));
-		if (sscanf(line, "%llu %63s %u %31s %llu %llu %lld %lld %lld %lld %lld %lld %lld",
-			   &ts, name, &dev, state, &mig_id, &ssz, &a[0], &a[1],
-			   &a[2], &a[3], &a[4], &a[5], &a[6]) < 6)
+		if (ntok < 6)
 			return -1;
-		t = mig_ev_lookup(name);
-		s = mig_state_lookup(state);
-		if (t < 0 || s < 0)
+		type = mig_ev_lookup(tok[1]);
+		s = mig_state_lookup(tok[3]);
+		if (s < 0 && !parse_arg(tok[3], &v[3]) && v[3] < MS_NR)
+			s = (int)v[3];		/* a state by number */
+		if (type < 0 || s < 0 || parse_arg(tok[0], &v[0]) ||
+		    parse_arg(tok[2], &v[1]) || v[1] > UINT32_MAX ||
+		    parse_arg(tok[4], &v[2]) || parse_arg(tok[5], &v[3]))
 			return -1;
 		memset(e, 0, sizeof(*e));
-		e->ts = ts;
-		e->type = t;
-		e->dev = dev;
+		e->ts = v[0];
+		e->type = type;
+		e->dev = (__u32)v[1];
 		e->state = s;
-		e->mig_id = mig_id;
-		e->state_size = ssz;
-		for (int i = 0; i < MIG_EV_NARGS; i++)
-			e->a[i] = (uint64_t)a[i];
+		e->mig_id = v[2];
+		e->state_size = v[3];
+		for (int i = 6; i < ntok; i++) {
+			char *eq = strchr(tok[i], '=');
+			int k;
+
+			if (!eq) {		/* positional: a0 a1 ... */
+				if (i - 6 >= MIG_EV_NARGS || parse_arg(tok[i], &e->a[i - 6]))
+					return -1;
+				continue;
+			}
+			*eq++ = '\0';		/* named: FIELD=VALUE */
+			if (type == MEV_DEVICE && !strcmp(tok[i], "uuid")) {
+				if (parse_uuid(eq, e))
+					return -1;
+				continue;
+			}
+			k = mig_ev_field(type, tok[i]);
+			if (k >= 0 && parse_arg(eq, &e->a[k]))
+				return -1;
+			/* other fields (a record's extra ones): ignored */
+		}
 		return 1;
 	}
 	return 0;

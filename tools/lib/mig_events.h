@@ -99,6 +99,8 @@ enum {
 };
 
 const char *mig_ev_name(unsigned int type);	/* "set_state" ... */
+/* Argument index of @field for event @type (a0..a6), -1 if none. */
+int mig_ev_field(unsigned int type, const char *field);
 int mig_ev_lookup(const char *name);		/* -1 if unknown */
 const char *mig_state_name(unsigned int state);	/* "PRE_COPY" ... */
 int mig_state_lookup(const char *name);		/* -1 if unknown */
@@ -111,6 +113,10 @@ bool mig_ev_is_phase(unsigned int type);	/* sent in MIG_RB_PHASE mode */
  * Event files: text, one event a line,
  *   <ts> <event> <dev> <state> <mig_id> <state_size> <a0> ... <a6>
  * with '#' comment lines; "# drops <n>" and "# mode <m>" are metadata.
+ * mig_ev_read() also takes <state> as a number and, instead of a0..a6,
+ * FIELD=VALUE pairs named as in mig_ev_field() (other names are skipped;
+ * a device event's uuid=UUID fills a1, a2): tools/perf/vfmig-downtime.py
+ * writes those from perf.data.
  */
 void mig_ev_write(FILE *f, const struct mig_event *e);
 /* 1 = event, 0 = EOF, -1 = syntax error (line number in *lineno). */

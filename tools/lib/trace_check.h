@@ -41,7 +41,5 @@ struct jw;
 int tc_check(const char *spec, const struct tc_events *evs, FILE *out,
 	     struct jw *json, struct tc_summary *sum);
 
-/* Argument index of @field for event @type (a0..a6), -1 if none. */
-int mig_ev_field(unsigned int type, const char *field);
 
 #endif

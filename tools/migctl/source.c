@@ -601,6 +601,8 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	s.fd = -1;
 	r->total_ns = now_ns() - t_start;
 	r->source_state = "STOP";
+	if (k->kind != SINK_FILE)	/* the target runs (TCP: its ACK says so) */
+		r->target_state = "RUNNING";
 	read_vfmig_ids(src, r->src_digest, r->src_generation, r->src_mig_id,
 		       g_opts.verify);
 	if (k->kind == SINK_LOCAL)

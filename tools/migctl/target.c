@@ -323,6 +323,7 @@ int cmd_receive(struct vfio_dev *tgt, const char *addr, struct report *r,
 		loader_abort(&x.ld);
 		goto out;
 	}
+	r->target_state = "RUNNING";
 	ret = 0;
 	goto out;
 fail:
@@ -399,6 +400,7 @@ int cmd_load(const char *file, struct vfio_dev *tgt, struct report *r,
 	fill_load_report(r, &x.ld, t_start);
 	read_vfmig_ids(tgt, r->tgt_digest, r->tgt_generation, r->tgt_mig_id,
 		       g_opts.verify);
+	r->target_state = "RUNNING";
 	ret = 0;
 	goto out;
 fail:
