@@ -151,13 +151,15 @@ int main(void)
 			"# mode perf\n"
 			"100 image_chunk 3 3 7 0 kind=2 image_seq=1 chunk_seq=0 npages=5 chunk_flags=12 tag=0 bytes=20480 pos=4096\n"
 			"200 device 3 2 7 4096 event=2 uuid=88776655-4433-2211-1122-334455667788\n"
-			"300 save_read 3 STOP_COPY 7 0 ret=-11 len=4096 pos=0 appended_later=1\n";
+			"250 vfmig_from_the_future 3 2 7 0 x=1\n"
+			"300 vfmig_save_read 3 STOP_COPY 7 0 ret=-11 len=4096 pos=0 appended_later=1\n";
 		static const char *const bad[] = {
 			"1 device 3 RUNNING 7 0 event=x\n",
 			"1 device 3 9 7 0\n",
 			"1 device 3 RUNNING 7 0 uuid=88776655-4433-2211-1122\n",
 			"1 device 3 RUNNING 7 0 1 2 3 4 5 6 7 8\n",
 			"1 device 3 RUNNING\n",
+			"1 no_such_event 3 RUNNING 7 0\n",
 		};
 		struct mig_event a, b;
 		unsigned long la = 0, lb = 0;

@@ -238,6 +238,8 @@ int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		if (ntok < 6)
 			return -1;
 		type = mig_ev_lookup(tok[1]);
+		if (type < 0 && !strncmp(tok[1], "vfmig_", 6))
+			continue;	/* a tracepoint this version does not know */
 		s = mig_state_lookup(tok[3]);
 		if (s < 0 && !parse_arg(tok[3], &v[3]) && v[3] < MS_NR)
 			s = (int)v[3];		/* a state by number */

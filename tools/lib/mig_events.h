@@ -115,8 +115,9 @@ bool mig_ev_is_phase(unsigned int type);	/* sent in MIG_RB_PHASE mode */
  * with '#' comment lines; "# drops <n>" and "# mode <m>" are metadata.
  * mig_ev_read() also takes <state> as a number and, instead of a0..a6,
  * FIELD=VALUE pairs named as in mig_ev_field() (other names are skipped;
- * a device event's uuid=UUID fills a1, a2): tools/perf/vfmig-downtime.py
- * writes those from perf.data.
+ * a device event's uuid=UUID fills a1, a2), and skips events named
+ * vfmig_<name> that it does not know (a newer kernel's tracepoints):
+ * tools/perf/vfmig-downtime.py writes such lines from perf.data.
  */
 void mig_ev_write(FILE *f, const struct mig_event *e);
 /* 1 = event, 0 = EOF, -1 = syntax error (line number in *lineno). */
