@@ -194,7 +194,7 @@ void mig_vmm_text(FILE *f, const struct mig_vmm *v)
 
 	if (!v->valid) {
 		if (*v->note)
-			fprintf(f, "  VMM view: %s\n", v->note);
+			fprintf(f, "  %s\n", v->note);
 		return;
 	}
 	fprintf(f, "  VMM (pid %u -> pid %u): %.3f ms from the source's vm_stop_force_state to the target's vm_start return%s%s\n",

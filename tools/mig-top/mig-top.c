@@ -727,8 +727,8 @@ static void draw_breakdown(int y, int cols, const struct mig_result *r)
 		       r->downtime_ns ? 100.0 * r->part_ns[p] / r->downtime_ns : 0);
 	}
 	if (!v->valid) {
-		mvprintw(y + 3, 0, "  VMM view: %.*s", cols - 13,
-			 *v->note ? v->note : "none");
+		mvprintw(y + 3, 0, "  %.*s", cols - 3,
+			 *v->note ? v->note : "no VMM view");
 		return;
 	}
 	mvprintw(y + 3, 0, "  VMM");
