@@ -128,7 +128,7 @@ QMP: capabilities events, return-path, switchover-ack; max-bandwidth $BW MiB/s,
      migrate-incoming / migrate tcp:127.0.0.1:<port>; poll query-migrate
 EOF
 
-tmux -S "$sock" new-session -d -x 160 -y 32 \
+tmux -S "$sock" new-session -d -x 200 -y 34 \
 	"TERM=xterm-256color $B/bin/mig-top -d 0.5"
 i=0
 until frame | grep -q 'mode: '; do
