@@ -39,17 +39,13 @@ static void set_task(struct tt_stream *s, uint32_t dev, uint32_t pid,
 static void vmm_ev(struct mig_vmm_tracker *t, struct mig_model *m,
 		   uint64_t ts, uint32_t pid, int probe, int ret)
 {
-	struct mig_event e;
+	struct tt_stream one = { 0 };
 
-	memset(&e, 0, sizeof(e));
-	e.ts = ts;
-	e.type = MEV_VMM;
-	e.dev = MIG_VMM_DEV;
-	e.pid = pid;
-	e.a[0] = probe;
-	e.a[1] = ret;
-	mig_vmm_feed(t, &e);
-	mig_model_feed(m, &e);
+	tt_ev(&one, ts, MEV_VMM, MIG_VMM_DEV, 0, 0, probe, ret, 0, 0, 0);
+	one.ev[0].pid = pid;
+	mig_vmm_feed(t, &one.ev[0]);
+	mig_model_feed(m, &one.ev[0]);
+	free(one.ev);
 }
 
 static void test_owner_and_view(void)

@@ -762,8 +762,7 @@ static void draw_tui(void)
 	mvprintw(1, 0, "sort: %s%s  filter: %s   keys: q quit  s sort  r reverse  f filter  c clear  +/- interval",
 		 sort_names[sort_key], sort_rev ? " (rev)" : "",
 		 *filt ? filt : "-");
-	if (!generic || gtracer.skel)
-		mvprintw(2, 0, "%.*s", cols, owners_status());
+	mvprintw(2, 0, "%.*s", cols, owners_status());
 	attron(A_REVERSE);
 	mvprintw(3, 0, "%-*.*s", cols, cols, HDR);
 	attroff(A_REVERSE);
