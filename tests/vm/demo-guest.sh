@@ -88,7 +88,13 @@ sleep 1.2
 banner "mig-top: the two migrations"
 frame
 
+# mig-top quits (detaching its probes) before the module goes.
 tmux -S "$sock" send-keys q
+i=0
+while tmux -S "$sock" has-session 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 cleanup
 trap - EXIT
 vfmig_unload

@@ -183,7 +183,13 @@ else
 fi
 
 echo 0 >$tr/events/vfmig/enable
+# mig-top quits (detaching its probes) before the module goes.
 tmux -S "$sock" send-keys q
+i=0
+while tmux -S "$sock" has-session 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 cleanup
 trap - EXIT
 vfmig_unload

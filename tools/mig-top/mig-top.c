@@ -626,7 +626,7 @@ static void row_line(char *out, size_t n, const struct mt_row *r)
 static const char *HDR =
 	" DEV STATE        PHASE            MIG ROLE   PRECOPY PROGRESS        "
 	"DIRTY    READ/s   WRITE/s ITER  T-PHASE      ETA CMDS  AVG-LAT SAVE LOAD"
-	"          OWNER (comm/pid:QEMU id)";
+	"                OWNER (comm/pid:QEMU id)";
 
 static const char *sort_names[MT_SORT_NR] = { "dev", "state", "rate", "mig" };
 
