@@ -163,7 +163,7 @@ const char *owners_see(uint32_t pid, bool fresh)
 
 	if (!pid)
 		return NULL;
-	if (p && !fresh) {
+	if (p && !fresh && !p->exe_err) {	/* known (a failed read: retry) */
 		p->seq = ++seq;
 		return NULL;
 	}
@@ -224,6 +224,11 @@ bool owners_vmm_ready(uint32_t pid, char *note, size_t len)
 	if (!p) {
 		snprintf(note, len, "no VMM view: the owner%s was not seen",
 			 pid ? "'s process" : "");
+		return false;
+	}
+	if (p->exe_err == ENOENT) {
+		snprintf(note, len, "no VMM view: pid %u exited before mig-top could read its binary",
+			 pid);
 		return false;
 	}
 	if (p->exe_err) {
