@@ -145,7 +145,7 @@ int main(void)
 	{
 		static const char pos[] =
 			"100 image_chunk 3 STOP_COPY 7 0 2 1 0 5 12 20480 4096\n"
-			"200 device 3 RUNNING 7 4096 2 1234605616436508552 -8613303245920329199\n"
+			"200 device 3 RUNNING 7 4096 2 0 0 0 0 0 0 uuid=88776655-4433-2211-1122-334455667788\n"
 			"300 save_read 3 STOP_COPY 7 0 0 4096 -11\n";
 		static const char named[] =
 			"# mode perf\n"
@@ -161,7 +161,7 @@ int main(void)
 			"1 device 3 RUNNING\n",
 			"1 no_such_event 3 RUNNING 7 0\n",
 		};
-		struct mig_event a, b;
+		struct mig_event a, b, dev_ev;
 		unsigned long la = 0, lb = 0;
 		char mode[16] = "";
 		FILE *fa = fmemopen((void *)pos, strlen(pos), "r");
@@ -171,8 +171,27 @@ int main(void)
 			CHECK(mig_ev_read(fa, &a, NULL, NULL, 0, &la) == 1);
 			CHECK(mig_ev_read(fb, &b, NULL, mode, sizeof(mode), &lb) == 1);
 			CHECK(!memcmp(&a, &b, sizeof(a)));
+			if (i == 1)
+				dev_ev = a;
 		}
 		CHECK(mig_ev_read(fb, &b, NULL, NULL, 0, &lb) == 0 && !strcmp(mode, "perf"));
+		/* The writer puts a device's UUID back the same way. */
+		{
+			static char line[256];
+			struct mig_event c;
+			unsigned long lc = 0;
+			char u[37];
+			FILE *fc = fmemopen(line, sizeof(line), "w");
+
+			CHECK(dev_ev.type == MEV_DEVICE && dev_ev.uuid[0] == 0x88 && dev_ev.uuid[15] == 0x88 &&
+			      !strcmp(mig_uuid_str(dev_ev.uuid, u), "88776655-4433-2211-1122-334455667788"));
+			mig_ev_write(fc, &dev_ev);
+			fclose(fc);
+			CHECK(strstr(line, " uuid=88776655-4433-2211-1122-334455667788\n") != NULL);
+			fc = fmemopen(line, strlen(line), "r");
+			CHECK(mig_ev_read(fc, &c, NULL, NULL, 0, &lc) == 1 && !memcmp(&dev_ev, &c, sizeof(c)));
+			fclose(fc);
+		}
 		fclose(fa);
 		fclose(fb);
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -18,6 +18,7 @@
 
 #include "json_out.h"
 #include "mig_events.h"
+#include "mig_vmm.h"
 #include "vfmig_abi.h"
 
 static const char *const ev_names[MEV_NR] = {
@@ -36,6 +37,7 @@ static const char *const ev_names[MEV_NR] = {
 	[MEV_FW_DONE] = "fw_cmd_done",
 	[MEV_PRECOPY_INFO] = "precopy_info",
 	[MEV_ERROR] = "error",
+	[MEV_VMM] = "vmm",
 };
 
 /* The names of a0..a6: TP_PROTO's (and the tracepoint records') field names. */
@@ -173,11 +175,16 @@ bool mig_ev_is_phase(unsigned int type)
 
 void mig_ev_write(FILE *f, const struct mig_event *e)
 {
+	char u[37];
+
 	fprintf(f, "%" PRIu64 " %s %u %s %" PRIu64 " %" PRIu64, (uint64_t)e->ts,
 		mig_ev_name(e->type), e->dev, mig_state_name(e->state),
 		(uint64_t)e->mig_id, (uint64_t)e->state_size);
 	for (int i = 0; i < MIG_EV_NARGS; i++)
 		fprintf(f, " %" PRId64, (int64_t)e->a[i]);
+	/* The device's UUID, once per open: enough for a replay to name it. */
+	if (e->type == MEV_DEVICE && mig_uuid_str(e->uuid, u))
+		fprintf(f, " uuid=%s", u);
 	fputc('\n', f);
 }
 
@@ -194,8 +201,21 @@ static int parse_arg(const char *s, __u64 *v)
 	return errno || end == s || *end ? -1 : 0;
 }
 
-/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into a1, a2 (bytes 0-7, 8-15, LE). */
-static int parse_uuid(const char *s, struct mig_event *e)
+const char *mig_uuid_str(const __u8 uuid[16], char buf[37])
+{
+	static const __u8 zero[16];
+
+	if (!memcmp(uuid, zero, 16))
+		return NULL;
+	snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x", uuid[0], uuid[1], uuid[2], uuid[3],
+		 uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9], uuid[10],
+		 uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
+	return buf;
+}
+
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into @uuid (text byte order). */
+static int parse_uuid(const char *s, __u8 uuid[16])
 {
 	unsigned int b[16];
 
@@ -204,11 +224,8 @@ static int parse_uuid(const char *s, struct mig_event *e)
 		   &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7], &b[8],
 		   &b[9], &b[10], &b[11], &b[12], &b[13], &b[14], &b[15]) != 16)
 		return -1;
-	e->a[1] = e->a[2] = 0;
-	for (int i = 0; i < 8; i++) {
-		e->a[1] |= (__u64)b[i] << (8 * i);
-		e->a[2] |= (__u64)b[8 + i] << (8 * i);
-	}
+	for (int i = 0; i < 16; i++)
+		uuid[i] = (__u8)b[i];
 	return 0;
 }
 
@@ -264,8 +281,8 @@ int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 				continue;
 			}
 			*eq++ = '\0';		/* named: FIELD=VALUE */
-			if (type == MEV_DEVICE && !strcmp(tok[i], "uuid")) {
-				if (parse_uuid(eq, e))
+			if (!strcmp(tok[i], "uuid")) {
+				if (parse_uuid(eq, e->uuid))
 					return -1;
 				continue;
 			}
@@ -455,6 +472,8 @@ static void complete_migration(struct mig_model *m, struct mig_dev *tgt,
 	r.errors = src->errors + tgt->errors;
 	r.partial = src->partial || tgt->partial || !src->t_susp;
 	r.precopy = src->precopy;
+	r.src_owner = src->owner;
+	r.dst_owner = tgt->owner;
 	src->paired = true;
 	tgt->role = MR_NONE;
 	m->nr_migrations++;
@@ -467,16 +486,39 @@ static bool is_running(__u32 s)
 	return s == MS_RUNNING || s == MS_PRE_COPY;
 }
 
+/* The task of @e drives @d's state from now on (docs/mig-top.md, "Owners"). */
+static void take_owner(struct mig_dev *d, const struct mig_event *e)
+{
+	if (!e->pid)
+		return;
+	if (d->owner.pid != e->pid)
+		memset(&d->owner, 0, sizeof(d->owner));
+	d->owner.pid = e->pid;
+	memcpy(d->owner.comm, e->comm, sizeof(d->owner.comm));
+	d->owner.comm[sizeof(d->owner.comm) - 1] = '\0';
+}
+
 void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 {
-	struct mig_dev *d = mig_model_dev(m, e->dev, true);
+	struct mig_dev *d;
 	__s64 ret;
 
+	if (e->type >= MEV_VMM) {	/* not a device's event (mig_vmm.c) */
+		m->events++;
+		return;
+	}
+	d = mig_model_dev(m, e->dev, true);
 	m->events++;
 	if (!d)
 		return;
 	if (e->state_size)
 		d->state_size = e->state_size;
+	for (size_t i = 0; i < sizeof(e->uuid); i++) {
+		if (e->uuid[i]) {
+			memcpy(d->uuid, e->uuid, sizeof(d->uuid));
+			break;
+		}
+	}
 	/* An event of a newer migration than we know of: we missed its start. */
 	if (e->mig_id > d->mig_id && e->type != MEV_FILE) {
 		__u8 role = MR_NONE;
@@ -504,6 +546,8 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 			d->remove_ts = e->ts;
 		} else if (e->a[0] == 0 /* CREATE */) {
 			d->removed = false;
+		} else if (e->a[0] == 2 /* OPEN */) {
+			take_owner(d, e);
 		}
 		break;
 	case MEV_STATE_STEP:
@@ -528,6 +572,7 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		break;
 	case MEV_SET_STATE:
 		ret = (__s64)e->a[3];
+		take_owner(d, e);
 		if (d->state != e->a[2]) {
 			d->state = (__u32)e->a[2];
 			d->state_since = e->ts;
@@ -638,6 +683,19 @@ double mig_dev_progress(const struct mig_dev *d)
 	return (double)d->precopy_bytes / (double)total;
 }
 
+void mig_owner_json(struct jw *w, const char *key, const struct mig_owner *o)
+{
+	if (!o->pid) {
+		jw_null(w, key);
+		return;
+	}
+	jw_object(w, key);
+	jw_uint(w, "pid", o->pid);
+	jw_string(w, "comm", o->comm);
+	jw_string(w, "qemu_id", *o->qemu_id ? o->qemu_id : NULL);
+	jw_end_object(w);
+}
+
 void mig_result_json(struct jw *w, const struct mig_result *r)
 {
 	char key[32];
@@ -667,6 +725,9 @@ void mig_result_json(struct jw *w, const struct mig_result *r)
 	jw_uint(w, "images", r->images);
 	jw_uint(w, "errors", r->errors);
 	jw_bool(w, "partial", r->partial);
+	mig_owner_json(w, "src_owner", &r->src_owner);
+	mig_owner_json(w, "dst_owner", &r->dst_owner);
+	mig_vmm_json(w, &r->vmm);
 }
 
 void mig_result_text(FILE *f, const struct mig_result *r)
@@ -683,4 +744,14 @@ void mig_result_text(FILE *f, const struct mig_result *r)
 		fprintf(f, "  %-15s %10.3f ms %5.1f%%\n", part_names[i],
 			r->part_ns[i] / 1e6,
 			tot > 0 ? 100.0 * r->part_ns[i] / tot : 0.0);
+	for (int i = 0; i < 2; i++) {
+		const struct mig_owner *o = i ? &r->dst_owner : &r->src_owner;
+
+		if (!o->pid)
+			continue;
+		fprintf(f, "  %s owner: %s pid %u%s%s\n", i ? "target" : "source",
+			o->comm, o->pid, *o->qemu_id ? ", QEMU device id " : "",
+			o->qemu_id);
+	}
+	mig_vmm_text(f, &r->vmm);
 }

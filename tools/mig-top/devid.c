@@ -47,23 +47,6 @@ void devid_set(uint32_t dev, const char *uuid)
 	snprintf(tab[slot].uuid, sizeof(tab[slot].uuid), "%s", uuid);
 }
 
-void devid_learn(const struct mig_event *e)
-{
-	uint8_t b[16];
-	char u[37];
-
-	if (e->type != MEV_DEVICE || !(e->a[1] | e->a[2]))
-		return;
-	for (int i = 0; i < 8; i++) {
-		b[i] = (uint8_t)(e->a[1] >> (8 * i));
-		b[8 + i] = (uint8_t)(e->a[2] >> (8 * i));
-	}
-	snprintf(u, sizeof(u), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4], b[5],
-		 b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
-	devid_set(e->dev, u);
-}
-
 const char *devid_uuid(uint32_t dev)
 {
 	for (int i = 0; i < MIG_MAX_DEVS; i++)

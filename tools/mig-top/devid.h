@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-3-Clause */
 /*
  * devid: which device a mig-top device id is (docs/mig-top.md, "Device
- * identity"): the mdev UUID of a vfmig device id, learned from vfmig_device
- * events (which carry it, also in event files) or read from sysfs
- * (/sys/bus/mdev/devices/<uuid>/vfmig/id); and -D's UUID form.
+ * identity"), where its events do not say (struct mig_event's uuid): the
+ * mdev UUID of a vfmig device id read from sysfs
+ * (/sys/bus/mdev/devices/<uuid>/vfmig/id), generic mode's device names;
+ * and -D's UUID form.
  */
 #ifndef MIG_TOP_DEVID_H
 #define MIG_TOP_DEVID_H
@@ -13,9 +14,7 @@
 #include <stdint.h>
 #include "mig_events.h"
 
-/* Note the UUID of a vfmig_device event. */
-void devid_learn(const struct mig_event *e);
-/* The UUID of @dev ("xxxxxxxx-xxxx-..."), NULL if not known. */
+/* The UUID of @dev ("xxxxxxxx-xxxx-...") found so, NULL if not known. */
 const char *devid_uuid(uint32_t dev);
 /* Look up the vfmig devices present in sysfs. */
 void devid_scan(void);
