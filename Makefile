@@ -36,6 +36,9 @@ endif
 KDIR := /lib/modules/$(KVER)/build
 KVER_MAJMIN := $(word 1,$(subst ., ,$(KVER))).$(word 2,$(subst ., ,$(KVER)))
 UAPI_VFIO := /usr/src/linux-headers-$(patsubst %-amd64,%-common,$(KVER))/include/uapi/linux/vfio.h
+# The committed copy of that header the userspace build uses (make vfio-uapi
+# refreshes it, check-vfio-uapi verifies it), so tools build without headers.
+VFIO_UAPI_COPY := tools/include/uapi/linux/vfio.h
 KHDR_VMLINUX := /usr/src/linux-headers-$(KVER)/vmlinux
 LINUX_SOURCE_TAR := /usr/src/linux-source-$(KVER_MAJMIN).tar.xz
 
@@ -49,10 +52,12 @@ CLANG := clang-19
 LLVM_STRIP := llvm-strip-19
 BPFTOOL := bpftool
 
-CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror
+# EXTRA_CFLAGS, EXTRA_CPPFLAGS, EXTRA_LDFLAGS: added by a distribution's
+# build (debian/rules passes dpkg-buildflags' hardening flags through them).
+CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror $(EXTRA_CFLAGS)
 DEPFLAGS = -MMD -MP
-CPPFLAGS := -I$(B)/include -Iinclude -Itools/lib -I$(B)/bpf
-LDFLAGS :=
+CPPFLAGS := -I$(B)/include -Iinclude -Itools/lib -I$(B)/bpf $(EXTRA_CPPFLAGS)
+LDFLAGS := $(EXTRA_LDFLAGS)
 LDLIBS :=
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I. -Iinclude -Ibpf \
@@ -84,11 +89,14 @@ VFIO_H := $(B)/include/linux/vfio.h
 USER_OBJS := $(LIB_OBJS) $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(TOOLS:%=tools/%/*.c)) $(GUEST_SRCS) $(BENCH_SRCS))
 UNIT_OBJS := $(UNIT_LIB_OBJS) $(UNIT_SRCS:%.c=$(B)/unit/obj/%.o)
 
-.PHONY: all module userspace bpf unit warnmod check demo demo-qemu deps clean sparse checkpatch \
-	check-vmlinux-h help fuzz fuzz-parser fuzz-soak FORCE
+.PHONY: all module userspace tools bpf unit warnmod check demo demo-qemu deps clean sparse checkpatch \
+	check-vmlinux-h check-vfio-uapi help fuzz fuzz-parser fuzz-soak FORCE
 all: module userspace
 
 userspace: $(VFIO_H) $(BPF_OBJS) $(SKELS) $(LIBVFMIG) $(TOOL_BINS) $(GUEST_BINS) $(BENCH_BINS)
+	@:
+# Only what `make install` ships (no module, no test or bench programs).
+tools: $(TOOL_BINS)
 	@:
 bpf: $(BPF_OBJS) $(SKELS)
 	@:
@@ -167,15 +175,26 @@ check-vmlinux-h:
 
 # ---------------------------------------------------------------- userspace
 # The host's /usr/include/linux/vfio.h is 6.1 (no PRE_COPY): use the uAPI of
-# the kernel we build for, with the kernel-only __user annotation removed.
-$(B)/.kver: FORCE
-	@mkdir -p $(@D)
-	@echo '$(KVER)' | cmp -s - $@ || echo '$(KVER)' > $@
-
-$(VFIO_H): $(UAPI_VFIO) $(B)/.kver
+# the kernel we build for (the committed copy, VFIO_UAPI_COPY), with the
+# kernel-only __user annotation removed.
+$(VFIO_H): $(VFIO_UAPI_COPY)
 	$(call quiet_msg,GEN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)sed -e 's/\<__user\>//g' $< > $@.tmp && mv $@.tmp $@
+
+# The committed copy against the kernel we build for (like vmlinux.h).
+ifneq ($(filter vfio-uapi,$(MAKECMDGOALS)),)
+.PHONY: vfio-uapi
+endif
+vfio-uapi:
+	$(call quiet_msg,COPY,$(UAPI_VFIO))
+	$(Q)test -r $(UAPI_VFIO) || { echo "$(UAPI_VFIO) missing: make deps" >&2; exit 1; }
+	$(Q)cp $(UAPI_VFIO) $(VFIO_UAPI_COPY)
+
+check-vfio-uapi:
+	$(Q)test -r $(UAPI_VFIO) || { echo "$(UAPI_VFIO) missing: make deps" >&2; exit 1; }
+	$(Q)cmp -s $(UAPI_VFIO) $(VFIO_UAPI_COPY) || \
+		{ echo "$(VFIO_UAPI_COPY) differs from $(UAPI_VFIO) (kernel $(KVER)): run make vfio-uapi" >&2; exit 1; }
 
 $(B)/obj/%.o: %.c Makefile | $(VFIO_H) $(SKELS)
 	$(call quiet_msg,CC,$<)

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <locale.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 
 #include "attach.h"
 #include "mig-top.h"
+#include "prom.h"
 
 static struct mt_opts opts = {
 	.out = MT_TUI, .interval = 1.0, .dev_filter = -1, .keep = 5,
@@ -34,6 +36,8 @@ static struct vfmig_tracer tracer;
 static struct generic_tracer gtracer;	/* -g: generic mode */
 static bool generic;
 static struct mig_model model;
+static struct prom prom;		/* --prom-file, --prom-listen */
+static bool prom_failing;
 static struct mig_result done[MT_KEEP_MAX];
 static int ndone;
 static long total_done;
@@ -62,9 +66,14 @@ static const char doc[] =
 "    mig-top -j -r ev.txt    # replay a mig-trace event file (no BPF)\n"
 "    mig-top -g mtty         # generic mode: any VFIO migration driver\n"
 "    mig-top -g mtty -m kprobe -j -a   # kprobes, JSON with every arc\n"
+"    mig-top -q --prom-file /var/lib/prometheus/node-exporter/vfmig.prom\n"
+"                            # metrics for node_exporter's textfile collector\n"
+"    mig-top -q --prom-listen 127.0.0.1:9477   # serve /metrics\n"
 "\n"
 "Keys: q quit, s sort field, r reverse, f filter, c clear filter,\n"
 "      +/- refresh interval.";
+
+enum { OPT_PROM_FILE = 0x100, OPT_PROM_LISTEN };
 
 static const struct argp_option options[] = {
 	{ "interval", 'd', "SEC", 0, "Refresh interval in seconds (default 1)", 0 },
@@ -80,6 +89,9 @@ static const struct argp_option options[] = {
 	{ "keep", 'k', "N", 0, "Completed migrations kept on screen (default 5)", 0 },
 	{ "replay", 'r', "FILE", 0, "Analyze an event file instead of tracing", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
+	{ "prom-file", OPT_PROM_FILE, "FILE", 0, "Prometheus metrics into FILE every interval and at exit (written to a temporary file, then renamed: for node_exporter's textfile collector)", 0 },
+	{ "prom-listen", OPT_PROM_LISTEN, "[HOST]:PORT", 0, "Serve Prometheus metrics on http://HOST:PORT/metrics (no HOST: every address)", 0 },
+	{ "quiet", 'q', NULL, 0, "No table, text or JSON (with --prom-file or --prom-listen)", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
 };
@@ -123,7 +135,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--fn takes ROLE=FUNC, ROLE one of set_state, read, write, ioctl");
 		break;
 	case 'a': opts.arcs = true; break;
+	case 'q': opts.out = MT_QUIET; break;
+	case OPT_PROM_FILE: opts.prom_file = arg; break;
+	case OPT_PROM_LISTEN: opts.prom_listen = arg; break;
 	case ARGP_KEY_END:
+		if (opts.out == MT_QUIET && !opts.prom_file && !opts.prom_listen)
+			argp_error(state, "--quiet is for --prom-file or --prom-listen");
 		if (opts.force_mode && !!opts.gen.module !=
 		    (!strcmp(opts.force_mode, "fentry") || !strcmp(opts.force_mode, "kprobe")))
 			argp_error(state, opts.gen.module ? "generic mode (-g) attaches with fentry or kprobe" :
@@ -179,6 +196,7 @@ static void on_migration(const struct mig_result *r, void *arg)
 	}
 	done[ndone++] = *r;
 	total_done++;
+	prom_migration(&prom, r);
 	if (opts.out == MT_JSON) {
 		mig_result_json(stdout, r);
 		fputc('\n', stdout);
@@ -187,6 +205,47 @@ static void on_migration(const struct mig_result *r, void *arg)
 		mig_result_text(stdout, r);
 		fflush(stdout);
 	}
+}
+
+/* One event into the model, then into the exporter's error counts. */
+static void feed(const struct mig_event *e)
+{
+	mig_model_feed(&model, e);
+	prom_event(&prom, e, mig_model_dev(&model, e->dev, false));
+}
+
+/* --prom-file: the exposition now; a failure is reported once, until it works. */
+static int prom_output(const char *mode, uint64_t drops)
+{
+	char err[512];
+
+	if (!opts.prom_file)
+		return 0;
+	if (prom_write_file(opts.prom_file, &prom, &model, drops, mode, err, sizeof(err))) {
+		if (!prom_failing)
+			fprintf(stderr, "mig-top: %s\n", err);
+		prom_failing = true;
+		return -1;
+	}
+	if (prom_failing)
+		fprintf(stderr, "mig-top: %s written again\n", opts.prom_file);
+	prom_failing = false;
+	return 0;
+}
+
+/* --prom-listen: bind before tracing, so a bad address fails at once. */
+static int prom_start(void)
+{
+	char err[512], bound[300];
+
+	if (!opts.prom_listen)
+		return 0;
+	if (prom_listen(&prom, opts.prom_listen, bound, sizeof(bound), err, sizeof(err))) {
+		fprintf(stderr, "mig-top: %s\n", err);
+		return -1;
+	}
+	fprintf(stderr, "mig-top: metrics on http://%s/metrics\n", bound);
+	return 0;
 }
 
 static int on_event(void *ctx, void *data, size_t sz)
@@ -203,7 +262,7 @@ static int on_event(void *ctx, void *data, size_t sz)
 		       (uint64_t)e->ts, e->dev, (uint64_t)e->mig_id,
 		       mig_state_name(e->a[0]), mig_state_name(e->a[1]),
 		       (int64_t)e->a[2], (uint64_t)e->a[3]);
-	mig_model_feed(&model, e);
+	feed(e);
 	return 0;
 }
 
@@ -699,7 +758,7 @@ static int replay(const char *path)
 		return 1;
 	}
 	while ((rc = mig_ev_read(f, &e, &drops, mode, sizeof(mode), &lineno)) > 0)
-		mig_model_feed(&model, &e);
+		feed(&e);
 	if (f != stdin)
 		fclose(f);
 	if (rc < 0) {
@@ -720,8 +779,18 @@ static int replay(const char *path)
 		print_json_rows();
 		printf("{\"type\":\"summary\",\"mode\":\"%s\",\"drops\":%llu,\"events\":%llu,\"migrations\":%ld}\n",
 		       mode, drops, model.events, total_done);
-	} else {
+	} else if (opts.out == MT_TEXT) {
 		print_text();
+	}
+	fflush(stdout);
+	if (prom_output(mode, drops))
+		return 1;
+	/* --prom-listen: serve the replay's numbers until SIGINT or SIGTERM. */
+	while (prom.listen_fd >= 0 && !exiting) {
+		struct pollfd pfd = { .fd = prom.listen_fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 200) > 0)
+			prom_serve(&prom, &model, drops, mode);
 	}
 	return 0;
 }
@@ -741,10 +810,18 @@ int main(int argc, char **argv)
 	if (opts.out == MT_TUI && !isatty(STDOUT_FILENO))
 		opts.out = MT_TEXT;
 	mig_model_init(&model, on_migration, NULL);
+	prom_init(&prom, opts.gen.module ? opts.gen.module : "vfmig");
 	if (opts.out == MT_TUI && opts.replay)
 		opts.out = MT_TEXT;
-	if (opts.replay)
-		return replay(opts.replay);
+	if (prom_start())
+		return 1;
+	signal(SIGINT, sig_handler);
+	signal(SIGTERM, sig_handler);
+	if (opts.replay) {
+		rc = replay(opts.replay);
+		prom_close(&prom);
+		return rc;
+	}
 
 	ao.rb_mode = MIG_RB_PHASE;
 	ao.dev_filter = opts.dev_filter;
@@ -766,8 +843,6 @@ int main(int argc, char **argv)
 		generic ? generic_close(&gtracer) : vfmig_tracer_close(&tracer);
 		return 1;
 	}
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
 	if (opts.out == MT_JSON)
 		printf("{\"type\":\"start\",\"mode\":\"%s\",\"why\":\"%s\",\"interval_s\":%.3f}\n",
 		       t_mode(), t_why(), opts.interval);
@@ -792,6 +867,7 @@ int main(int argc, char **argv)
 		}
 		if (opts.out == MT_TUI)
 			redraw = tui_keys();
+		prom_serve(&prom, &model, t_drops(), t_mode());
 		if (opts.migrations && total_done >= opts.migrations) {
 			sample();
 			if (opts.out == MT_JSON)
@@ -806,6 +882,7 @@ int main(int argc, char **argv)
 				print_json_rows();
 			else if (opts.out == MT_TEXT)
 				print_text();
+			prom_output(t_mode(), t_drops());
 			redraw = true;
 			if (opts.count && intervals >= opts.count)
 				break;
@@ -814,6 +891,9 @@ int main(int argc, char **argv)
 			draw_tui();
 	}
 	ring_buffer__consume(rb);
+	if (prom_output(t_mode(), t_drops()))
+		rc = 1;
+	prom_close(&prom);
 	if (opts.out == MT_TUI)
 		endwin();
 	if (opts.out == MT_JSON)

@@ -31,7 +31,12 @@ static void usage(FILE *f)
 "check:  one line per assertion of SPEC (docs/trace-check.md); exit 1 if\n"
 "        any fails, 2 on a bad spec or event file.\n"
 "run:    record, then check (exit 1 if CMD or any assertion fails).\n"
-"MODE: tp_btf, raw_tp or tp (default: the best that works).\n");
+"options:\n"
+"  -o FILE                    record/run: event file (default vfmig-events.txt)\n"
+"  -m MODE                    record/run: attach mode tp_btf, raw_tp or tp\n"
+"                             (default: the best that works)\n"
+"  -v                         record/run: libbpf debug output\n"
+"  -h, --help                 this help\n");
 }
 
 struct rec {
