@@ -53,7 +53,8 @@ static void usage(FILE *f)
 "  -x, --exec-stopped CMD     run CMD (sh -c) while the migrated source is stopped\n"
 "  -r, --resume-source        source back to RUNNING after success\n"
 "      --raw                  save: bare device stream without migctl frames\n"
-"  -s, --summary              inspect: no per-record lines\n");
+"  -s, --summary              inspect: no per-record lines\n"
+"  -h, --help                 this help\n");
 }
 
 static int parse_u64(const char *s, uint64_t *v, bool suffix)
