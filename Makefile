@@ -56,7 +56,8 @@ BPFTOOL := bpftool
 # build (debian/rules passes dpkg-buildflags' hardening flags through them).
 CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror $(EXTRA_CFLAGS)
 DEPFLAGS = -MMD -MP
-CPPFLAGS := -I$(B)/include -Iinclude -Itools/lib -I$(B)/bpf $(EXTRA_CPPFLAGS)
+CPPFLAGS := -I$(B)/include -Iinclude -Itools/lib -I$(B)/bpf -DVFMIG_VERSION='"$(VFMIG_VERSION)"' \
+	$(EXTRA_CPPFLAGS)
 LDFLAGS := $(EXTRA_LDFLAGS)
 LDLIBS :=
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

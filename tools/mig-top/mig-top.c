@@ -51,7 +51,7 @@ static enum mt_sort sort_key = MT_SORT_DEV;
 static bool sort_rev;
 static char filt[64];
 
-const char *argp_program_version = "mig-top 0.1";
+const char *argp_program_version = "mig-top " VFMIG_VERSION;
 const char *argp_program_bug_address = "vfmig project";
 static const char doc[] =
 "Live, top-like view of vfmig device migrations.\n"
