@@ -90,8 +90,8 @@ static const struct argp_option options[] = {
 	{ "replay", 'r', "FILE", 0, "Analyze an event file instead of tracing", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
 	{ "prom-file", OPT_PROM_FILE, "FILE", 0, "Prometheus metrics into FILE every interval and at exit (written to a temporary file, then renamed: for node_exporter's textfile collector)", 0 },
-	{ "prom-listen", OPT_PROM_LISTEN, "[HOST]:PORT", 0, "Serve Prometheus metrics on http://HOST:PORT/metrics (no HOST: every address)", 0 },
-	{ "quiet", 'q', NULL, 0, "No table, text or JSON (with --prom-file or --prom-listen)", 0 },
+	{ "prom-listen", OPT_PROM_LISTEN, "HOST:PORT", 0, "Serve Prometheus metrics on http://HOST:PORT/metrics (an empty HOST: every address)", 0 },
+	{ "quiet", 'q', NULL, 0, "No table, text or JSON: metrics only", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
 };
