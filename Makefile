@@ -347,3 +347,6 @@ fuzz:
 	$(Q)$(MAKE) all
 	$(Q)$(MAKE) fuzz-parser
 	$(Q)$(MAKE) fuzz-soak
+
+# ---------------------------------------------------------------- install
+include mk/install.mk

@@ -32,17 +32,20 @@ import urllib.request
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MIG_TOP = os.environ.get("MIG_TOP", os.path.join(REPO, "build/bin/mig-top"))
 REC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(REPO, "tests/host/data/migrations.events")
+RULES = os.path.join(REPO, "packaging/vfmig-alerts.yml")
 PARTS = ["source_suspend", "final_save", "drain", "target_load", "target_resume"]
 PART_ROLE = {"source_suspend": "source", "final_save": "source", "drain": "source",
              "target_load": "target", "target_resume": "target"}
 fails = 0
 
 
-def check(ok, what):
+def check(ok, what, detail=""):
     global fails
     print(("ok   " if ok else "FAIL ") + what)
     if not ok:
         fails += 1
+        if detail:
+            print("     " + detail.strip().replace("\n", "\n     "))
 
 
 def close(a, b):
@@ -187,6 +190,8 @@ def run(tmp, procs):
     with open(cfg, "w") as f:
         f.write(f"""global:
   scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: ["{RULES}"]
 scrape_configs:
   - job_name: node
     static_configs: [{{targets: ["127.0.0.1:{ne_port}"]}}]
@@ -211,6 +216,23 @@ scrape_configs:
         logs.flush()
         print(open(os.path.join(tmp, "procs.log")).read()[-3000:])
         return 1
+
+    # The shipped alerting rules load and evaluate against these series.
+    r = subprocess.run(["promtool", "check", "rules", RULES], capture_output=True, text=True)
+    check(r.returncode == 0, "promtool check rules accepts packaging/vfmig-alerts.yml", r.stdout + r.stderr)
+    rules = []
+    deadline = time.monotonic() + 60    # a hang guard: the first evaluations
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(prom.base + "/api/v1/rules", timeout=10) as resp:
+            rules = [x for g in json.load(resp)["data"]["groups"] for x in g["rules"]]
+        if rules and all(x.get("health") == "ok" for x in rules):
+            break
+        time.sleep(0.5)
+    check(len(rules) >= 5 and all(x.get("health") == "ok" for x in rules),
+          f"Prometheus evaluates the {len(rules)} alerting rules without error",
+          "; ".join(f"{x['name']}: {x.get('health')} {x.get('lastError', '')}" for x in rules))
+    n = prom.query('node_textfile_mtime_seconds{file=~".*vfmig\\\\.prom"}')
+    check(len(n) == 1, "node_textfile_mtime_seconds matches vfmig.prom (VfmigExporterStale's selector)")
 
     down = [m["downtime_ns"] for m in migs]
     for job in ("node", "mig-top"):
