@@ -5,6 +5,8 @@
 #   make [all]          module (build/kernel/vfmig.ko) + userspace + BPF
 #   make check          deps if missing, build, tests/run-check
 #   make check-debug    the same on a KASAN/lockdep/kmemleak guest kernel
+#   make check-package  Debian packages: build, lintian, DKMS, install, guest, purge
+#   make install        PREFIX=/usr/local DESTDIR= (mk/install.mk); make uninstall
 #   make demo           deps if missing, build, scripts/demo.sh
 #   make demo-qemu      the same story with QEMU 10 as the VMM (scripts/demo-qemu.sh)
 #   make deps           install build/test packages (root; scripts/deps.sh)
@@ -267,6 +269,14 @@ demo:
 	$(Q)$(DEPS_IF_NEEDED)
 	$(Q)$(MAKE) all
 	$(Q)scripts/demo.sh
+
+# The package lane (tests/package/check-package.sh): slow (package build,
+# DKMS, a guest boot running the uAPI suite), so not part of `make check`.
+.PHONY: check-package
+check-package:
+	$(Q)$(DEPS_IF_NEEDED)
+	$(Q)$(MAKE) all
+	$(Q)tests/package/check-package.sh
 
 demo-qemu:
 	$(Q)$(DEPS_IF_NEEDED)

@@ -24,6 +24,7 @@
 #  6. purge: apt purges both; every file the packages had, the DKMS tree and
 #     module and the module index entry are gone, and the watched system
 #     directories list exactly what they listed before the install.
+# shellcheck disable=SC2317 # the step functions are called through step()
 set -uo pipefail
 export LC_ALL=C DEBIAN_FRONTEND=noninteractive
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -147,7 +148,8 @@ install_debs() {
 	ko=$(modinfo -k "$kver" -n vfmig) || fail "modinfo -k $kver vfmig"
 	[[ $ko == "/lib/modules/$kver/updates/dkms/vfmig.ko"* ]] || fail "modprobe would load $ko, not DKMS's"
 	[[ $(/usr/sbin/mig-top --version) == "mig-top $ver" ]] || fail "installed mig-top --version"
-	/usr/sbin/migctl --help >/dev/null && /usr/bin/mig-trace --help >/dev/null || fail "installed tools"
+	/usr/sbin/migctl --help >/dev/null || fail "installed migctl --help"
+	/usr/bin/mig-trace --help >/dev/null || fail "installed mig-trace --help"
 	[[ $(man -w mig-top) == /usr/share/man/man8/mig-top.8.gz ]] || fail "man -w mig-top: $(man -w mig-top)"
 	python3 tests/host/man-pages.test --man /usr/share/man --bindir /usr/sbin || fail "installed man pages"
 	tests/host/completion.test --file /usr/share/bash-completion/completions/migctl --bindir /usr/sbin ||

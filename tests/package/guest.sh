@@ -59,7 +59,9 @@ i=0
 until grep -q '"type":"start"' "$out/top.json" 2>/dev/null && [ -s "$out/textfile/vfmig.prom" ]; do
 	i=$((i + 1))
 	[ $i -lt 600 ] || die "mig-top did not start: $(cat "$out/top.err" "$out/prom.err")"
-	kill -0 $top 2>/dev/null && kill -0 $prom 2>/dev/null || die "mig-top exited: $(cat "$out/top.err" "$out/prom.err")"
+	if ! kill -0 $top 2>/dev/null || ! kill -0 $prom 2>/dev/null; then
+		die "mig-top exited: $(cat "$out/top.err" "$out/prom.err")"
+	fi
 	sleep 0.1
 done
 /usr/sbin/migctl migrate -j -V "$src" "$dst" >"$out/migctl.json" ||
