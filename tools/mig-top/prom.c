@@ -183,24 +183,25 @@ void prom_write(FILE *f, const struct prom *p, const struct mig_model *m,
 	label_value(f, mode);
 	fprintf(f, "\"} 1\n");
 
-	head(f, "vfmig_events_total", "counter", "Migration events mig-top received");
-	counter(f, p, "vfmig_events_total", NULL, m->events);
-	head(f, "vfmig_dropped_events_total", "counter",
-	     "Events lost (BPF ring buffer or device map full): non-zero means incomplete numbers");
-	counter(f, p, "vfmig_dropped_events_total", NULL, drops);
-
-	head(f, "vfmig_migrations_total", "counter",
-	     "Completed migrations (source paired with a target that reached RUNNING)");
-	counter(f, p, "vfmig_migrations_total", NULL, p->migrations);
-	head(f, "vfmig_migrations_precopy_total", "counter",
-	     "Completed migrations whose source used PRE_COPY");
-	counter(f, p, "vfmig_migrations_precopy_total", NULL, p->precopy_migrations);
-	head(f, "vfmig_migrations_partial_total", "counter",
-	     "Completed migrations mig-top saw only in part (started before it)");
-	counter(f, p, "vfmig_migrations_partial_total", NULL, p->partial);
-	head(f, "vfmig_migrations_bytes_mismatch_total", "counter",
-	     "Completed migrations whose bytes read from the source differ from the bytes written to the target");
-	counter(f, p, "vfmig_migrations_bytes_mismatch_total", NULL, p->bytes_mismatch);
+	/* One unlabelled series each: name, HELP, value. */
+	const struct { const char *name, *help; uint64_t v; } one[] = {
+		{ "vfmig_events_total", "Migration events mig-top received", m->events },
+		{ "vfmig_dropped_events_total",
+		  "Events lost (BPF ring buffer or device map full): non-zero means incomplete numbers", drops },
+		{ "vfmig_migrations_total",
+		  "Completed migrations (source paired with a target that reached RUNNING)", p->migrations },
+		{ "vfmig_migrations_precopy_total",
+		  "Completed migrations whose source used PRE_COPY", p->precopy_migrations },
+		{ "vfmig_migrations_partial_total",
+		  "Completed migrations mig-top saw only in part (started before it)", p->partial },
+		{ "vfmig_migrations_bytes_mismatch_total",
+		  "Completed migrations whose bytes read from the source differ from the bytes written to the target",
+		  p->bytes_mismatch },
+	};
+	for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++) {
+		head(f, one[i].name, "counter", one[i].help);
+		counter(f, p, one[i].name, NULL, one[i].v);
+	}
 
 	head(f, "vfmig_downtime_seconds", "histogram",
 	     "Downtime of completed migrations: source leaves running to target RUNNING");
