@@ -21,7 +21,7 @@ module_loaded vfmig && die "vfmig is loaded already"
 
 # --- 1. dkms build's module: the uAPI suite ----------------------------------
 insmod "$ko" || die "insmod $ko failed"
-info "loaded $ko (srcversion $(cat /sys/module/vfmig/srcversion))"
+info "loaded $ko"
 VFMIG_BUILD=$VFMIG_BUILD tests/guest/20-uapi.test >"$out/uapi.log" 2>&1 || {
 	tail -n 40 "$out/uapi.log"
 	die "the uAPI suite failed on the DKMS-built module"
@@ -31,14 +31,15 @@ tail -n 3 "$out/uapi.log"
 module_loaded vfmig && die "20-uapi.test left vfmig loaded"
 
 # --- 2. the package's module and tools ----------------------------------------
-modprobe vfmig || die "modprobe vfmig failed"
-path=$(modinfo -n vfmig)
+# modprobe loads what the module index resolves vfmig to (modinfo -n reads
+# the same index): the module DKMS installed with the package.
+path=$(modinfo -n vfmig) || die "the module index has no vfmig"
 case $path in
-"/lib/modules/$(uname -r)/updates/dkms/vfmig.ko"*) info "modprobe loaded $path" ;;
-*) die "modprobe vfmig resolves to $path, not the DKMS module" ;;
+"/lib/modules/$(uname -r)/updates/dkms/vfmig.ko"*) ;;
+*) die "vfmig resolves to $path, not the DKMS module" ;;
 esac
-[ "$(cat /sys/module/vfmig/srcversion)" = "$(modinfo -F srcversion vfmig)" ] ||
-	die "the loaded module is not $path"
+modprobe vfmig || die "modprobe vfmig failed"
+info "modprobe loaded $path"
 
 types=/sys/class/vfmig/vfmig/mdev_supported_types/vfmig-16M
 mkdev() {
@@ -50,8 +51,10 @@ src=$(mkdev)
 dst=$(mkdev)
 echo 2000 >"/sys/bus/mdev/devices/$src/vfmig/dirty_rate"
 
+# One mig-top prints JSON and writes metrics (the same numbers exactly);
+# another runs the service's command line (its own BPF clock readings).
 mkdir "$out/textfile"
-/usr/sbin/mig-top -j -d 0.2 -n 1 -c 900 >"$out/top.json" 2>"$out/top.err" &
+/usr/sbin/mig-top -j -d 0.2 -n 1 -c 900 --prom-file "$out/top.prom" >"$out/top.json" 2>"$out/top.err" &
 top=$!
 /usr/sbin/mig-top --quiet --interval 0.2 --prom-file "$out/textfile/vfmig.prom" 2>"$out/prom.err" &
 prom=$!
@@ -70,26 +73,36 @@ wait $top || die "mig-top -j failed: $(cat "$out/top.err")"
 kill -TERM $prom
 wait $prom || die "mig-top --prom-file failed: $(cat "$out/prom.err")"
 grep '"type":"migration"' "$out/top.json"
-python3 - "$out/migctl.json" "$out/top.json" "$out/textfile/vfmig.prom" <<'PY' || die "the installed tools disagree"
-import json, re, sys
+python3 - "$out/migctl.json" "$out/top.json" "$out/top.prom" "$out/textfile/vfmig.prom" <<'PY' || die "the installed tools disagree"
+import json, sys
 c = json.load(open(sys.argv[1]))
 m = [json.loads(l) for l in open(sys.argv[2]) if '"type":"migration"' in l][0]
-p = {}
-for line in open(sys.argv[3]):
-    if not line.startswith("#"):
-        k, v = line.rsplit(" ", 1)
-        p[k] = float(v)
+def prom(path):
+    p = {}
+    for line in open(path):
+        if not line.startswith("#"):
+            k, v = line.rsplit(" ", 1)
+            p[k] = float(v)
+    return p
 assert c["status"] == "ok" and c["verified"] is True, c
 for mk, ck in (("precopy", "precopy_bytes"), ("stop_copy", "stop_copy_bytes"), ("total", "total_bytes")):
     assert m["bytes"][mk] == c[ck], f"mig-top bytes {mk} {m['bytes'][mk]} != migctl {c[ck]}"
 d = 'driver="vfmig"'
-assert p[f"vfmig_migrations_total{{{d}}}"] == 1, p
-assert p[f'vfmig_migration_bytes_total{{{d},role="source",phase="precopy"}}'] == c["precopy_bytes"]
-assert p[f'vfmig_migration_bytes_total{{{d},role="source",phase="stop_copy"}}'] == c["stop_copy_bytes"]
-assert p[f'vfmig_migration_bytes_total{{{d},role="target",phase="resuming"}}'] == c["total_bytes"]
-assert abs(p[f"vfmig_downtime_seconds_sum{{{d}}}"] * 1e9 - m["downtime_ns"]) < 2, (p, m)
-print(f"# migctl, mig-top -j and the metrics agree: {c['total_bytes']} bytes, "
-      f"downtime {m['downtime_ns']} ns (migctl {c['downtime_ns']} ns)")
+for path in sys.argv[3:5]:
+    p = prom(path)
+    assert p[f"vfmig_migrations_total{{{d}}}"] == 1, (path, p[f"vfmig_migrations_total{{{d}}}"])
+    assert p[f'vfmig_migration_bytes_total{{{d},role="source",phase="precopy"}}'] == c["precopy_bytes"], path
+    assert p[f'vfmig_migration_bytes_total{{{d},role="source",phase="stop_copy"}}'] == c["stop_copy_bytes"], path
+    assert p[f'vfmig_migration_bytes_total{{{d},role="target",phase="resuming"}}'] == c["total_bytes"], path
+    assert p[f"vfmig_dropped_events_total{{{d}}}"] == 0, path
+    s = round(p[f"vfmig_downtime_seconds_sum{{{d}}}"] * 1e9)
+    if path == sys.argv[3]:     # the JSON's own instance: the same number
+        assert s == m["downtime_ns"], (s, m["downtime_ns"])
+    else:                       # another BPF program reads the clock itself
+        assert abs(s - m["downtime_ns"]) <= max(0.05 * m["downtime_ns"], 1e6), (s, m["downtime_ns"])
+    print(f"# {path}: 1 migration, {c['total_bytes']} bytes, downtime {s} ns")
+print(f"# migctl, mig-top -j and both metrics files agree (migctl's downtime {c['downtime_ns']} ns, "
+      f"mig-top's {m['downtime_ns']} ns)")
 PY
 
 a=$(mkdev)
