@@ -298,9 +298,16 @@ static void flush_pending(bool all)
 			i++;
 			continue;
 		}
-		if (!final && !*r->vmm.note)
-			snprintf(r->vmm.note, sizeof(r->vmm.note),
-				 "no VMM view: the target's vm_start did not return");
+		/*
+		 * "%s" and a static array: a literal would be stored with
+		 * immediate moves, and strings(1) (lintian's spelling check)
+		 * then reads "did not retur" off the code.
+		 */
+		if (!final && !*r->vmm.note) {
+			static const char why[] = "no VMM view: the target's vm_start did not return";
+
+			snprintf(r->vmm.note, sizeof(r->vmm.note), "%s", why);
+		}
 		emit_migration(r);
 		memmove(&pending[i], &pending[i + 1],
 			sizeof(pending[0]) * (npending - i - 1));
