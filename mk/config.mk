@@ -12,5 +12,6 @@ VFMIG_QEMU10_SERIES := 10.0
 VFMIG_QEMU10_PREFIX := /opt/vfmig-qemu10
 
 # The release: make install, the DKMS tree (/usr/src/vfmig-$(VFMIG_VERSION)),
-# the man pages' footer and debian/changelog carry it (tests/host checks).
-VFMIG_VERSION := 0.1
+# the tools' --version, the man pages' footer and debian/changelog carry it
+# (tests/host checks).
+VFMIG_VERSION := 0.2

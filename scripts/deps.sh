@@ -55,7 +55,7 @@ pkgs=(
 	libncurses-dev pkg-config
 	linux-perf trace-cmd sparse tmux iproute2 xz-utils kmod cpio
 	flex bison bc libssl-dev
-	shellcheck
+	shellcheck python3-jsonschema
 	man-db groff-base bash-completion systemd
 	dkms dh-dkms debhelper dpkg-dev lintian
 	prometheus prometheus-node-exporter

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Makes tests/host/data/migrations.events, the recording that
+# Makes tests/data/migrations.events, the recording that
 # tests/host/prometheus.test replays: mig-trace records seven migrations
 # between vfmig devices in the guest (PRE_COPY and the baseline, quick and
 # slow firmware, a PRE_COPY fallback error, a LOAD failure that aborts one).

@@ -150,7 +150,7 @@ install_debs() {
 	local ko
 	ko=$(modinfo -k "$kver" -n vfmig) || fail "modinfo -k $kver vfmig"
 	[[ $ko == "/lib/modules/$kver/updates/dkms/vfmig.ko"* ]] || fail "modprobe would load $ko, not DKMS's"
-	[[ $(/usr/sbin/mig-top --version) == "mig-top $ver" ]] || fail "installed mig-top --version"
+	[[ $(/usr/sbin/mig-top --version) == "mig-top (vfmig tools) $ver" ]] || fail "installed mig-top --version"
 	/usr/sbin/migctl --help >/dev/null || fail "installed migctl --help"
 	/usr/bin/mig-trace --help >/dev/null || fail "installed mig-trace --help"
 	[[ $(man -w mig-top) == /usr/share/man/man8/mig-top.8.gz ]] || fail "man -w mig-top: $(man -w mig-top)"

@@ -54,9 +54,9 @@ echo 2000 >"/sys/bus/mdev/devices/$src/vfmig/dirty_rate"
 # One mig-top prints JSON and writes metrics (the same numbers exactly);
 # another runs the service's command line (its own BPF clock readings).
 mkdir "$out/textfile"
-/usr/sbin/mig-top -j -d 0.2 -n 1 -c 900 --prom-file "$out/top.prom" >"$out/top.json" 2>"$out/top.err" &
+/usr/sbin/mig-top -j -i 200ms -N 1 -c 900 --prom-file "$out/top.prom" >"$out/top.json" 2>"$out/top.err" &
 top=$!
-/usr/sbin/mig-top --quiet --interval 0.2 --prom-file "$out/textfile/vfmig.prom" 2>"$out/prom.err" &
+/usr/sbin/mig-top --quiet --interval 200ms --prom-file "$out/textfile/vfmig.prom" 2>"$out/prom.err" &
 prom=$!
 i=0
 until grep -q '"type":"start"' "$out/top.json" 2>/dev/null && [ -s "$out/textfile/vfmig.prom" ]; do
