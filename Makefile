@@ -5,6 +5,8 @@
 #   make [all]          module (build/kernel/vfmig.ko) + userspace + BPF
 #   make check          deps if missing, build, tests/run-check
 #   make check-debug    the same on a KASAN/lockdep/kmemleak guest kernel
+#   make check-package  Debian packages: build, lintian, DKMS, install, guest, purge
+#   make install        PREFIX=/usr/local DESTDIR= (mk/install.mk); make uninstall
 #   make demo           deps if missing, build, scripts/demo.sh
 #   make demo-qemu      the same story with QEMU 10 as the VMM (scripts/demo-qemu.sh)
 #   make deps           install build/test packages (root; scripts/deps.sh)
@@ -36,6 +38,9 @@ endif
 KDIR := /lib/modules/$(KVER)/build
 KVER_MAJMIN := $(word 1,$(subst ., ,$(KVER))).$(word 2,$(subst ., ,$(KVER)))
 UAPI_VFIO := /usr/src/linux-headers-$(patsubst %-amd64,%-common,$(KVER))/include/uapi/linux/vfio.h
+# The committed copy of that header the userspace build uses (make vfio-uapi
+# refreshes it, check-vfio-uapi verifies it), so tools build without headers.
+VFIO_UAPI_COPY := tools/include/uapi/linux/vfio.h
 KHDR_VMLINUX := /usr/src/linux-headers-$(KVER)/vmlinux
 LINUX_SOURCE_TAR := /usr/src/linux-source-$(KVER_MAJMIN).tar.xz
 
@@ -49,10 +54,13 @@ CLANG := clang-19
 LLVM_STRIP := llvm-strip-19
 BPFTOOL := bpftool
 
-CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror
+# EXTRA_CFLAGS, EXTRA_CPPFLAGS, EXTRA_LDFLAGS: added by a distribution's
+# build (debian/rules passes dpkg-buildflags' hardening flags through them).
+CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror $(EXTRA_CFLAGS)
 DEPFLAGS = -MMD -MP
-CPPFLAGS := -I$(B)/include -Iinclude -Itools/lib -I$(B)/bpf
-LDFLAGS :=
+CPPFLAGS := -I$(B)/include -Iinclude -Itools/lib -I$(B)/bpf -DVFMIG_VERSION='"$(VFMIG_VERSION)"' \
+	$(EXTRA_CPPFLAGS)
+LDFLAGS := $(EXTRA_LDFLAGS)
 LDLIBS :=
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I. -Iinclude -Ibpf \
@@ -84,11 +92,14 @@ VFIO_H := $(B)/include/linux/vfio.h
 USER_OBJS := $(LIB_OBJS) $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(TOOLS:%=tools/%/*.c)) $(GUEST_SRCS) $(BENCH_SRCS))
 UNIT_OBJS := $(UNIT_LIB_OBJS) $(UNIT_SRCS:%.c=$(B)/unit/obj/%.o)
 
-.PHONY: all module userspace bpf unit warnmod check demo demo-qemu deps clean sparse checkpatch \
-	check-vmlinux-h help fuzz fuzz-parser fuzz-soak FORCE
+.PHONY: all module userspace tools bpf unit warnmod check demo demo-qemu deps clean sparse checkpatch \
+	check-vmlinux-h check-vfio-uapi help fuzz fuzz-parser fuzz-soak FORCE
 all: module userspace
 
 userspace: $(VFIO_H) $(BPF_OBJS) $(SKELS) $(LIBVFMIG) $(TOOL_BINS) $(GUEST_BINS) $(BENCH_BINS)
+	@:
+# Only what `make install` ships (no module, no test or bench programs).
+tools: $(TOOL_BINS)
 	@:
 bpf: $(BPF_OBJS) $(SKELS)
 	@:
@@ -167,15 +178,26 @@ check-vmlinux-h:
 
 # ---------------------------------------------------------------- userspace
 # The host's /usr/include/linux/vfio.h is 6.1 (no PRE_COPY): use the uAPI of
-# the kernel we build for, with the kernel-only __user annotation removed.
-$(B)/.kver: FORCE
-	@mkdir -p $(@D)
-	@echo '$(KVER)' | cmp -s - $@ || echo '$(KVER)' > $@
-
-$(VFIO_H): $(UAPI_VFIO) $(B)/.kver
+# the kernel we build for (the committed copy, VFIO_UAPI_COPY), with the
+# kernel-only __user annotation removed.
+$(VFIO_H): $(VFIO_UAPI_COPY)
 	$(call quiet_msg,GEN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)sed -e 's/\<__user\>//g' $< > $@.tmp && mv $@.tmp $@
+
+# The committed copy against the kernel we build for (like vmlinux.h).
+ifneq ($(filter vfio-uapi,$(MAKECMDGOALS)),)
+.PHONY: vfio-uapi
+endif
+vfio-uapi:
+	$(call quiet_msg,COPY,$(UAPI_VFIO))
+	$(Q)test -r $(UAPI_VFIO) || { echo "$(UAPI_VFIO) missing: make deps" >&2; exit 1; }
+	$(Q)cp $(UAPI_VFIO) $(VFIO_UAPI_COPY)
+
+check-vfio-uapi:
+	$(Q)test -r $(UAPI_VFIO) || { echo "$(UAPI_VFIO) missing: make deps" >&2; exit 1; }
+	$(Q)cmp -s $(UAPI_VFIO) $(VFIO_UAPI_COPY) || \
+		{ echo "$(VFIO_UAPI_COPY) differs from $(UAPI_VFIO) (kernel $(KVER)): run make vfio-uapi" >&2; exit 1; }
 
 $(B)/obj/%.o: %.c Makefile | $(VFIO_H) $(SKELS)
 	$(call quiet_msg,CC,$<)
@@ -247,6 +269,14 @@ demo:
 	$(Q)$(DEPS_IF_NEEDED)
 	$(Q)$(MAKE) all
 	$(Q)scripts/demo.sh
+
+# The package lane (tests/package/check-package.sh): slow (package build,
+# DKMS, a guest boot running the uAPI suite), so not part of `make check`.
+.PHONY: check-package
+check-package:
+	$(Q)$(DEPS_IF_NEEDED)
+	$(Q)$(MAKE) all
+	$(Q)tests/package/check-package.sh
 
 demo-qemu:
 	$(Q)$(DEPS_IF_NEEDED)
@@ -327,3 +357,6 @@ fuzz:
 	$(Q)$(MAKE) all
 	$(Q)$(MAKE) fuzz-parser
 	$(Q)$(MAKE) fuzz-soak
+
+# ---------------------------------------------------------------- install
+include mk/install.mk

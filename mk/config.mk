@@ -10,3 +10,8 @@ VFMIG_KVER_PIN := 6.12.117+deb12-amd64
 # the command line to run it.
 VFMIG_QEMU10_SERIES := 10.0
 VFMIG_QEMU10_PREFIX := /opt/vfmig-qemu10
+
+# The release: make install, the DKMS tree (/usr/src/vfmig-$(VFMIG_VERSION)),
+# the tools' --version, the man pages' footer and debian/changelog carry it
+# (tests/host checks).
+VFMIG_VERSION := 0.2

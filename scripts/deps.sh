@@ -41,7 +41,11 @@ case ${1:-} in
 esac
 
 # Build, VM, BPF, tracing and debug-kernel-lane tools; libclang-rt-19-dev
-# is libFuzzer and the sanitizer runtimes for clang (make fuzz).
+# is libFuzzer and the sanitizer runtimes for clang (make fuzz). Packaging
+# (tests/host, make check-package): man-db (man --warnings), bash-completion,
+# systemd (systemd.pc, systemd-analyze), dkms, the Debian build tools and
+# lintian, and Debian's prometheus and prometheus-node-exporter (the tests
+# start their own on loopback; the packages' services are not used).
 pkgs=(
 	make gcc libc6-dev git perl python3
 	linux-source-6.12
@@ -52,6 +56,9 @@ pkgs=(
 	linux-perf trace-cmd sparse tmux iproute2 xz-utils kmod cpio
 	flex bison bc libssl-dev
 	shellcheck python3-jsonschema
+	man-db groff-base bash-completion systemd
+	dkms dh-dkms debhelper dpkg-dev lintian
+	prometheus prometheus-node-exporter
 )
 
 installed() { [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null) == ii* ]]; }

@@ -10,7 +10,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define VFMIG_TOOLS_VERSION	"0.2"
+/* The release, VFMIG_VERSION of mk/config.mk (the Makefile's CPPFLAGS). */
+#ifndef VFMIG_VERSION
+#error "VFMIG_VERSION is defined by the top Makefile (mk/config.mk)"
+#endif
+#define VFMIG_TOOLS_VERSION	VFMIG_VERSION
 
 /* Exit status of every usage error (bad option, value or arguments). */
 #define CLI_EXIT_USAGE	2

@@ -10,7 +10,7 @@
 #define MT_MAX_ROWS	MIG_MAX_DEVS
 #define MT_KEEP_MAX	32
 
-enum mt_out { MT_TUI, MT_TEXT, MT_JSON };
+enum mt_out { MT_TUI, MT_TEXT, MT_JSON, MT_QUIET };
 enum mt_sort { MT_SORT_DEV, MT_SORT_STATE, MT_SORT_RATE, MT_SORT_MIG,
 	       MT_SORT_NR };
 
@@ -40,6 +40,8 @@ struct mt_opts {
 	bool arcs;			/* -a: JSON line per state arc */
 	bool no_vmm;			/* --no-vmm: no VMM view */
 	struct generic_opts gen;	/* -g MODULE: generic mode */
+	const char *prom_file;		/* --prom-file: textfile for node_exporter */
+	const char *prom_listen;	/* --prom-listen: /metrics address */
 };
 
 #endif
