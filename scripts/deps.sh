@@ -52,6 +52,7 @@ pkgs=(
 	linux-perf trace-cmd sparse tmux iproute2 xz-utils kmod cpio
 	flex bison bc libssl-dev
 	shellcheck
+	chrony
 )
 
 installed() { [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null) == ii* ]]; }
