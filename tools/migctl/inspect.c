@@ -34,6 +34,7 @@ struct insp {
 	struct image *img;
 	size_t nimg, cap;
 	uint64_t stop_copy_size;
+	char mig_uuid[VS_UUID_STR_LEN];	/* "" without a MIG_UUID record */
 	bool first_rec;
 	char perr[192];
 };
@@ -64,6 +65,8 @@ static int on_record(struct insp *x, const struct vs_record *r)
 
 	if (r->kind == VS_REC_STOP_COPY_SIZE)
 		x->stop_copy_size = r->stop_copy_size;
+	if (r->kind == VS_REC_MIG_UUID)
+		vs_uuid_str(r->mig_uuid, x->mig_uuid);
 	if (r->is_chunk) {
 		if (r->chunk.flags & VFMIG_CHUNK_F_FIRST) {
 			if (x->nimg == x->cap) {
@@ -109,6 +112,8 @@ static int on_record(struct insp *x, const struct vs_record *r)
 		       r->tag, r->flags, r->size);
 		if (r->kind == VS_REC_STOP_COPY_SIZE)
 			printf(", \"stop_copy_size\": %" PRIu64, r->stop_copy_size);
+		if (r->kind == VS_REC_MIG_UUID)
+			printf(", \"mig_uuid\": \"%s\"", x->mig_uuid);
 		if (r->kind == VS_REC_CHUNK_CRC)
 			printf(", \"crc32c\": %u, \"algo\": %u, \"covered\": %" PRIu64,
 			       r->crc.crc32c, r->crc.algo, r->crc.covered);
@@ -132,6 +137,8 @@ static int on_record(struct insp *x, const struct vs_record *r)
 	       r->size);
 	if (r->kind == VS_REC_STOP_COPY_SIZE)
 		printf("  stop_copy_size=%" PRIu64, r->stop_copy_size);
+	if (r->kind == VS_REC_MIG_UUID)
+		printf("  mig_uuid=%s", x->mig_uuid);
 	if (r->kind == VS_REC_CHUNK_CRC)
 		printf("  crc32c=0x%08x covered=%" PRIu64, r->crc.crc32c,
 		       r->crc.covered);
@@ -338,6 +345,10 @@ int cmd_inspect(const char *file, char *err)
 			       frames, end.precopy_bytes, end.stop_copy_bytes,
 			       end.precopy_bytes + end.stop_copy_bytes, end.iterations,
 			       hello.source, hello.mig_flags, hello.state_size);
+		if (*x.mig_uuid)
+			printf(", \"mig_uuid\": \"%s\"", x.mig_uuid);
+		else
+			printf(", \"mig_uuid\": null");
 		printf(", \"opaque\": %s}}\n", x.opaque ? "true" : "false");
 	} else {
 		if (x.opaque)
@@ -360,6 +371,8 @@ int cmd_inspect(const char *file, char *err)
 		       x.p.pos, t->records, t->fw_data_records, t->fw_data_bytes,
 		       t->images, t->full_images, t->abandoned_images, t->pages,
 		       x.stop_copy_size);
+		printf("migration: %s\n", *x.mig_uuid ? x.mig_uuid :
+		       "no MIG_UUID record (an ABI version 1-2 source, or another driver)");
 		if (t->crc_records || t->crc_missing)
 			printf("integrity: %" PRIu64 " CHUNK_CRC records; %" PRIu64
 			       " FW_DATA records: %" PRIu64 " crc ok, %" PRIu64 " bad, %" PRIu64
