@@ -16,6 +16,7 @@
 
 #include "mig_events.h"
 #include "vfmig_abi.h"
+#include "vfmig_stream.h"
 
 static const char *const ev_names[MEV_NR] = {
 	[MEV_DEVICE] = "device",
@@ -33,6 +34,7 @@ static const char *const ev_names[MEV_NR] = {
 	[MEV_FW_DONE] = "fw_cmd_done",
 	[MEV_PRECOPY_INFO] = "precopy_info",
 	[MEV_ERROR] = "error",
+	[MEV_MIG_UUID] = "mig_uuid",
 };
 
 static const char *const state_names[MS_NR] = {
@@ -141,14 +143,42 @@ void mig_ev_write(FILE *f, const struct mig_event *e)
 		(uint64_t)e->mig_id, (uint64_t)e->state_size);
 	for (int i = 0; i < MIG_EV_NARGS; i++)
 		fprintf(f, " %" PRId64, (int64_t)e->a[i]);
+	if (e->tai)
+		fprintf(f, " %" PRIu64, (uint64_t)e->tai);
 	fputc('\n', f);
+}
+
+int mig_ev_file_host(const char *path, char *host, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	char line[256], h[128];
+	int rc = -1;
+
+	if (!f)
+		return -1;
+	while (rc && fgets(line, sizeof(line), f) && line[0] == '#') {
+		if (sscanf(line, "# host %127s", h) == 1) {
+			snprintf(host, len, "%s", h);
+			rc = 0;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+void mig_ev_uuid(const struct mig_event *e, __u8 uuid[16])
+{
+	for (int i = 0; i < 8; i++) {
+		uuid[i] = (__u8)(e->a[1] >> (56 - 8 * i));
+		uuid[8 + i] = (__u8)(e->a[2] >> (56 - 8 * i));
+	}
 }
 
 int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		char *mode, size_t modelen, unsigned long *lineno)
 {
 	char line[1024], name[64], state[32], m[64];
-	unsigned long long ts, mig_id, ssz, n;
+	unsigned long long ts, mig_id, ssz, n, tai = 0;
 	long long a[MIG_EV_NARGS];
 	unsigned int dev;
 	int t, s;
@@ -165,9 +195,10 @@ int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		if (line[strspn(line, " \t\r\n")] == '\0')
 			continue;
 		memset(a, 0, sizeof(a));
-		if (sscanf(line, "%llu %63s %u %31s %llu %llu %lld %lld %lld %lld %lld %lld %lld",
+		tai = 0;
+		if (sscanf(line, "%llu %63s %u %31s %llu %llu %lld %lld %lld %lld %lld %lld %lld %llu",
 			   &ts, name, &dev, state, &mig_id, &ssz, &a[0], &a[1],
-			   &a[2], &a[3], &a[4], &a[5], &a[6]) < 6)
+			   &a[2], &a[3], &a[4], &a[5], &a[6], &tai) < 6)
 			return -1;
 		t = mig_ev_lookup(name);
 		s = mig_state_lookup(state);
@@ -182,6 +213,7 @@ int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		e->state_size = ssz;
 		for (int i = 0; i < MIG_EV_NARGS; i++)
 			e->a[i] = (uint64_t)a[i];
+		e->tai = tai;
 		return 1;
 	}
 	return 0;
@@ -249,6 +281,12 @@ static void reset_migration(struct mig_dev *d, __u64 mig_id, __u8 role)
 	d->complete_ts = 0;
 	d->written_bytes = 0;
 	d->t_loaded = 0;
+	d->has_uuid = false;
+	memset(d->uuid, 0, sizeof(d->uuid));
+	d->tai_seen = false;
+	d->side_done = false;
+	d->t_first_read = d->t_released = 0;
+	d->t_first_write = d->t_last_write = 0;
 	/* A STOP_COPY-only save file opens after the suspend arcs. */
 	d->t_susp = role == MR_SOURCE ? t_susp : 0;
 }
@@ -296,10 +334,14 @@ static __u64 max64(__u64 a, __u64 b)
 }
 
 /*
- * Pairing (docs/downtime.md): the target that reaches RUNNING is paired
- * with an unpaired source that reached STOP_COPY before that moment; a
- * source whose bytes read equal the target's bytes written wins, then the
- * one that entered STOP_COPY last.
+ * Pairing (docs/downtime.md): a target that reported a migration UUID is
+ * paired with the source of the same UUID, and with no other: when no
+ * source here has it, its source is on another host (mig-trace join).
+ * Without a UUID (another driver, generic mode, a vfmig before ABI v3) the
+ * target that reaches RUNNING is paired with an unpaired source that
+ * reached STOP_COPY before that moment; a source whose bytes read equal
+ * the target's bytes written wins, then the one that entered STOP_COPY
+ * last.
  */
 static struct mig_dev *pair_source(struct mig_model *m, struct mig_dev *tgt,
 				   __u64 now)
@@ -314,6 +356,11 @@ static struct mig_dev *pair_source(struct mig_model *m, struct mig_dev *tgt,
 		if (!s->used || s == tgt || s->role != MR_SOURCE || s->paired ||
 		    !s->t_stopcopy || s->t_stopcopy > now)
 			continue;
+		if (tgt->has_uuid) {
+			if (s->has_uuid && !memcmp(s->uuid, tgt->uuid, 16))
+				return s;
+			continue;
+		}
 		match = s->precopy_bytes + s->stopcopy_bytes ==
 			tgt->written_bytes;
 		if (!best || (match && !best_match) ||
@@ -335,6 +382,9 @@ static void complete_migration(struct mig_model *m, struct mig_dev *tgt,
 	if (!src)
 		return;
 	memset(&r, 0, sizeof(r));
+	r.by_uuid = tgt->has_uuid;
+	r.has_uuid = tgt->has_uuid;
+	memcpy(r.uuid, tgt->uuid, sizeof(r.uuid));
 	r.src_dev = src->dev;
 	r.dst_dev = tgt->dev;
 	r.src_mig_id = src->mig_id;
@@ -368,6 +418,48 @@ static void complete_migration(struct mig_model *m, struct mig_dev *tgt,
 	m->nr_migrations++;
 	if (m->on_migration)
 		m->on_migration(&r, m->arg);
+}
+
+static void emit_side(struct mig_model *m, struct mig_dev *d, __u64 now)
+{
+	struct mig_side s;
+
+	if (d->side_done || !m->on_side)
+		return;
+	d->side_done = true;
+	memset(&s, 0, sizeof(s));
+	s.role = d->role;
+	s.has_uuid = d->has_uuid;
+	memcpy(s.uuid, d->uuid, sizeof(s.uuid));
+	s.dev = d->dev;
+	s.mig_id = d->mig_id;
+	s.t_open = d->t_open;
+	s.errors = d->errors;
+	s.partial = d->partial;
+	s.tai_seen = d->tai_seen;
+	s.tai_off = d->tai_off;
+	s.tai_spread = d->tai_seen ? (__u64)(d->tai_off_max - d->tai_off_min) : 0;
+	if (d->role == MR_SOURCE) {
+		s.t_first_read = d->t_first_read;
+		s.t_susp = d->t_susp ? d->t_susp : d->t_stopcopy;
+		s.t_stopcopy = d->t_stopcopy;
+		s.t_final_done = d->t_final_done;
+		s.t_last_read = d->t_last_read ? d->t_last_read : d->t_stopcopy;
+		s.t_released = d->t_released;
+		s.precopy_bytes = d->precopy_bytes;
+		s.stopcopy_bytes = d->stopcopy_bytes;
+		s.precopy_iters = d->precopy_iters;
+		s.images = d->images;
+		s.precopy = d->precopy;
+		s.partial = d->partial || !d->t_susp;
+	} else {
+		s.t_first_write = d->t_first_write;
+		s.t_last_write = d->t_last_write;
+		s.t_loaded = d->t_loaded;
+		s.t_running = now;
+		s.written_bytes = d->written_bytes;
+	}
+	m->on_side(&s, m->arg);
 }
 
 static bool is_running(__u32 s)
@@ -431,6 +523,12 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		if (e->a[0] == MS_RESUMING && e->a[1] == MS_STOP &&
 		    d->role == MR_TARGET)
 			d->t_loaded = e->ts;
+		if (e->a[0] == MS_STOP_COPY && d->role == MR_SOURCE &&
+		    d->t_stopcopy) {
+			if (e->a[1] == MS_STOP)
+				d->t_released = e->ts;
+			emit_side(m, d, e->ts);
+		}
 		d->state = (__u32)e->a[1];
 		d->state_since = e->ts;
 		break;
@@ -441,8 +539,10 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 			d->state_since = e->ts;
 		}
 		if (!ret && e->a[2] == MS_RUNNING && d->role == MR_TARGET &&
-		    (d->t_loaded || d->partial))
+		    (d->t_loaded || d->partial)) {
+			emit_side(m, d, e->ts);
 			complete_migration(m, d, e->ts);
+		}
 		break;
 	case MEV_FILE:
 		if (e->a[1]) {	/* open: a new migration session */
@@ -453,7 +553,16 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 				     e->state == MS_PRE_COPY_P2P ||
 				     e->state == MS_RUNNING ||
 				     e->state == MS_RUNNING_P2P;
+		} else if (e->a[0] == 0 /* save */ && e->mig_id == d->mig_id &&
+			   d->role == MR_SOURCE && d->t_stopcopy) {
+			emit_side(m, d, e->ts);	/* released without STOP */
 		}
+		break;
+	case MEV_MIG_UUID:
+		if (e->mig_id != d->mig_id)
+			break;
+		d->has_uuid = true;
+		mig_ev_uuid(e, d->uuid);
 		break;
 	case MEV_IMAGE_DONE:
 		if (e->mig_id != d->mig_id)
@@ -467,6 +576,8 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		if (e->mig_id != d->mig_id)
 			break;
 		ret = (__s64)e->a[2];
+		if (ret > 0 && !d->t_first_read)
+			d->t_first_read = e->ts;
 		if (ret > 0) {
 			if (e->state == MS_STOP_COPY) {
 				d->stopcopy_bytes += ret;
@@ -482,8 +593,12 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		if (e->mig_id != d->mig_id)
 			break;
 		ret = (__s64)e->a[2];
-		if (ret > 0)
+		if (ret > 0) {
 			d->written_bytes += ret;
+			if (!d->t_first_write)
+				d->t_first_write = e->ts;
+			d->t_last_write = e->ts;
+		}
 		break;
 	case MEV_PRECOPY_INFO:
 		if (e->mig_id != d->mig_id || (__s64)e->a[2])
@@ -500,6 +615,21 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		d->last_err_site = (__u32)e->a[0];
 		d->last_err = (__s32)e->a[1];
 		break;
+	}
+	/* How CLOCK_TAI maps onto this host's CLOCK_MONOTONIC, and whether
+	 * that moved (a clock step) during the migration. */
+	if (e->tai) {
+		__s64 off = (__s64)(e->tai - e->ts);
+
+		if (!d->tai_seen) {
+			d->tai_seen = true;
+			d->tai_off_min = d->tai_off_max = off;
+		}
+		if (off < d->tai_off_min)
+			d->tai_off_min = off;
+		if (off > d->tai_off_max)
+			d->tai_off_max = off;
+		d->tai_off = off;
 	}
 }
 
@@ -546,13 +676,77 @@ double mig_dev_progress(const struct mig_dev *d)
 	return (double)d->precopy_bytes / (double)total;
 }
 
+static void json_uuid(FILE *f, bool has, const __u8 uuid[16])
+{
+	char u[VS_UUID_STR_LEN];
+
+	if (!has) {
+		fputs("null", f);
+		return;
+	}
+	vs_uuid_str(uuid, u);
+	fprintf(f, "\"%s\"", u);
+}
+
+static void json_t(FILE *f, const char *name, __u64 t, bool first)
+{
+	fprintf(f, "%s\"%s\":", first ? "" : ",", name);
+	if (t)
+		fprintf(f, "%" PRIu64, (uint64_t)t);
+	else
+		fputs("null", f);
+}
+
+void mig_side_json(FILE *f, const struct mig_side *s)
+{
+	bool src = s->role == MR_SOURCE;
+
+	fprintf(f, "{\"type\":\"side\",\"role\":\"%s\",\"mig_uuid\":",
+		src ? "source" : "target");
+	json_uuid(f, s->has_uuid, s->uuid);
+	fprintf(f, ",\"dev\":%u,\"mig_id\":%" PRIu64 ",\"t_ns\":{", s->dev,
+		(uint64_t)s->mig_id);
+	json_t(f, "open", s->t_open, true);
+	if (src) {
+		json_t(f, "first_read", s->t_first_read, false);
+		json_t(f, "suspend", s->t_susp, false);
+		json_t(f, "stop_copy", s->t_stopcopy, false);
+		json_t(f, "final_done", s->t_final_done, false);
+		json_t(f, "last_read", s->t_last_read, false);
+		json_t(f, "released", s->t_released, false);
+		fprintf(f, "},\"bytes\":{\"precopy\":%" PRIu64 ",\"stop_copy\":%"
+			PRIu64 ",\"total\":%" PRIu64 "},\"precopy\":%s,"
+			"\"precopy_iterations\":%u,\"images\":%u",
+			(uint64_t)s->precopy_bytes, (uint64_t)s->stopcopy_bytes,
+			(uint64_t)(s->precopy_bytes + s->stopcopy_bytes),
+			s->precopy ? "true" : "false", s->precopy_iters, s->images);
+	} else {
+		json_t(f, "first_write", s->t_first_write, false);
+		json_t(f, "last_write", s->t_last_write, false);
+		json_t(f, "loaded", s->t_loaded, false);
+		json_t(f, "running", s->t_running, false);
+		fprintf(f, "},\"bytes\":{\"written\":%" PRIu64 "}",
+			(uint64_t)s->written_bytes);
+	}
+	fprintf(f, ",\"tai_offset_ns\":");
+	if (s->tai_seen)
+		fprintf(f, "%" PRId64 ",\"tai_spread_ns\":%" PRIu64,
+			(int64_t)s->tai_off, (uint64_t)s->tai_spread);
+	else
+		fputs("null,\"tai_spread_ns\":null", f);
+	fprintf(f, ",\"errors\":%u,\"partial\":%s}", s->errors,
+		s->partial ? "true" : "false");
+}
+
 void mig_result_json(FILE *f, const struct mig_result *r)
 {
-	fprintf(f, "{\"type\":\"migration\",\"src_dev\":%u,\"dst_dev\":%u,"
+	fprintf(f, "{\"type\":\"migration\",\"mig_uuid\":");
+	json_uuid(f, r->has_uuid, r->uuid);
+	fprintf(f, ",\"pairing\":\"%s\",\"src_dev\":%u,\"dst_dev\":%u,"
 		"\"src_mig_id\":%" PRIu64 ",\"dst_mig_id\":%" PRIu64 ","
 		"\"t_start_ns\":%" PRIu64 ",\"t_end_ns\":%" PRIu64 ","
 		"\"downtime_ns\":%" PRIu64 ",\"parts\":{",
-		r->src_dev, r->dst_dev, (uint64_t)r->src_mig_id,
+		r->by_uuid ? "uuid" : "bytes_time", r->src_dev, r->dst_dev, (uint64_t)r->src_mig_id,
 		(uint64_t)r->dst_mig_id, (uint64_t)r->t[0],
 		(uint64_t)r->t[MP_NR], (uint64_t)r->downtime_ns);
 	for (int i = 0; i < MP_NR; i++)
@@ -579,6 +773,14 @@ void mig_result_text(FILE *f, const struct mig_result *r)
 		(uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
 		(uint64_t)r->precopy_bytes, (uint64_t)r->stopcopy_bytes,
 		r->partial ? " [partial]" : "");
+	if (r->has_uuid) {
+		char u[VS_UUID_STR_LEN];
+
+		vs_uuid_str(r->uuid, u);
+		fprintf(f, "  migration %s (paired by UUID)\n", u);
+	} else {
+		fprintf(f, "  no migration UUID: paired by bytes and time\n");
+	}
 	for (int i = 0; i < MP_NR; i++)
 		fprintf(f, "  %-15s %10.3f ms %5.1f%%\n", part_names[i],
 			r->part_ns[i] / 1e6,

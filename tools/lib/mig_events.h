@@ -39,6 +39,9 @@ enum mig_ev_type {
 	MEV_PRECOPY_INFO,	/* a0 initial_bytes, a1 dirty_bytes, a2 ret,
 				 * a3 save_issued */
 	MEV_ERROR,		/* a0 site, a1 err, a2 fw_status */
+	MEV_MIG_UUID,		/* a0 kind, a1 uuid bytes 0-7, a2 uuid bytes
+				 * 8-15 (each big-endian: the UUID's text
+				 * order), a3 pos, a4 mono_ns, a5 tai_ns */
 	MEV_NR,
 };
 
@@ -54,6 +57,9 @@ struct mig_event {
 	__u64 mig_id;
 	__u64 state_size;	/* 0 from classic tracepoints (not recorded) */
 	__u64 a[MIG_EV_NARGS];
+	__u64 tai;		/* bpf_ktime_get_tai_ns(), read right after ts:
+				 * CLOCK_TAI, comparable across synced hosts;
+				 * 0 when not recorded */
 };
 
 /* Per-device live counters (BPF hash map "devstats", key: dev id). */
@@ -108,13 +114,18 @@ bool mig_ev_is_phase(unsigned int type);	/* sent in MIG_RB_PHASE mode */
 
 /*
  * Event files: text, one event a line,
- *   <ts> <event> <dev> <state> <mig_id> <state_size> <a0> ... <a6>
- * with '#' comment lines; "# drops <n>" and "# mode <m>" are metadata.
+ *   <ts> <event> <dev> <state> <mig_id> <state_size> <a0> ... <a6> [<tai>]
+ * with '#' comment lines; "# drops <n>", "# mode <m>" and "# host <name>"
+ * are metadata. <tai> (CLOCK_TAI ns) is left out when 0.
  */
 void mig_ev_write(FILE *f, const struct mig_event *e);
 /* 1 = event, 0 = EOF, -1 = syntax error (line number in *lineno). */
 int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		char *mode, size_t modelen, unsigned long *lineno);
+/* The "# host <name>" line of an event file's header; 0 if found, else -1. */
+int mig_ev_file_host(const char *path, char *host, size_t len);
+/* The 16 UUID bytes of a MEV_MIG_UUID event. */
+void mig_ev_uuid(const struct mig_event *e, __u8 uuid[16]);
 
 /* ------------------------------------------------------------------ */
 /* Analysis model                                                      */
@@ -132,6 +143,9 @@ enum mig_part {
 const char *mig_part_name(unsigned int p);	/* "source_suspend" ... */
 
 struct mig_result {		/* one completed migration */
+	bool has_uuid;		/* both sides reported this migration UUID */
+	__u8 uuid[16];
+	bool by_uuid;		/* paired by the UUID, else by bytes and time */
 	__u32 src_dev, dst_dev;
 	__u64 src_mig_id, dst_mig_id;
 	__u64 t[MP_NR + 1];	/* T0..T5, monotonic ns, non-decreasing */
@@ -150,6 +164,45 @@ struct mig_result {		/* one completed migration */
 
 enum mig_role { MR_NONE = 0, MR_SOURCE, MR_TARGET };
 
+/*
+ * One host's half of a migration (a "side"), reported whether or not this
+ * host also saw the other half: the source when it leaves STOP_COPY (or
+ * its save file goes), the target when it reaches RUNNING. Times are
+ * CLOCK_MONOTONIC ns of this host, 0 when not seen; tai_off maps them onto
+ * CLOCK_TAI. tools/lib/mig_join.c joins a source and a target side of two
+ * hosts by their UUID.
+ */
+struct mig_side {
+	__u8 role;		/* MR_SOURCE or MR_TARGET */
+	bool has_uuid;
+	__u8 uuid[16];
+	__u32 dev;
+	__u64 mig_id;
+	__u64 t_open;		/* data file created */
+	/* source */
+	__u64 t_first_read;	/* first byte read from the save file */
+	__u64 t_susp;		/* T0: the source stops (arc start) */
+	__u64 t_stopcopy;	/* T1 */
+	__u64 t_final_done;	/* T2 */
+	__u64 t_last_read;	/* T3: last byte read */
+	__u64 t_released;	/* STOP_COPY -> STOP: its VMM let it go */
+	__u64 precopy_bytes, stopcopy_bytes;
+	__u32 precopy_iters, images;
+	bool precopy;
+	/* target */
+	__u64 t_first_write;	/* first byte written to the resume file */
+	__u64 t_last_write;	/* the stream's last byte consumed */
+	__u64 t_loaded;		/* T4: RESUMING -> STOP done */
+	__u64 t_running;	/* T5: RUNNING */
+	__u64 written_bytes;
+	/* both */
+	__u32 errors;
+	bool partial;
+	bool tai_seen;		/* events carried CLOCK_TAI */
+	__s64 tai_off;		/* CLOCK_TAI - CLOCK_MONOTONIC, last event */
+	__u64 tai_spread;	/* how far that moved during the migration */
+};
+
 struct mig_dev {
 	bool used;
 	__u32 dev;
@@ -161,7 +214,14 @@ struct mig_dev {
 	bool partial;
 	bool removed;
 	__u64 remove_ts;
+	bool has_uuid;		/* vfmig_mig_uuid of the current migration */
+	__u8 uuid[16];
+	bool tai_seen;
+	__s64 tai_off, tai_off_min, tai_off_max;
+	bool side_done;		/* this migration's side was reported */
 	/* source side */
+	__u64 t_first_read;
+	__u64 t_released;
 	__u64 t_open;
 	__u64 t_susp;		/* T0 candidate: running -> P2P arc start */
 	__u64 t_stopcopy;	/* T1 */
@@ -179,6 +239,7 @@ struct mig_dev {
 	__u64 complete_ts;	/* source reached STOP_COPY (pairing) */
 	/* target side */
 	__u64 written_bytes;
+	__u64 t_first_write, t_last_write;
 	__u64 t_loaded;		/* T4 */
 };
 
@@ -187,6 +248,7 @@ struct mig_dev {
 struct mig_model {
 	struct mig_dev devs[MIG_MAX_DEVS];
 	void (*on_migration)(const struct mig_result *r, void *arg);
+	void (*on_side)(const struct mig_side *s, void *arg);	/* optional */
 	void *arg;
 	unsigned long long events;
 	unsigned long long nr_migrations;
@@ -210,6 +272,9 @@ void mig_model_gc(struct mig_model *m, __u64 now, __u64 keep_ns);
 const char *mig_dev_phase(const struct mig_dev *d);
 /* Precopy progress of a source in [0, 1], -1 when not applicable. */
 double mig_dev_progress(const struct mig_dev *d);
+
+/* One JSON object (no newline) for a side: "type":"side". */
+void mig_side_json(FILE *f, const struct mig_side *s);
 
 /* One JSON object (no newline) for a completed migration. */
 void mig_result_json(FILE *f, const struct mig_result *r);

@@ -46,6 +46,8 @@ static const char *const ev_fields[MEV_NR][MIG_EV_NARGS] = {
 	[MEV_PRECOPY_INFO] = { "initial_bytes", "dirty_bytes", "ret",
 			       "save_issued" },
 	[MEV_ERROR] = { "site", "err", "fw_status" },
+	[MEV_MIG_UUID] = { "kind", "uuid_hi", "uuid_lo", "pos", "mono_ns",
+			   "tai_ns" },
 };
 
 /* Pseudo fields beyond a0..a6. */

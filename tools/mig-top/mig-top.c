@@ -189,6 +189,17 @@ static void on_migration(const struct mig_result *r, void *arg)
 	}
 }
 
+/* One host's half of a migration: JSON lines only (mig-trace join). */
+static void on_side(const struct mig_side *s, void *arg)
+{
+	(void)arg;
+	if (opts.out != MT_JSON)
+		return;
+	mig_side_json(stdout, s);
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
 static int on_event(void *ctx, void *data, size_t sz)
 {
 	const struct mig_event *e = data;
@@ -741,6 +752,7 @@ int main(int argc, char **argv)
 	if (opts.out == MT_TUI && !isatty(STDOUT_FILENO))
 		opts.out = MT_TEXT;
 	mig_model_init(&model, on_migration, NULL);
+	model.on_side = on_side;
 	if (opts.out == MT_TUI && opts.replay)
 		opts.out = MT_TEXT;
 	if (opts.replay)
