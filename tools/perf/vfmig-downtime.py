@@ -12,7 +12,9 @@
 # -k mono makes perf timestamps CLOCK_MONOTONIC, the clock of mig-top and
 # migctl. Fields are read by name (trace_unhandled's dict), so the script
 # survives fields appended to the records. Pairing and part boundaries follow
-# tools/lib/mig_events.c exactly.
+# tools/lib/mig_events.c exactly: a target that reported a migration UUID
+# (vfmig_mig_uuid, ABI v3) pairs only with the source of that UUID
+# ("pairing": "uuid"); without one, by bytes and time ("bytes_time").
 import json
 import os
 import sys
@@ -47,6 +49,8 @@ class Dev:
         self.paired = False
         self.t_loaded = 0
         self.t_open = 0
+        self.uuid = None
+        self.tai_off = None   # CLOCK_TAI - CLOCK_MONOTONIC from vfmig_mig_uuid
         self.t_susp = t_susp if role == "source" else 0
 
 
@@ -77,6 +81,10 @@ def pair_source(tgt, now):
     for s in devs.values():
         if s is tgt or s.role != "source" or s.paired or not s.t_stopcopy or s.t_stopcopy > now:
             continue
+        if tgt.uuid is not None:
+            if s.uuid == tgt.uuid:
+                return s
+            continue
         match = s.precopy_bytes + s.stopcopy_bytes == tgt.written
         if best is None or (match and not best_match) or \
            (match == best_match and s.t_stopcopy > best.t_stopcopy):
@@ -100,7 +108,10 @@ def complete(tgt, now):
     for i in range(1, 6):
         t[i] = max(t[i], t[i - 1])
     r = {
-        "type": "migration", "src_dev": src.dev, "dst_dev": tgt.dev,
+        "type": "migration", "mig_uuid": tgt.uuid,
+        "pairing": "uuid" if tgt.uuid is not None else "bytes_time",
+        "src_tai_offset_ns": src.tai_off, "dst_tai_offset_ns": tgt.tai_off,
+        "src_dev": src.dev, "dst_dev": tgt.dev,
         "src_mig_id": src.mig_id, "dst_mig_id": tgt.mig_id,
         "t_start_ns": t[0], "t_end_ns": t[5], "downtime_ns": t[5] - t[0],
         "parts": {PARTS[i] + "_ns": t[i + 1] - t[i] for i in range(5)},
@@ -178,6 +189,17 @@ def feed(ev, ts, f):
             d.precopy_iters += 1
     elif ev == "vfmig_error":
         d.errors += 1
+    elif ev == "vfmig_mig_uuid":
+        if mig_id == d.mig_id:
+            d.uuid = uuid_text(f["uuid"])
+            d.tai_off = f["tai_ns"] - f["mono_ns"]
+
+
+def uuid_text(v):
+    """perf hands a u8[16] field over as bytes, a bytearray or a list."""
+    b = v.encode("latin-1") if isinstance(v, str) else bytes(v)
+    h = b[:16].hex()
+    return "%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
 
 
 def trace_unhandled(event_name, context, fields, *rest):
@@ -214,6 +236,8 @@ def print_text(r):
           % (r["src_dev"], r["dst_dev"], tot / 1e6, r["bytes"]["total"],
              r["bytes"]["precopy"], r["bytes"]["stop_copy"],
              " [partial]" if r["partial"] else ""))
+    print("  migration %s (paired by UUID)" % r["mig_uuid"] if r["mig_uuid"]
+          else "  no migration UUID: paired by bytes and time")
     width = 50
     bar = ""
     for i, p in enumerate(PARTS):
