@@ -40,6 +40,14 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t tai_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_TAI, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static const char *const state_names[] = {
 	[VFIO_DEVICE_STATE_ERROR] = "ERROR",
 	[VFIO_DEVICE_STATE_STOP] = "STOP",

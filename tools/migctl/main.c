@@ -149,6 +149,10 @@ static void print_json(const struct report *r, const char *err)
 		json_u64("resume_ns", r->resume_ns, &f);
 	}
 	json_u64("load_total_ns", r->load_total_ns, &f);
+	if (r->t_suspend_tai_ns)
+		json_u64("t_suspend_tai_ns", r->t_suspend_tai_ns, &f);
+	if (r->t_running_tai_ns)
+		json_u64("t_running_tai_ns", r->t_running_tai_ns, &f);
 	json_u64("precopy_bytes", r->precopy_bytes, &f);
 	json_u64("stop_copy_bytes", r->stop_copy_bytes, &f);
 	json_u64("total_bytes", r->total_bytes, &f);

@@ -42,6 +42,10 @@ struct report {
 	uint64_t precopy_bytes, stop_copy_bytes, total_bytes;
 	uint64_t bandwidth_bps, pending_bytes, expected_downtime_ns;
 	uint64_t load_total_ns;		/* target side: every write() + STOP */
+	/* CLOCK_TAI: before the source's first stopping call (send, migrate,
+	 * save), after the target's RUNNING call (receive, load, migrate);
+	 * 0 when the command did not get there */
+	uint64_t t_suspend_tai_ns, t_running_tai_ns;
 	char src_digest[16], tgt_digest[16];
 	char src_generation[24], tgt_generation[24];
 	char src_mig_id[24], tgt_mig_id[24];
@@ -99,6 +103,7 @@ struct loader {
 	uint64_t stop_write_ns;		/* write()s of STOP_COPY data */
 	uint64_t stop_ns;		/* RESUMING -> STOP */
 	uint64_t resume_ns;		/* STOP -> RUNNING_P2P -> RUNNING */
+	uint64_t running_tai_ns;	/* CLOCK_TAI after RUNNING */
 };
 int loader_begin(struct loader *l, struct vfio_dev *d, char *err);
 int loader_write(struct loader *l, const void *buf, size_t len, bool stop_phase,

@@ -533,6 +533,7 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	}
 
 	/* Downtime starts: the source leaves the running states. */
+	r->t_suspend_tai_ns = tai_ns();
 	t0 = now_ns();
 	if (p2p && set_src(&s, pre ? VFIO_DEVICE_STATE_PRE_COPY_P2P :
 			       VFIO_DEVICE_STATE_RUNNING_P2P, NULL, err))
@@ -564,6 +565,8 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	r->precopy_ns = pre ? t0 - t_pre : 0;
 	r->load_ns = k->load_ns;
 	r->resume_ns = k->resume_ns;
+	if (k->kind == SINK_LOCAL)
+		r->t_running_tai_ns = k->ld.running_tai_ns;
 	parts = r->suspend_ns + r->drain_ns + r->load_ns + r->resume_ns;
 	if (parts > r->downtime_ns) {
 		/* TCP: target load overlapped the drain; the source counts first. */
