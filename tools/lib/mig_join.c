@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-3-Clause
+/*
+ * mig_join: joins the hosts' sides of a migration by its UUID into one
+ * end-to-end breakdown (mig_join.h, docs/downtime.md "Two hosts").
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mig_join.h"
+#include "vfmig_stream.h"
+
+static const char *const jpart_names[JP_NR] = {
+	"source_suspend", "final_save", "drain", "transport", "target_load",
+	"target_resume",
+};
+
+const char *mig_jpart_name(unsigned int p)
+{
+	return p < JP_NR ? jpart_names[p] : "?";
+}
+
+/* ------------------------------------------------------------------ */
+/* Clocks                                                              */
+/* ------------------------------------------------------------------ */
+
+int mig_clock_chrony(const char *text, struct mig_clock *c)
+{
+	char line[512], *f[16], *p;
+	int n = 0;
+	double off, delay, disp;
+
+	memset(c, 0, sizeof(*c));
+	snprintf(line, sizeof(line), "%s", text ? text : "");
+	line[strcspn(line, "\r\n")] = '\0';
+	for (p = line; n < 16; n++) {
+		f[n] = p;
+		p = strchr(p, ',');
+		if (!p) {
+			n++;
+			break;
+		}
+		*p++ = '\0';
+	}
+	if (n < 14 || sscanf(f[4], "%lf", &off) != 1 ||
+	    sscanf(f[10], "%lf", &delay) != 1 ||
+	    sscanf(f[11], "%lf", &disp) != 1) {
+		snprintf(c->what, sizeof(c->what), "no chronyc -c tracking estimate: %.80s",
+			 *text ? text : "(empty)");
+		c->what[strcspn(c->what, "\r\n")] = '\0';
+		return -1;
+	}
+	c->known = true;
+	c->offset_ns = (int64_t)(off * 1e9);
+	c->error_ns = (uint64_t)((off < 0 ? -off : off) * 1e9 + disp * 1e9 +
+				 delay * 1e9 / 2 + 0.5);
+	c->synced = strcmp(f[13], "Not synchronised") && strcmp(f[0], "00000000");
+	snprintf(c->what, sizeof(c->what), "chrony: reference %s, stratum %s, %s",
+		 *f[1] ? f[1] : f[0], f[2], f[13]);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Hosts                                                               */
+/* ------------------------------------------------------------------ */
+
+static void collect_side(const struct mig_side *s, void *arg)
+{
+	struct mig_host *h = arg;
+
+	if (h->nsides == h->cap) {
+		size_t nc = h->cap ? h->cap * 2 : 16;
+		struct mig_side *p = realloc(h->sides, nc * sizeof(*p));
+
+		if (!p)
+			return;
+		h->sides = p;
+		h->cap = nc;
+	}
+	h->sides[h->nsides++] = *s;
+}
+
+int mig_host_load(struct mig_host *h, const char *path, bool keep_events,
+		  char *err, size_t errlen)
+{
+	struct mig_model *m;
+	unsigned long lineno = 0;
+	struct mig_event e;
+	FILE *f;
+	int rc;
+
+	memset(h, 0, sizeof(*h));
+	if (mig_ev_file_host(path, h->name, sizeof(h->name)))
+		snprintf(h->name, sizeof(h->name), "%s", path);
+	snprintf(h->clock.what, sizeof(h->clock.what), "no clock estimate given");
+	f = fopen(path, "r");
+	m = calloc(1, sizeof(*m));
+	if (!f || !m) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (f)
+			fclose(f);
+		free(m);
+		return -1;
+	}
+	mig_model_init(m, NULL, NULL);
+	m->on_side = collect_side;
+	m->arg = h;
+	while ((rc = mig_ev_read(f, &e, NULL, NULL, 0, &lineno)) > 0) {
+		if (e.tai)
+			h->tai = true;
+		if (keep_events) {
+			if (h->nev == h->evcap) {
+				size_t nc = h->evcap ? h->evcap * 2 : 1024;
+				struct mig_event *p = realloc(h->ev, nc * sizeof(*p));
+
+				if (!p) {
+					rc = -1;
+					break;
+				}
+				h->ev = p;
+				h->evcap = nc;
+			}
+			h->ev[h->nev++] = e;
+		}
+		mig_model_feed(m, &e);
+	}
+	fclose(f);
+	free(m);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s:%lu: bad event line", path, lineno);
+		return -1;
+	}
+	return 0;
+}
+
+void mig_host_free(struct mig_host *h)
+{
+	free(h->sides);
+	free(h->ev);
+	memset(h, 0, sizeof(*h));
+}
+
+/* ------------------------------------------------------------------ */
+/* Join                                                                */
+/* ------------------------------------------------------------------ */
+
+static uint64_t maxu(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static void problem(struct mig_joined *j, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void problem(struct mig_joined *j, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (j->nproblems == 4)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(j->problem[j->nproblems++], sizeof(j->problem[0]), fmt, ap);
+	va_end(ap);
+}
+
+static double ms(int64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static void compute(struct mig_joined *j, const struct mig_host *hosts,
+		    bool ack)
+{
+	const struct mig_side *s = j->src, *t = j->tgt;
+	const struct mig_host *ha = &hosts[j->src_host], *hb = &hosts[j->tgt_host];
+	uint64_t T[JP_NR + 1];
+	int64_t u, oa = s->tai_off, ob = t->tai_off;
+
+	T[0] = s->t_susp;
+	T[1] = maxu(s->t_stopcopy, T[0]);
+	T[3] = s->t_last_read;
+	T[2] = s->t_final_done ? s->t_final_done : s->t_stopcopy;
+	if (T[2] > T[3])	/* the last chunk was read before image_done */
+		T[2] = T[3];
+	T[2] = maxu(T[2], T[1]);
+	T[3] = maxu(T[3], T[2]);
+	T[6] = t->t_running;
+	T[5] = t->t_loaded ? t->t_loaded : T[6];
+	T[4] = t->t_last_write ? t->t_last_write : T[5];
+	T[5] = maxu(T[5], T[4]);
+	T[6] = maxu(T[6], T[5]);
+	for (int i = 0; i <= JP_NR; i++)
+		j->t_tai[i] = (int64_t)T[i] + (i <= 3 ? oa : ob);
+	for (int i = 0; i < JP_NR; i++)
+		j->part_ns[i] = i == JP_TRANSPORT ? j->t_tai[4] - j->t_tai[3] :
+			(int64_t)(T[i + 1] - T[i]);
+	j->bytes_match = s->precopy_bytes + s->stopcopy_bytes == t->written_bytes;
+
+	/* The clocks: only the transport crosses hosts. */
+	if (j->src_host != j->tgt_host) {
+		const struct mig_host *hh[2] = { ha, hb };
+
+		for (int k = 0; k < 2; k++) {
+			if (!hh[k]->clock.known)
+				problem(j, "host %s: no clock estimate (%s)", hh[k]->name,
+					hh[k]->clock.what);
+			else if (!hh[k]->clock.synced)
+				problem(j, "host %s: its clock is not synchronised (%s)",
+					hh[k]->name, hh[k]->clock.what);
+			j->uncertainty_ns += hh[k]->clock.error_ns;
+		}
+	}
+	u = (int64_t)j->uncertainty_ns;
+	if (!s->tai_seen || !t->tai_seen)
+		problem(j, "host %s: its recording has no CLOCK_TAI stamps",
+			!s->tai_seen ? ha->name : hb->name);
+	if (s->tai_spread > MIG_JOIN_STEP_NS)
+		problem(j, "host %s: CLOCK_TAI moved %.3f ms against CLOCK_MONOTONIC during the migration (a clock step)",
+			ha->name, ms((int64_t)s->tai_spread));
+	if (t->tai_spread > MIG_JOIN_STEP_NS && t != s)
+		problem(j, "host %s: CLOCK_TAI moved %.3f ms against CLOCK_MONOTONIC during the migration (a clock step)",
+			hb->name, ms((int64_t)t->tai_spread));
+	if (j->part_ns[JP_TRANSPORT] < -u)
+		problem(j, "host %s wrote the stream's last byte %.3f ms before host %s read it (clock uncertainty %.3f ms)",
+			hb->name, ms(-j->part_ns[JP_TRANSPORT]), ha->name, ms(u));
+	if (s->t_first_read && t->t_first_write &&
+	    (int64_t)t->t_first_write + ob < (int64_t)s->t_first_read + oa - u)
+		problem(j, "host %s wrote stream data %.3f ms before host %s read any (clock uncertainty %.3f ms)",
+			hb->name, ms((int64_t)s->t_first_read + oa -
+				     ((int64_t)t->t_first_write + ob)),
+			ha->name, ms(u));
+	if (ack && s->t_released && (int64_t)s->t_released + oa < j->t_tai[6] - u)
+		problem(j, "host %s's VMM released the source %.3f ms before host %s's target ran, though it waits for that (clock uncertainty %.3f ms)",
+			ha->name, ms(j->t_tai[6] - ((int64_t)s->t_released + oa)),
+			hb->name, ms(u));
+	j->clock_ok = !j->nproblems;
+	j->window_ns = j->t_tai[JP_NR] - j->t_tai[0];
+}
+
+static bool same_uuid(const struct mig_side *a, const struct mig_side *b)
+{
+	return a->has_uuid && b->has_uuid && !memcmp(a->uuid, b->uuid, 16);
+}
+
+size_t mig_join(const struct mig_host *hosts, int n, bool ack,
+		struct mig_joined **out)
+{
+	struct mig_joined *r = NULL;
+	size_t nr = 0, cap = 0;
+
+	/* Every source and target side with a UUID; a pair once. */
+	for (int h = 0; h < n; h++) {
+		for (size_t i = 0; i < hosts[h].nsides; i++) {
+			const struct mig_side *a = &hosts[h].sides[i];
+			const struct mig_side *peer = NULL;
+			int ph = -1;
+			struct mig_joined *j;
+
+			if (!a->has_uuid)
+				continue;
+			for (int g = 0; g < n && !peer; g++)
+				for (size_t k = 0; k < hosts[g].nsides; k++) {
+					const struct mig_side *b = &hosts[g].sides[k];
+
+					if (b->role != a->role && same_uuid(a, b)) {
+						peer = b;
+						ph = g;
+						break;
+					}
+				}
+			if (peer && a->role == MR_TARGET)
+				continue;	/* joined from its source */
+			if (nr == cap) {
+				size_t nc = cap ? cap * 2 : 8;
+				struct mig_joined *p = realloc(r, nc * sizeof(*p));
+
+				if (!p)
+					break;
+				r = p;
+				cap = nc;
+			}
+			j = &r[nr++];
+			memset(j, 0, sizeof(*j));
+			memcpy(j->uuid, a->uuid, 16);
+			j->src_host = j->tgt_host = -1;
+			if (a->role == MR_SOURCE) {
+				j->src = a;
+				j->src_host = h;
+				j->tgt = peer;
+				j->tgt_host = ph;
+			} else {
+				j->tgt = a;
+				j->tgt_host = h;
+			}
+			j->joined = j->src && j->tgt;
+			if (j->joined)
+				compute(j, hosts, ack);
+		}
+	}
+	*out = r;
+	return nr;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output                                                              */
+/* ------------------------------------------------------------------ */
+
+static void jstr(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void side_ref(FILE *f, const char *key, const struct mig_side *s,
+		     const struct mig_host *h)
+{
+	fprintf(f, "\"%s\":", key);
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputs("{\"host\":", f);
+	jstr(f, h->name);
+	fprintf(f, ",\"dev\":%u,\"mig_id\":%" PRIu64 "}", s->dev, (uint64_t)s->mig_id);
+}
+
+void mig_joined_json(FILE *f, const struct mig_joined *j,
+		     const struct mig_host *hosts)
+{
+	static const char *const tnames[JP_NR + 1] = {
+		"suspend", "stop_copy", "final_done", "last_read", "last_write",
+		"loaded", "running",
+	};
+	char u[VS_UUID_STR_LEN];
+
+	vs_uuid_str(j->uuid, u);
+	fprintf(f, "{\"type\":\"joined\",\"mig_uuid\":\"%s\",\"joined\":%s,", u,
+		j->joined ? "true" : "false");
+	side_ref(f, "source", j->src, j->src ? &hosts[j->src_host] : NULL);
+	fputc(',', f);
+	side_ref(f, "target", j->tgt, j->tgt ? &hosts[j->tgt_host] : NULL);
+	if (!j->joined) {
+		fputs("}", f);
+		return;
+	}
+	fputs(",\"t_tai_ns\":{", f);
+	for (int i = 0; i <= JP_NR; i++)
+		fprintf(f, "%s\"%s\":%" PRId64, i ? "," : "", tnames[i], j->t_tai[i]);
+	fputs("},\"parts\":{", f);
+	for (int i = 0; i < JP_NR; i++) {
+		fprintf(f, "%s\"%s_ns\":", i ? "," : "", jpart_names[i]);
+		if (i == JP_TRANSPORT && !j->clock_ok)
+			fputs("null", f);
+		else
+			fprintf(f, "%" PRId64, j->part_ns[i]);
+	}
+	fputs("},\"window_ns\":", f);
+	if (j->clock_ok)
+		fprintf(f, "%" PRId64, j->window_ns);
+	else
+		fputs("null", f);
+	fprintf(f, ",\"source_window_ns\":%" PRId64 ",\"target_window_ns\":%" PRId64
+		",\"uncertainty_ns\":%" PRIu64 ",\"clock_ok\":%s,\"clock_problems\":[",
+		j->t_tai[3] - j->t_tai[0], j->t_tai[6] - j->t_tai[4],
+		j->uncertainty_ns, j->clock_ok ? "true" : "false");
+	for (int i = 0; i < j->nproblems; i++) {
+		if (i)
+			fputc(',', f);
+		jstr(f, j->problem[i]);
+	}
+	fputs("],\"clocks\":{", f);
+	for (int k = 0; k < 2; k++) {
+		const struct mig_host *h = &hosts[k ? j->tgt_host : j->src_host];
+
+		if (k && j->tgt_host == j->src_host)
+			break;
+		fprintf(f, "%s", k ? "," : "");
+		jstr(f, h->name);
+		fputs(":{\"known\":", f);
+		fputs(h->clock.known ? "true" : "false", f);
+		fprintf(f, ",\"synced\":%s,\"offset_ns\":%" PRId64 ",\"error_ns\":%" PRIu64
+			",\"what\":", h->clock.synced ? "true" : "false",
+			h->clock.offset_ns, h->clock.error_ns);
+		jstr(f, h->clock.what);
+		fputc('}', f);
+	}
+	fprintf(f, "},\"bytes\":{\"read\":%" PRIu64 ",\"written\":%" PRIu64
+		"},\"bytes_match\":%s,\"errors\":%u,\"partial\":%s}",
+		(uint64_t)(j->src->precopy_bytes + j->src->stopcopy_bytes),
+		(uint64_t)j->tgt->written_bytes, j->bytes_match ? "true" : "false",
+		j->src->errors + j->tgt->errors,
+		j->src->partial || j->tgt->partial ? "true" : "false");
+}
+
+void mig_joined_text(FILE *f, const struct mig_joined *j,
+		     const struct mig_host *hosts)
+{
+	char u[VS_UUID_STR_LEN];
+
+	vs_uuid_str(j->uuid, u);
+	if (!j->joined) {
+		const struct mig_side *s = j->src ? j->src : j->tgt;
+
+		fprintf(f, "migration %s: only its %s side (host %s dev %u): the other host's recording is missing\n",
+			u, j->src ? "source" : "target",
+			hosts[j->src ? j->src_host : j->tgt_host].name, s->dev);
+		return;
+	}
+	const char *a = hosts[j->src_host].name, *b = hosts[j->tgt_host].name;
+
+	fprintf(f, "migration %s: host %s dev %u -> host %s dev %u\n", u, a,
+		j->src->dev, b, j->tgt->dev);
+	if (j->clock_ok)
+		fprintf(f, "  end-to-end window %.3f ms +- %.3f ms\n", ms(j->window_ns),
+			ms((int64_t)j->uncertainty_ns));
+	else
+		fprintf(f, "  CLOCK PROBLEM: no end-to-end window (the hosts' clocks cannot be trusted to join it)\n");
+	for (int i = 0; i < j->nproblems; i++)
+		fprintf(f, "    %s\n", j->problem[i]);
+	for (int i = 0; i < JP_NR; i++) {
+		if (i == JP_TRANSPORT && !j->clock_ok) {
+			fprintf(f, "  %-15s          -     (%s -> %s)\n", jpart_names[i], a, b);
+			continue;
+		}
+		fprintf(f, "  %-15s %10.3f ms", jpart_names[i], ms(j->part_ns[i]));
+		if (i == JP_TRANSPORT)
+			fprintf(f, " +- %.3f ms (%s -> %s)\n", ms((int64_t)j->uncertainty_ns), a, b);
+		else
+			fprintf(f, " (%s)\n", i < JP_TRANSPORT ? a : b);
+	}
+	fprintf(f, "  bytes: %" PRIu64 " read on %s, %" PRIu64 " written on %s%s\n",
+		(uint64_t)(j->src->precopy_bytes + j->src->stopcopy_bytes), a,
+		(uint64_t)j->tgt->written_bytes, b,
+		j->bytes_match ? " (match)" : " (MISMATCH)");
+	if (j->src_host != j->tgt_host)
+		fprintf(f, "  clocks: %s error <= %.3f ms (%s); %s error <= %.3f ms (%s)\n",
+			a, ms((int64_t)hosts[j->src_host].clock.error_ns),
+			hosts[j->src_host].clock.what, b,
+			ms((int64_t)hosts[j->tgt_host].clock.error_ns),
+			hosts[j->tgt_host].clock.what);
+}
