@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # Checks of tests/pair/20-twohost-migctl.test (stdlib only):
 #   twohost_check.py join JOIN.json SEND.json RECEIVE.json A.events B.events
+#   twohost_check.py qemu JOIN.json REPORT.json SERVE.json A.events B.events
 #   twohost_check.py perfetto TRACE.json JOIN.json
 #   twohost_check.py clockproblem JOIN.json TEXT
 # Each prints what it measured and exits 1 with the reason on a failure.
@@ -32,10 +33,9 @@ def uuids(events):
     return out
 
 
-def check_join(join, send, receive, ev_a, ev_b):
+def joined(join, ev_a, ev_b):
+    """The one joined migration of JOIN, checked against the recordings."""
     j = lines(join)
-    s = json.load(open(send))
-    r = json.load(open(receive))
     if len(j) != 1:
         fail("%d joined records, want 1: %s" % (len(j), j))
     j = j[0]
@@ -49,13 +49,8 @@ def check_join(join, send, receive, ev_a, ev_b):
         fail("UUID %s: source's %s, target's %s" % (j["mig_uuid"], ua, ub))
     if j["source"]["host"] != "vfmig-a" or j["target"]["host"] != "vfmig-b":
         fail("hosts %s -> %s" % (j["source"]["host"], j["target"]["host"]))
-    # Bytes: both sides and migctl's own count.
     if not j["bytes_match"] or j["bytes"]["read"] != j["bytes"]["written"]:
         fail("bytes %s" % j["bytes"])
-    if j["bytes"]["read"] != s["total_bytes"] or j["bytes"]["written"] != r["total_bytes"]:
-        fail("bytes %s, migctl send %d, receive %d" % (j["bytes"], s["total_bytes"], r["total_bytes"]))
-    if s.get("verified") is not True:
-        fail("migctl send --verify: %s" % s.get("verified"))
     # The parts sum to the window exactly; boundaries in order.
     parts = j["parts"]
     if sum(parts.values()) != j["window_ns"]:
@@ -72,6 +67,44 @@ def check_join(join, send, receive, ev_a, ev_b):
     if not (j["source_window_ns"] <= j["window_ns"] and j["target_window_ns"] <= j["window_ns"]):
         fail("window %d does not hold the source's %d and the target's %d"
              % (j["window_ns"], j["source_window_ns"], j["target_window_ns"]))
+    print("# end-to-end window %.3f ms +- %.3f ms; parts (ms): %s"
+          % (j["window_ns"] / 1e6, u / 1e6,
+             ", ".join("%s %.3f" % (k[:-3], v / 1e6) for k, v in parts.items())))
+    if j["source_released_tai_ns"] is not None:
+        print("# the source was released %.3f ms %s the target ran"
+              % (abs(j["source_released_tai_ns"] - t["running"]) / 1e6,
+                 "after" if j["source_released_tai_ns"] >= t["running"] else "before"))
+    return j
+
+
+def check_qemu(join, report, serve, ev_a, ev_b):
+    j = joined(join, ev_a, ev_b)
+    r = json.load(open(report))
+    s = json.load(open(serve))
+    if r.get("status") != "completed" or r.get("dst_status") != "running":
+        fail("QEMU: status %s, target %s, error %s" % (r.get("status"), r.get("dst_status"),
+                                                      r.get("error")))
+    if r.get("src_digest") != s.get("dst_digest"):
+        fail("digests: source %s, target %s" % (r.get("src_digest"), s.get("dst_digest")))
+    vfio = r["query_migrate"].get("vfio", {}).get("transferred")
+    if vfio != j["bytes"]["read"]:
+        fail("QEMU's vfio transferred %s, the source read %d" % (vfio, j["bytes"]["read"]))
+    print("# QEMU: downtime %s ms (source only), total %s ms, vfio %d bytes, digest %s"
+          % (r["query_migrate"].get("downtime"), r["query_migrate"].get("total-time"), vfio,
+             r["src_digest"]))
+
+
+def check_join(join, send, receive, ev_a, ev_b):
+    j = joined(join, ev_a, ev_b)
+    s = json.load(open(send))
+    r = json.load(open(receive))
+    u = j["uncertainty_ns"]
+    t = j["t_tai_ns"]
+    parts = j["parts"]
+    if j["bytes"]["read"] != s["total_bytes"] or j["bytes"]["written"] != r["total_bytes"]:
+        fail("bytes %s, migctl send %d, receive %d" % (j["bytes"], s["total_bytes"], r["total_bytes"]))
+    if s.get("verified") is not True:
+        fail("migctl send --verify: %s" % s.get("verified"))
     # It lies inside migctl's cross-host window, within the clocks' error.
     m0, m5 = s["t_suspend_tai_ns"], r["t_running_tai_ns"]
     if not (m0 - u <= t["suspend"] and t["running"] <= m5 + u):
@@ -185,6 +218,8 @@ if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else ""
     if what == "join" and len(sys.argv) == 7:
         check_join(*sys.argv[2:])
+    elif what == "qemu" and len(sys.argv) == 7:
+        check_qemu(*sys.argv[2:])
     elif what == "perfetto" and len(sys.argv) == 4:
         check_perfetto(*sys.argv[2:])
     elif what == "clockproblem" and len(sys.argv) == 4:

@@ -369,6 +369,11 @@ void mig_joined_json(FILE *f, const struct mig_joined *j,
 		fprintf(f, "%" PRId64, j->window_ns);
 	else
 		fputs("null", f);
+	fputs(",\"source_released_tai_ns\":", f);
+	if (j->src->t_released)
+		fprintf(f, "%" PRId64, (int64_t)((int64_t)j->src->t_released + j->src->tai_off));
+	else
+		fputs("null", f);
 	fprintf(f, ",\"source_window_ns\":%" PRId64 ",\"target_window_ns\":%" PRId64
 		",\"uncertainty_ns\":%" PRIu64 ",\"clock_ok\":%s,\"clock_problems\":[",
 		j->t_tai[3] - j->t_tai[0], j->t_tai[6] - j->t_tai[4],
