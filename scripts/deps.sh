@@ -41,7 +41,10 @@ case ${1:-} in
 esac
 
 # Build, VM, BPF, tracing and debug-kernel-lane tools; libclang-rt-19-dev
-# is libFuzzer and the sanitizer runtimes for clang (make fuzz).
+# is libFuzzer and the sanitizer runtimes for clang (make fuzz); chrony
+# syncs the clocks of the two-host test guests (tests/vm/pair-guest runs
+# it inside them; installing it replaces systemd-timesyncd and, where
+# policy-rc.d forbids it as in containers, starts no service on the host).
 pkgs=(
 	make gcc libc6-dev git perl python3
 	linux-source-6.12
