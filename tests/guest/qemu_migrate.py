@@ -121,7 +121,7 @@ class RemoteVM:
 
 
 class VM:
-    def __init__(self, role, uuid, args):
+    def __init__(self, role, uuid, args, connect=True):
         self.role = role
         d = args.dir
         self.qmp_path = os.path.join(d, role + ".qmp")
@@ -147,6 +147,8 @@ class VM:
         self.err = open(os.path.join(d, role + ".err"), "w")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=self.err, stderr=subprocess.STDOUT)
+        if not connect:         # QMP is for a driver on another host
+            return
         try:
             self.qmp = QMP(self.qmp_path, timeout=120)
         except Exception:
@@ -285,8 +287,8 @@ def serve_dst(args):
     """The target QEMU alone, its QMP on TCP, until the source's driver
     makes it quit; then the device's digest and state."""
     os.makedirs(args.dir, exist_ok=True)
-    vm = VM("dst", args.dst, args)
-    vm.qmp.close()          # the driver on the source host connects
+    # QEMU serves one QMP client: the driver on the source host.
+    vm = VM("dst", args.dst, args, connect=False)
     vm.proc.wait()
     vm.err.close()
     report = {"dst_digest": sysfs(args.dst, "digest"),
