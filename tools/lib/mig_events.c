@@ -437,7 +437,7 @@ static void emit_side(struct mig_model *m, struct mig_dev *d, __u64 now)
 	s.errors = d->errors;
 	s.partial = d->partial;
 	s.tai_seen = d->tai_seen;
-	s.tai_off = d->tai_off;
+	s.tai_off = d->tai_off_min;
 	s.tai_spread = d->tai_seen ? (__u64)(d->tai_off_max - d->tai_off_min) : 0;
 	if (d->role == MR_SOURCE) {
 		s.t_first_read = d->t_first_read;

@@ -199,8 +199,15 @@ struct mig_side {
 	__u32 errors;
 	bool partial;
 	bool tai_seen;		/* events carried CLOCK_TAI */
-	__s64 tai_off;		/* CLOCK_TAI - CLOCK_MONOTONIC, last event */
-	__u64 tai_spread;	/* how far that moved during the migration */
+	/*
+	 * CLOCK_TAI - CLOCK_MONOTONIC: the smallest over the migration's
+	 * events (each event reads the two clocks one after the other, and
+	 * a guest descheduled in between reads a larger difference: the
+	 * smallest is the pair read closest together), and how far above
+	 * it the others went (that jitter, or a clock step).
+	 */
+	__s64 tai_off;
+	__u64 tai_spread;
 };
 
 struct mig_dev {

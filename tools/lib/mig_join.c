@@ -212,6 +212,9 @@ static void compute(struct mig_joined *j, const struct mig_host *hosts,
 			j->uncertainty_ns += hh[k]->clock.error_ns;
 		}
 	}
+	/* Each side's TAI mapping is its best reading; the others went this
+	 * far above it. */
+	j->uncertainty_ns += s->tai_spread + (t != s ? t->tai_spread : 0);
 	u = (int64_t)j->uncertainty_ns;
 	if (!s->tai_seen || !t->tai_seen)
 		problem(j, "host %s: its recording has no CLOCK_TAI stamps",
@@ -453,4 +456,7 @@ void mig_joined_text(FILE *f, const struct mig_joined *j,
 			hosts[j->src_host].clock.what, b,
 			ms((int64_t)hosts[j->tgt_host].clock.error_ns),
 			hosts[j->tgt_host].clock.what);
+	if (j->src->tai_spread || j->tgt->tai_spread)
+		fprintf(f, "  TAI - MONOTONIC wandered %.3f ms on %s, %.3f ms on %s (in the uncertainty)\n",
+			ms((int64_t)j->src->tai_spread), a, ms((int64_t)j->tgt->tai_spread), b);
 }
