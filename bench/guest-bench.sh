@@ -131,7 +131,7 @@ session() {
 		printf '{"source":"tracefs","round":%d,"stats":%s}\n' "$round" "$d" >>"$RAW/drops.jsonl"
 		: >$TRACEFS/trace ;;
 	bpf)
-		"$MIGTOP" -j -d 1 >"$TMP/top.json" 2>"$TMP/top.err" &
+		"$MIGTOP" -j -i 1s >"$TMP/top.json" 2>"$TMP/top.err" &
 		top=$!
 		d=0
 		until grep -q '"type":"start"' "$TMP/top.json" 2>/dev/null; do

@@ -54,7 +54,7 @@ pkgs=(
 	libncurses-dev pkg-config
 	linux-perf trace-cmd sparse tmux iproute2 xz-utils kmod cpio
 	flex bison bc libssl-dev
-	shellcheck
+	shellcheck python3-jsonschema
 	chrony
 )
 

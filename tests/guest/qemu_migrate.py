@@ -14,7 +14,8 @@ both devices' sysfs digests (the source's after it stopped: QEMU has it in
 STOP when the migration completes), takes query-migrate of both sides and
 HMP `info migrate` of the source, quits both QEMUs and prints:
 
-    {"status", "qemu_version", "src_pid", "dst_pid", "query_migrate" (source),
+    {"status", "qemu_version", "src_pid", "dst_pid", "dev_id" {"src", "dst"},
+     "query_migrate" (source),
      "dst_query_migrate", "hmp_info_migrate", "src_digest", "dst_digest",
      "src_mig_state", "dst_mig_state", "events" {"src": [...], "dst": [...]},
      "trace" {"src": FILE, "dst": FILE} (with --trace),
@@ -103,8 +104,9 @@ class RemoteVM:
     """The target QEMU on another host (started there with --serve-dst):
     only its QMP, over TCP."""
 
-    def __init__(self, role, addr):
+    def __init__(self, role, addr, dev_id):
         self.role = role
+        self.dev_id = dev_id
         self.log = None
         self.cmdline = ["(remote)", addr]
         self.proc = None
@@ -130,7 +132,8 @@ class VM:
             self.qmp_path = "tcp:" + args.qmp_listen
             qmp = "tcp:%s,server=on,wait=off" % args.qmp_listen
         self.log = os.path.join(d, role + ".trace")
-        dev = "vfio-pci,id=vf0,sysfsdev=/sys/bus/mdev/devices/%s" % uuid
+        self.dev_id = getattr(args, role + "_id")
+        dev = "vfio-pci,id=%s,sysfsdev=/sys/bus/mdev/devices/%s" % (self.dev_id, uuid)
         dev += ",enable-migration=on,migration-events=on"
         cmd = qemu_cmd() + [
             "-name", "vfmig-" + role, "-M", "q35", "-accel", "tcg",
@@ -194,13 +197,14 @@ def migrate(args):
     uri = args.uri or "tcp:127.0.0.1:%d" % args.port
     vms = []
     try:
-        dst = RemoteVM("dst", args.dst_qmp) if args.dst_qmp else VM("dst", args.dst, args)
+        dst = RemoteVM("dst", args.dst_qmp, args.dst_id) if args.dst_qmp else VM("dst", args.dst, args)
         vms.append(dst)
         src = VM("src", args.src, args)
         vms.append(src)
         report["qemu_version"] = src.qmp.version
         report["src_pid"] = src.proc.pid
         report["dst_pid"] = dst.proc.pid if dst.proc else None
+        report["dev_id"] = {"src": src.dev_id, "dst": dst.dev_id}
         for vm in (src, dst):
             vm.qmp.cmd("migrate-set-capabilities", {"capabilities": caps})
         dst.qmp.cmd("migrate-incoming", {"uri": uri})
@@ -310,6 +314,8 @@ def main():
     ap.add_argument("--uri", help="migration URI (default tcp:127.0.0.1:PORT)")
     ap.add_argument("--dir", required=True, help="work directory")
     ap.add_argument("--port", type=int, default=4444)
+    ap.add_argument("--src-id", default="vf0", help="the source device's QEMU id")
+    ap.add_argument("--dst-id", default="vf0", help="the target device's QEMU id")
     ap.add_argument("--mem", type=int, default=128, help="VM memory, MiB")
     ap.add_argument("--max-bandwidth", type=int, help="bytes/s (QEMU's default: 128 MiB/s)")
     ap.add_argument("--downtime-limit", type=int, help="ms (QEMU's default: 300)")

@@ -14,6 +14,7 @@
 #include <linux/types.h>
 
 #include "crc32c.h"
+#include "mig_events.h"
 #include "migframe.h"
 #include "vfmig_abi.h"
 #include "vfmig_stream.h"
@@ -770,15 +771,15 @@ static void test_mig_uuid(void)
 {
 	static const uint8_t id[16] = { 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0x4d, 0xef,
 					0x81, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
-	char str[VS_UUID_STR_LEN];
+	char str[37];
 	uint8_t back[16];
 	struct buf b = { 0 }, tail;
 
-	vs_uuid_str(id, str);
+	mig_uuid_str(id, str);
 	CHECK(!strcmp(str, "12345678-9abc-4def-8123-456789abcdef"), "uuid text %s", str);
-	CHECK(!vs_uuid_parse(str, back) && !memcmp(back, id, 16), "uuid parse roundtrip");
-	CHECK(vs_uuid_parse("12345678-9abc-4def-8123-456789abcde", back), "short uuid parsed");
-	CHECK(vs_uuid_parse("12345678x9abc-4def-8123-456789abcdef", back), "bad uuid parsed");
+	CHECK(!mig_uuid_parse(str, back) && !memcmp(back, id, 16), "uuid parse roundtrip");
+	CHECK(mig_uuid_parse("12345678-9abc-4def-8123-456789abcde", back), "short uuid parsed");
+	CHECK(mig_uuid_parse("12345678x9abc-4def-8123-456789abcdef", back), "bad uuid parsed");
 	CHECK(vs_tag_lookup("MIG_UUID") == VFMIG_RECORD_TAG_MIG_UUID &&
 	      !strcmp(vs_tag_name(VFMIG_RECORD_TAG_MIG_UUID), "MIG_UUID"), "tag name");
 

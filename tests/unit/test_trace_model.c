@@ -109,7 +109,7 @@ static void on_side(const struct mig_side *sd, void *arg)
 	(void)arg;
 	nsides++;
 	nsrc_sides += sd->role == MR_SOURCE;
-	CHECK(sd->has_uuid);
+	CHECK(sd->has_mig_uuid);
 }
 
 /* Add the vfmig_mig_uuid events of a migration with UUID number @n. */
@@ -167,14 +167,14 @@ static void test_uuid_pairing(void)
 		CHECK(nres == 2);
 		if (with_uuid) {
 			for (int k = 0; k < nres; k++) {
-				CHECK(res[k].by_uuid && res[k].has_uuid);
+				CHECK(res[k].by_uuid && res[k].has_mig_uuid);
 				CHECK(res[k].dst_dev == res[k].src_dev + 1);
-				CHECK(res[k].uuid[7] == res[k].dst_dev / 2 + 1);
+				CHECK(res[k].mig_uuid[7] == res[k].dst_dev / 2 + 1);
 			}
 			CHECK(nsides == 4 && nsrc_sides == 2);
 		} else {
 			/* the heuristic's known limit, and the flag that says so */
-			CHECK(!res[0].by_uuid && !res[0].has_uuid);
+			CHECK(!res[0].by_uuid && !res[0].has_mig_uuid);
 			CHECK(res[0].dst_dev == 1 && res[0].src_dev == 2);
 		}
 		free(m);

@@ -8,15 +8,18 @@
  * event (or, for T0, an arc start = step timestamp - step ns); they are
  * forced non-decreasing so the five parts sum exactly to T5 - T0.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <linux/types.h>
 
+#include "json_out.h"
 #include "mig_events.h"
+#include "mig_vmm.h"
 #include "vfmig_abi.h"
-#include "vfmig_stream.h"
 
 static const char *const ev_names[MEV_NR] = {
 	[MEV_DEVICE] = "device",
@@ -34,7 +37,34 @@ static const char *const ev_names[MEV_NR] = {
 	[MEV_FW_DONE] = "fw_cmd_done",
 	[MEV_PRECOPY_INFO] = "precopy_info",
 	[MEV_ERROR] = "error",
+	[MEV_VMM] = "vmm",
 	[MEV_MIG_UUID] = "mig_uuid",
+};
+
+/* The names of a0..a6: TP_PROTO's (and the tracepoint records') field names. */
+static const char *const ev_fields[MEV_NR][MIG_EV_NARGS] = {
+	[MEV_DEVICE] = { "event" },
+	[MEV_SET_STATE] = { "from", "target", "result", "ret", "ns" },
+	[MEV_STATE_STEP] = { "from", "to", "ret", "ns" },
+	[MEV_FILE] = { "kind", "open", "bytes", "peak_bytes" },
+	[MEV_SAVE_RECORD] = { "pos", "size", "tag", "flags" },
+	[MEV_IMAGE_CHUNK] = { "kind", "image_seq", "chunk_seq", "npages",
+			      "chunk_flags", "bytes", "pos" },
+	[MEV_IMAGE_DONE] = { "kind", "image_seq", "chunks", "npages", "bytes",
+			     "status", "ns" },
+	[MEV_SAVE_READ] = { "pos", "len", "ret" },
+	[MEV_RESUME_WRITE] = { "pos", "len", "ret" },
+	[MEV_RESUME_RECORD] = { "pos", "size", "tag", "flags" },
+	[MEV_IMAGE_LOAD] = { "image_seq", "chunk_seq", "npages", "chunk_flags",
+			     "bytes", "ret" },
+	[MEV_FW_SUBMIT] = { "seq", "opcode", "op_mod", "bytes" },
+	[MEV_FW_DONE] = { "seq", "opcode", "op_mod", "status", "bytes",
+			  "lat_ns" },
+	[MEV_PRECOPY_INFO] = { "initial_bytes", "dirty_bytes", "ret",
+			       "save_issued" },
+	[MEV_ERROR] = { "site", "err", "fw_status" },
+	[MEV_MIG_UUID] = { "kind", "uuid_hi", "uuid_lo", "pos", "mono_ns",
+			   "tai_ns" },
 };
 
 static const char *const state_names[MS_NR] = {
@@ -74,6 +104,16 @@ int mig_ev_lookup(const char *name)
 		name += 6;
 	for (int i = 0; i < MEV_NR; i++)
 		if (!strcmp(name, ev_names[i]))
+			return i;
+	return -1;
+}
+
+int mig_ev_field(unsigned int type, const char *field)
+{
+	if (type >= MEV_NR)
+		return -1;
+	for (int i = 0; i < MIG_EV_NARGS; i++)
+		if (ev_fields[type][i] && !strcmp(ev_fields[type][i], field))
 			return i;
 	return -1;
 }
@@ -138,13 +178,18 @@ bool mig_ev_is_phase(unsigned int type)
 
 void mig_ev_write(FILE *f, const struct mig_event *e)
 {
+	char u[37];
+
 	fprintf(f, "%" PRIu64 " %s %u %s %" PRIu64 " %" PRIu64, (uint64_t)e->ts,
 		mig_ev_name(e->type), e->dev, mig_state_name(e->state),
 		(uint64_t)e->mig_id, (uint64_t)e->state_size);
 	for (int i = 0; i < MIG_EV_NARGS; i++)
 		fprintf(f, " %" PRId64, (int64_t)e->a[i]);
+	/* The device's UUID, once per open: enough for a replay to name it. */
+	if (e->type == MEV_DEVICE && mig_uuid_str(e->uuid, u))
+		fprintf(f, " uuid=%s", u);
 	if (e->tai)
-		fprintf(f, " %" PRIu64, (uint64_t)e->tai);
+		fprintf(f, " tai=%" PRIu64, (uint64_t)e->tai);
 	fputc('\n', f);
 }
 
@@ -174,14 +219,53 @@ void mig_ev_uuid(const struct mig_event *e, __u8 uuid[16])
 	}
 }
 
+/* A decimal integer, signed or not, as the u64 of a[] (signed: sign-extended). */
+static int parse_arg(const char *s, __u64 *v)
+{
+	char *end;
+
+	errno = 0;
+	if (*s == '-')
+		*v = (__u64)strtoll(s, &end, 10);
+	else
+		*v = strtoull(s, &end, 10);
+	return errno || end == s || *end ? -1 : 0;
+}
+
+const char *mig_uuid_str(const __u8 uuid[16], char buf[37])
+{
+	static const __u8 zero[16];
+
+	if (!memcmp(uuid, zero, 16))
+		return NULL;
+	snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x", uuid[0], uuid[1], uuid[2], uuid[3],
+		 uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9], uuid[10],
+		 uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
+	return buf;
+}
+
+int mig_uuid_parse(const char *s, __u8 uuid[16])
+{
+	unsigned int b[16];
+
+	if (strlen(s) != 36 ||
+	    sscanf(s, "%2x%2x%2x%2x-%2x%2x-%2x%2x-%2x%2x-%2x%2x%2x%2x%2x%2x",
+		   &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7], &b[8],
+		   &b[9], &b[10], &b[11], &b[12], &b[13], &b[14], &b[15]) != 16)
+		return -1;
+	for (int i = 0; i < 16; i++)
+		uuid[i] = (__u8)b[i];
+	return 0;
+}
+
 int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		char *mode, size_t modelen, unsigned long *lineno)
 {
-	char line[1024], name[64], state[32], m[64];
-	unsigned long long ts, mig_id, ssz, n, tai = 0;
-	long long a[MIG_EV_NARGS];
-	unsigned int dev;
-	int t, s;
+	char line[2048], m[64], *tok[6 + 64], *save, *t;
+	unsigned long long n;
+	__u64 v[4];
+	int ntok, type, s;
 
 	while (fgets(line, sizeof(line), f)) {
 		(*lineno)++;
@@ -192,28 +276,68 @@ int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 				snprintf(mode, modelen, "%s", m);
 			continue;
 		}
-		if (line[strspn(line, " \t\r\n")] == '\0')
+		ntok = 0;
+		for (t = strtok_r(line, " \t\r\n", &save); t && ntok < 6 + 64;
+		     t = strtok_r(NULL, " \t\r\n", &save))
+			tok[ntok++] = t;
+		if (!ntok)
 			continue;
-		memset(a, 0, sizeof(a));
-		tai = 0;
-		if (sscanf(line, "%llu %63s %u %31s %llu %llu %lld %lld %lld %lld %lld %lld %lld %llu",
-			   &ts, name, &dev, state, &mig_id, &ssz, &a[0], &a[1],
-			   &a[2], &a[3], &a[4], &a[5], &a[6], &tai) < 6)
+		if (ntok < 6)
 			return -1;
-		t = mig_ev_lookup(name);
-		s = mig_state_lookup(state);
-		if (t < 0 || s < 0)
+		type = mig_ev_lookup(tok[1]);
+		if (type < 0 && !strncmp(tok[1], "vfmig_", 6))
+			continue;	/* a tracepoint this version does not know */
+		s = mig_state_lookup(tok[3]);
+		if (s < 0 && !parse_arg(tok[3], &v[3]) && v[3] < MS_NR)
+			s = (int)v[3];		/* a state by number */
+		if (type < 0 || s < 0 || parse_arg(tok[0], &v[0]) ||
+		    parse_arg(tok[2], &v[1]) || v[1] > UINT32_MAX ||
+		    parse_arg(tok[4], &v[2]) || parse_arg(tok[5], &v[3]))
 			return -1;
 		memset(e, 0, sizeof(*e));
-		e->ts = ts;
-		e->type = t;
-		e->dev = dev;
+		e->ts = v[0];
+		e->type = type;
+		e->dev = (__u32)v[1];
 		e->state = s;
-		e->mig_id = mig_id;
-		e->state_size = ssz;
-		for (int i = 0; i < MIG_EV_NARGS; i++)
-			e->a[i] = (uint64_t)a[i];
-		e->tai = tai;
+		e->mig_id = v[2];
+		e->state_size = v[3];
+		for (int i = 6; i < ntok; i++) {
+			char *eq = strchr(tok[i], '=');
+			int k;
+
+			if (!eq) {		/* positional: a0 a1 ... */
+				if (i - 6 >= MIG_EV_NARGS || parse_arg(tok[i], &e->a[i - 6]))
+					return -1;
+				continue;
+			}
+			*eq++ = '\0';		/* named: FIELD=VALUE */
+			if (!strcmp(tok[i], "uuid")) {
+				__u8 u[16];
+
+				if (mig_uuid_parse(eq, u))
+					return -1;
+				if (type != MEV_MIG_UUID) {
+					memcpy(e->uuid, u, 16);
+					continue;
+				}
+				/* vfmig_mig_uuid's uuid is the migration's */
+				e->a[1] = e->a[2] = 0;
+				for (int b = 0; b < 8; b++) {
+					e->a[1] = e->a[1] << 8 | u[b];
+					e->a[2] = e->a[2] << 8 | u[8 + b];
+				}
+				continue;
+			}
+			if (!strcmp(tok[i], "tai")) {
+				if (parse_arg(eq, &e->tai))
+					return -1;
+				continue;
+			}
+			k = mig_ev_field(type, tok[i]);
+			if (k >= 0 && parse_arg(eq, &e->a[k]))
+				return -1;
+			/* other fields (a record's extra ones): ignored */
+		}
 		return 1;
 	}
 	return 0;
@@ -281,8 +405,8 @@ static void reset_migration(struct mig_dev *d, __u64 mig_id, __u8 role)
 	d->complete_ts = 0;
 	d->written_bytes = 0;
 	d->t_loaded = 0;
-	d->has_uuid = false;
-	memset(d->uuid, 0, sizeof(d->uuid));
+	d->has_mig_uuid = false;
+	memset(d->mig_uuid, 0, sizeof(d->mig_uuid));
 	d->tai_seen = false;
 	d->side_done = false;
 	d->t_first_read = d->t_released = 0;
@@ -356,8 +480,8 @@ static struct mig_dev *pair_source(struct mig_model *m, struct mig_dev *tgt,
 		if (!s->used || s == tgt || s->role != MR_SOURCE || s->paired ||
 		    !s->t_stopcopy || s->t_stopcopy > now)
 			continue;
-		if (tgt->has_uuid) {
-			if (s->has_uuid && !memcmp(s->uuid, tgt->uuid, 16))
+		if (tgt->has_mig_uuid) {
+			if (s->has_mig_uuid && !memcmp(s->mig_uuid, tgt->mig_uuid, 16))
 				return s;
 			continue;
 		}
@@ -382,9 +506,9 @@ static void complete_migration(struct mig_model *m, struct mig_dev *tgt,
 	if (!src)
 		return;
 	memset(&r, 0, sizeof(r));
-	r.by_uuid = tgt->has_uuid;
-	r.has_uuid = tgt->has_uuid;
-	memcpy(r.uuid, tgt->uuid, sizeof(r.uuid));
+	r.by_uuid = tgt->has_mig_uuid;
+	r.has_mig_uuid = tgt->has_mig_uuid;
+	memcpy(r.mig_uuid, tgt->mig_uuid, sizeof(r.mig_uuid));
 	r.src_dev = src->dev;
 	r.dst_dev = tgt->dev;
 	r.src_mig_id = src->mig_id;
@@ -413,6 +537,8 @@ static void complete_migration(struct mig_model *m, struct mig_dev *tgt,
 	r.errors = src->errors + tgt->errors;
 	r.partial = src->partial || tgt->partial || !src->t_susp;
 	r.precopy = src->precopy;
+	r.src_owner = src->owner;
+	r.dst_owner = tgt->owner;
 	src->paired = true;
 	tgt->role = MR_NONE;
 	m->nr_migrations++;
@@ -429,8 +555,8 @@ static void emit_side(struct mig_model *m, struct mig_dev *d, __u64 now)
 	d->side_done = true;
 	memset(&s, 0, sizeof(s));
 	s.role = d->role;
-	s.has_uuid = d->has_uuid;
-	memcpy(s.uuid, d->uuid, sizeof(s.uuid));
+	s.has_mig_uuid = d->has_mig_uuid;
+	memcpy(s.mig_uuid, d->mig_uuid, sizeof(s.mig_uuid));
 	s.dev = d->dev;
 	s.mig_id = d->mig_id;
 	s.t_open = d->t_open;
@@ -467,16 +593,39 @@ static bool is_running(__u32 s)
 	return s == MS_RUNNING || s == MS_PRE_COPY;
 }
 
+/* The task of @e drives @d's state from now on (docs/mig-top.md, "Owners"). */
+static void take_owner(struct mig_dev *d, const struct mig_event *e)
+{
+	if (!e->pid)
+		return;
+	if (d->owner.pid != e->pid)
+		memset(&d->owner, 0, sizeof(d->owner));
+	d->owner.pid = e->pid;
+	memcpy(d->owner.comm, e->comm, sizeof(d->owner.comm));
+	d->owner.comm[sizeof(d->owner.comm) - 1] = '\0';
+}
+
 void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 {
-	struct mig_dev *d = mig_model_dev(m, e->dev, true);
+	struct mig_dev *d;
 	__s64 ret;
 
+	if (e->type == MEV_VMM || e->type >= MEV_NR) {	/* not a device's event (mig_vmm.c) */
+		m->events++;
+		return;
+	}
+	d = mig_model_dev(m, e->dev, true);
 	m->events++;
 	if (!d)
 		return;
 	if (e->state_size)
 		d->state_size = e->state_size;
+	for (size_t i = 0; i < sizeof(e->uuid); i++) {
+		if (e->uuid[i]) {
+			memcpy(d->uuid, e->uuid, sizeof(d->uuid));
+			break;
+		}
+	}
 	/* An event of a newer migration than we know of: we missed its start. */
 	if (e->mig_id > d->mig_id && e->type != MEV_FILE) {
 		__u8 role = MR_NONE;
@@ -504,6 +653,8 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 			d->remove_ts = e->ts;
 		} else if (e->a[0] == 0 /* CREATE */) {
 			d->removed = false;
+		} else if (e->a[0] == 2 /* OPEN */) {
+			take_owner(d, e);
 		}
 		break;
 	case MEV_STATE_STEP:
@@ -534,6 +685,7 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		break;
 	case MEV_SET_STATE:
 		ret = (__s64)e->a[3];
+		take_owner(d, e);
 		if (d->state != e->a[2]) {
 			d->state = (__u32)e->a[2];
 			d->state_since = e->ts;
@@ -561,8 +713,8 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 	case MEV_MIG_UUID:
 		if (e->mig_id != d->mig_id)
 			break;
-		d->has_uuid = true;
-		mig_ev_uuid(e, d->uuid);
+		d->has_mig_uuid = true;
+		mig_ev_uuid(e, d->mig_uuid);
 		break;
 	case MEV_IMAGE_DONE:
 		if (e->mig_id != d->mig_id)
@@ -618,8 +770,11 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 	}
 	/* How CLOCK_TAI maps onto this host's CLOCK_MONOTONIC, and whether
 	 * that moved (a clock step) during the migration. */
-	if (e->tai) {
-		__s64 off = (__s64)(e->tai - e->ts);
+	/* (perf's recordings have no per-event TAI: vfmig_mig_uuid's own
+	 * clock pair stands in) */
+	if (e->tai || (e->type == MEV_MIG_UUID && e->a[5] && e->a[4])) {
+		__s64 off = e->tai ? (__s64)(e->tai - e->ts) :
+				     (__s64)(e->a[5] - e->a[4]);
 
 		if (!d->tai_seen) {
 			d->tai_seen = true;
@@ -676,91 +831,96 @@ double mig_dev_progress(const struct mig_dev *d)
 	return (double)d->precopy_bytes / (double)total;
 }
 
-static void json_uuid(FILE *f, bool has, const __u8 uuid[16])
+static void json_mig_uuid(struct jw *w, bool has, const __u8 uuid[16])
 {
-	char u[VS_UUID_STR_LEN];
+	char u[37];
 
-	if (!has) {
-		fputs("null", f);
-		return;
-	}
-	vs_uuid_str(uuid, u);
-	fprintf(f, "\"%s\"", u);
+	jw_string(w, "mig_uuid", has ? mig_uuid_str(uuid, u) : NULL);
 }
 
-static void json_t(FILE *f, const char *name, __u64 t, bool first)
-{
-	fprintf(f, "%s\"%s\":", first ? "" : ",", name);
-	if (t)
-		fprintf(f, "%" PRIu64, (uint64_t)t);
-	else
-		fputs("null", f);
-}
-
-void mig_side_json(FILE *f, const struct mig_side *s)
+void mig_side_json(struct jw *w, const struct mig_side *s)
 {
 	bool src = s->role == MR_SOURCE;
 
-	fprintf(f, "{\"type\":\"side\",\"role\":\"%s\",\"mig_uuid\":",
-		src ? "source" : "target");
-	json_uuid(f, s->has_uuid, s->uuid);
-	fprintf(f, ",\"dev\":%u,\"mig_id\":%" PRIu64 ",\"t_ns\":{", s->dev,
-		(uint64_t)s->mig_id);
-	json_t(f, "open", s->t_open, true);
-	if (src) {
-		json_t(f, "first_read", s->t_first_read, false);
-		json_t(f, "suspend", s->t_susp, false);
-		json_t(f, "stop_copy", s->t_stopcopy, false);
-		json_t(f, "final_done", s->t_final_done, false);
-		json_t(f, "last_read", s->t_last_read, false);
-		json_t(f, "released", s->t_released, false);
-		fprintf(f, "},\"bytes\":{\"precopy\":%" PRIu64 ",\"stop_copy\":%"
-			PRIu64 ",\"total\":%" PRIu64 "},\"precopy\":%s,"
-			"\"precopy_iterations\":%u,\"images\":%u",
-			(uint64_t)s->precopy_bytes, (uint64_t)s->stopcopy_bytes,
-			(uint64_t)(s->precopy_bytes + s->stopcopy_bytes),
-			s->precopy ? "true" : "false", s->precopy_iters, s->images);
-	} else {
-		json_t(f, "first_write", s->t_first_write, false);
-		json_t(f, "last_write", s->t_last_write, false);
-		json_t(f, "loaded", s->t_loaded, false);
-		json_t(f, "running", s->t_running, false);
-		fprintf(f, "},\"bytes\":{\"written\":%" PRIu64 "}",
-			(uint64_t)s->written_bytes);
-	}
-	fprintf(f, ",\"tai_offset_ns\":");
-	if (s->tai_seen)
-		fprintf(f, "%" PRId64 ",\"tai_spread_ns\":%" PRIu64,
-			(int64_t)s->tai_off, (uint64_t)s->tai_spread);
-	else
-		fputs("null,\"tai_spread_ns\":null", f);
-	fprintf(f, ",\"errors\":%u,\"partial\":%s}", s->errors,
-		s->partial ? "true" : "false");
+	jw_string(w, "role", src ? "source" : "target");
+	json_mig_uuid(w, s->has_mig_uuid, s->mig_uuid);
+	jw_uint(w, "dev", s->dev);
+	jw_uint(w, "mig_id", s->mig_id);
+	jw_object(w, "t_ns");
+	jw_uint_opt(w, "open", s->t_open, s->t_open);
+	jw_uint_opt(w, "first_read", src && s->t_first_read, s->t_first_read);
+	jw_uint_opt(w, "suspend", src && s->t_susp, s->t_susp);
+	jw_uint_opt(w, "stop_copy", src && s->t_stopcopy, s->t_stopcopy);
+	jw_uint_opt(w, "final_done", src && s->t_final_done, s->t_final_done);
+	jw_uint_opt(w, "last_read", src && s->t_last_read, s->t_last_read);
+	jw_uint_opt(w, "released", src && s->t_released, s->t_released);
+	jw_uint_opt(w, "first_write", !src && s->t_first_write, s->t_first_write);
+	jw_uint_opt(w, "last_write", !src && s->t_last_write, s->t_last_write);
+	jw_uint_opt(w, "loaded", !src && s->t_loaded, s->t_loaded);
+	jw_uint_opt(w, "running", !src && s->t_running, s->t_running);
+	jw_end_object(w);
+	jw_object(w, "bytes");
+	jw_uint_opt(w, "precopy", src, s->precopy_bytes);
+	jw_uint_opt(w, "stop_copy", src, s->stopcopy_bytes);
+	jw_uint_opt(w, "total", src, s->precopy_bytes + s->stopcopy_bytes);
+	jw_uint_opt(w, "written", !src, s->written_bytes);
+	jw_end_object(w);
+	jw_bool_opt(w, "precopy", src, s->precopy);
+	jw_uint_opt(w, "precopy_iterations", src, s->precopy_iters);
+	jw_uint_opt(w, "images", src, s->images);
+	jw_int_opt(w, "tai_offset_ns", s->tai_seen, s->tai_off);
+	jw_uint_opt(w, "tai_spread_ns", s->tai_seen, s->tai_spread);
+	jw_uint(w, "errors", s->errors);
+	jw_bool(w, "partial", s->partial);
 }
 
-void mig_result_json(FILE *f, const struct mig_result *r)
+void mig_owner_json(struct jw *w, const char *key, const struct mig_owner *o)
 {
-	fprintf(f, "{\"type\":\"migration\",\"mig_uuid\":");
-	json_uuid(f, r->has_uuid, r->uuid);
-	fprintf(f, ",\"pairing\":\"%s\",\"src_dev\":%u,\"dst_dev\":%u,"
-		"\"src_mig_id\":%" PRIu64 ",\"dst_mig_id\":%" PRIu64 ","
-		"\"t_start_ns\":%" PRIu64 ",\"t_end_ns\":%" PRIu64 ","
-		"\"downtime_ns\":%" PRIu64 ",\"parts\":{",
-		r->by_uuid ? "uuid" : "bytes_time", r->src_dev, r->dst_dev, (uint64_t)r->src_mig_id,
-		(uint64_t)r->dst_mig_id, (uint64_t)r->t[0],
-		(uint64_t)r->t[MP_NR], (uint64_t)r->downtime_ns);
-	for (int i = 0; i < MP_NR; i++)
-		fprintf(f, "%s\"%s_ns\":%" PRIu64, i ? "," : "",
-			part_names[i], (uint64_t)r->part_ns[i]);
-	fprintf(f, "},\"bytes\":{\"precopy\":%" PRIu64 ",\"stop_copy\":%" PRIu64
-		",\"total\":%" PRIu64 ",\"written\":%" PRIu64 "},"
-		"\"bytes_match\":%s,\"precopy\":%s,\"precopy_iterations\":%u,"
-		"\"images\":%u,\"errors\":%u,\"partial\":%s}",
-		(uint64_t)r->precopy_bytes, (uint64_t)r->stopcopy_bytes,
-		(uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
-		(uint64_t)r->written_bytes, r->bytes_match ? "true" : "false",
-		r->precopy ? "true" : "false", r->precopy_iters, r->images,
-		r->errors, r->partial ? "true" : "false");
+	if (!o->pid) {
+		jw_null(w, key);
+		return;
+	}
+	jw_object(w, key);
+	jw_uint(w, "pid", o->pid);
+	jw_string(w, "comm", o->comm);
+	jw_string(w, "qemu_id", *o->qemu_id ? o->qemu_id : NULL);
+	jw_end_object(w);
+}
+
+void mig_result_json(struct jw *w, const struct mig_result *r)
+{
+	char key[32];
+
+	json_mig_uuid(w, r->has_mig_uuid, r->mig_uuid);
+	jw_string(w, "pairing", r->by_uuid ? "uuid" : "bytes_time");
+	jw_uint(w, "src_dev", r->src_dev);
+	jw_uint(w, "dst_dev", r->dst_dev);
+	jw_uint(w, "src_mig_id", r->src_mig_id);
+	jw_uint(w, "dst_mig_id", r->dst_mig_id);
+	jw_uint(w, "t_start_ns", r->t[0]);
+	jw_uint(w, "t_end_ns", r->t[MP_NR]);
+	jw_uint(w, "downtime_ns", r->downtime_ns);
+	jw_object(w, "parts");
+	for (int i = 0; i < MP_NR; i++) {
+		snprintf(key, sizeof(key), "%s_ns", part_names[i]);
+		jw_uint(w, key, r->part_ns[i]);
+	}
+	jw_end_object(w);
+	jw_object(w, "bytes");
+	jw_uint(w, "precopy", r->precopy_bytes);
+	jw_uint(w, "stop_copy", r->stopcopy_bytes);
+	jw_uint(w, "total", r->precopy_bytes + r->stopcopy_bytes);
+	jw_uint(w, "written", r->written_bytes);
+	jw_end_object(w);
+	jw_bool(w, "bytes_match", r->bytes_match);
+	jw_bool(w, "precopy", r->precopy);
+	jw_uint(w, "precopy_iterations", r->precopy_iters);
+	jw_uint(w, "images", r->images);
+	jw_uint(w, "errors", r->errors);
+	jw_bool(w, "partial", r->partial);
+	mig_owner_json(w, "src_owner", &r->src_owner);
+	mig_owner_json(w, "dst_owner", &r->dst_owner);
+	mig_vmm_json(w, &r->vmm);
 }
 
 void mig_result_text(FILE *f, const struct mig_result *r)
@@ -773,11 +933,10 @@ void mig_result_text(FILE *f, const struct mig_result *r)
 		(uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
 		(uint64_t)r->precopy_bytes, (uint64_t)r->stopcopy_bytes,
 		r->partial ? " [partial]" : "");
-	if (r->has_uuid) {
-		char u[VS_UUID_STR_LEN];
+	if (r->has_mig_uuid) {
+		char u[37];
 
-		vs_uuid_str(r->uuid, u);
-		fprintf(f, "  migration %s (paired by UUID)\n", u);
+		fprintf(f, "  migration %s (paired by UUID)\n", mig_uuid_str(r->mig_uuid, u));
 	} else {
 		fprintf(f, "  no migration UUID: paired by bytes and time\n");
 	}
@@ -785,4 +944,14 @@ void mig_result_text(FILE *f, const struct mig_result *r)
 		fprintf(f, "  %-15s %10.3f ms %5.1f%%\n", part_names[i],
 			r->part_ns[i] / 1e6,
 			tot > 0 ? 100.0 * r->part_ns[i] / tot : 0.0);
+	for (int i = 0; i < 2; i++) {
+		const struct mig_owner *o = i ? &r->dst_owner : &r->src_owner;
+
+		if (!o->pid)
+			continue;
+		fprintf(f, "  %s owner: %s pid %u%s%s\n", i ? "target" : "source",
+			o->comm, o->pid, *o->qemu_id ? ", QEMU device id " : "",
+			o->qemu_id);
+	}
+	mig_vmm_text(f, &r->vmm);
 }

@@ -39,11 +39,18 @@ enum mig_ev_type {
 	MEV_PRECOPY_INFO,	/* a0 initial_bytes, a1 dirty_bytes, a2 ret,
 				 * a3 save_issued */
 	MEV_ERROR,		/* a0 site, a1 err, a2 fw_status */
+	MEV_VMM,		/* not a device's: a uprobe on the VMM (mig-top's
+				 * VMM view, tools/lib/mig_vmm.c): a0 probe
+				 * (enum mig_vmm_probe), a1 0 entry / 1 return;
+				 * dev MIG_VMM_DEV, pid and comm the VMM's */
 	MEV_MIG_UUID,		/* a0 kind, a1 uuid bytes 0-7, a2 uuid bytes
 				 * 8-15 (each big-endian: the UUID's text
 				 * order), a3 pos, a4 mono_ns, a5 tai_ns */
 	MEV_NR,
 };
+
+#define MIG_VMM_DEV	0xffffffffu	/* dev of MEV_VMM events */
+#define MIG_COMM_LEN	16		/* TASK_COMM_LEN */
 
 #define MIG_EV_NARGS	7
 
@@ -53,10 +60,14 @@ struct mig_event {
 	__u16 cpu;
 	__u32 dev;
 	__u32 state;		/* enum vfio_device_mig_state at event time */
-	__u32 pad;
+	__u32 pid;		/* tgid of the task the event fired in */
 	__u64 mig_id;
 	__u64 state_size;	/* 0 from classic tracepoints (not recorded) */
 	__u64 a[MIG_EV_NARGS];
+	char comm[MIG_COMM_LEN];	/* that task's comm (its thread name) */
+	__u8 uuid[16];		/* vfmig's mdev UUID in text byte order (all
+				 * events but classic tracepoints other than
+				 * vfmig_device); zeros when not known */
 	__u64 tai;		/* bpf_ktime_get_tai_ns(), read right after ts:
 				 * CLOCK_TAI, comparable across synced hosts;
 				 * 0 when not recorded */
@@ -84,6 +95,16 @@ struct mig_devstats {
 	__u64 events;
 };
 
+/* The VMM's functions mig-top's VMM view probes (mig_vmm.c). */
+enum mig_vmm_probe {
+	MVP_STOP_VM = 0,	/* vm_stop_force_state: the source stops the VM */
+	MVP_SAVE_ITERABLE,	/* qemu_savevm_state_complete_precopy_iterable */
+	MVP_SAVE_COMPLETE,	/* qemu_savevm_state_complete_precopy */
+	MVP_VM_START,		/* vm_start: the target runs the VM */
+	MVP_SWITCHOVER_ACK,	/* migrate_send_rp_switchover_ack (entry only) */
+	MVP_NR,
+};
+
 /* Ring buffer policy (const volatile in the BPF program). */
 #define MIG_RB_PHASE	0	/* phase events only (mig-top) */
 #define MIG_RB_ALL	1	/* every event (mig-trace record) */
@@ -104,6 +125,8 @@ enum {
 };
 
 const char *mig_ev_name(unsigned int type);	/* "set_state" ... */
+/* Argument index of @field for event @type (a0..a6), -1 if none. */
+int mig_ev_field(unsigned int type, const char *field);
 int mig_ev_lookup(const char *name);		/* -1 if unknown */
 const char *mig_state_name(unsigned int state);	/* "PRE_COPY" ... */
 int mig_state_lookup(const char *name);		/* -1 if unknown */
@@ -114,11 +137,22 @@ bool mig_ev_is_phase(unsigned int type);	/* sent in MIG_RB_PHASE mode */
 
 /*
  * Event files: text, one event a line,
- *   <ts> <event> <dev> <state> <mig_id> <state_size> <a0> ... <a6> [<tai>]
+ *   <ts> <event> <dev> <state> <mig_id> <state_size> <a0> ... <a6>
  * with '#' comment lines; "# drops <n>", "# mode <m>" and "# host <name>"
- * are metadata. <tai> (CLOCK_TAI ns) is left out when 0.
+ * are metadata. A device event ends with uuid=UUID (the mdev UUID, when
+ * known); any event with tai=NS (its CLOCK_TAI stamp, when recorded).
+ * mig_ev_read() also takes <state> as a number and, instead of a0..a6,
+ * FIELD=VALUE pairs named as in mig_ev_field() (other names are skipped;
+ * uuid=UUID fills uuid[], of a mig_uuid event the migration UUID in a1,
+ * a2), and skips events named vfmig_<name> that it does not know (a newer
+ * kernel's tracepoints): tools/perf/vfmig-downtime.py writes such lines
+ * from perf.data.
  */
 void mig_ev_write(FILE *f, const struct mig_event *e);
+/* "xxxxxxxx-xxxx-..." of a uuid[16] into buf (37 bytes); NULL if all zero. */
+const char *mig_uuid_str(const __u8 uuid[16], char buf[37]);
+/* The text form back into uuid[16]; 0 or -1. */
+int mig_uuid_parse(const char *s, __u8 uuid[16]);
 /* 1 = event, 0 = EOF, -1 = syntax error (line number in *lineno). */
 int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		char *mode, size_t modelen, unsigned long *lineno);
@@ -142,9 +176,41 @@ enum mig_part {
 };
 const char *mig_part_name(unsigned int p);	/* "source_suspend" ... */
 
+/*
+ * The process that drives a device's migration: the task of its last
+ * vfmig_set_state (or of the vfmig_device open). mig-top replaces the
+ * thread's comm with the process's (/proc/PID/comm) and learns QEMU's
+ * device id from /proc/PID/cmdline (docs/mig-top.md, "Owners").
+ */
+struct mig_owner {
+	__u32 pid;		/* tgid; 0 = not known */
+	char comm[MIG_COMM_LEN];
+	char qemu_id[64];	/* QEMU's -device ...,id=, "" = not learned */
+};
+
+/* The VMM's parts of the pause, in order (docs/downtime.md). */
+enum mig_vmm_part {
+	MV_STOP_VM = 0,		/* V0 source stop entry -> V1 its return */
+	MV_SAVE_ITERABLE,	/* V1 -> V2 RAM and the VFIO devices' data saved */
+	MV_SAVE_NON_ITERABLE,	/* V2 -> V3 other device state, end of stream */
+	MV_TARGET_LOAD,		/* V3 -> V4 target enters vm_start */
+	MV_TARGET_START,	/* V4 -> V5 target's vm_start returns */
+	MV_NR,
+};
+
+struct mig_vmm {		/* the VMM view of one migration */
+	bool valid;		/* false: no view, note says why */
+	__u32 src_pid, dst_pid;
+	__u64 t[MV_NR + 1];	/* V0..V5 as seen, 0 = not seen */
+	__u64 part_ns[MV_NR];	/* of V0..V5 forced non-decreasing */
+	__u64 window_ns;	/* their sum */
+	__u64 t_ack;		/* target sent the switchover ack, 0 = not seen */
+	char note[160];		/* no view: why; a view: what is missing */
+};
+
 struct mig_result {		/* one completed migration */
-	bool has_uuid;		/* both sides reported this migration UUID */
-	__u8 uuid[16];
+	bool has_mig_uuid;		/* both sides reported this migration UUID */
+	__u8 mig_uuid[16];
 	bool by_uuid;		/* paired by the UUID, else by bytes and time */
 	__u32 src_dev, dst_dev;
 	__u64 src_mig_id, dst_mig_id;
@@ -160,6 +226,8 @@ struct mig_result {		/* one completed migration */
 	bool bytes_match;	/* precopy + stopcopy == written */
 	bool partial;		/* tool started after the migration began */
 	bool precopy;		/* source used PRE_COPY */
+	struct mig_owner src_owner, dst_owner;
+	struct mig_vmm vmm;	/* filled by mig-top (mig_vmm_view()) */
 };
 
 enum mig_role { MR_NONE = 0, MR_SOURCE, MR_TARGET };
@@ -174,8 +242,8 @@ enum mig_role { MR_NONE = 0, MR_SOURCE, MR_TARGET };
  */
 struct mig_side {
 	__u8 role;		/* MR_SOURCE or MR_TARGET */
-	bool has_uuid;
-	__u8 uuid[16];
+	bool has_mig_uuid;
+	__u8 mig_uuid[16];
 	__u32 dev;
 	__u64 mig_id;
 	__u64 t_open;		/* data file created */
@@ -221,8 +289,8 @@ struct mig_dev {
 	bool partial;
 	bool removed;
 	__u64 remove_ts;
-	bool has_uuid;		/* vfmig_mig_uuid of the current migration */
-	__u8 uuid[16];
+	bool has_mig_uuid;		/* vfmig_mig_uuid of the current migration */
+	__u8 mig_uuid[16];
 	bool tai_seen;
 	__s64 tai_off, tai_off_min, tai_off_max;
 	bool side_done;		/* this migration's side was reported */
@@ -248,6 +316,8 @@ struct mig_dev {
 	__u64 written_bytes;
 	__u64 t_first_write, t_last_write;
 	__u64 t_loaded;		/* T4 */
+	struct mig_owner owner;	/* who drives its state */
+	__u8 uuid[16];		/* mdev UUID (text byte order), zeros = unknown */
 };
 
 #define MIG_MAX_DEVS	256
@@ -280,11 +350,13 @@ const char *mig_dev_phase(const struct mig_dev *d);
 /* Precopy progress of a source in [0, 1], -1 when not applicable. */
 double mig_dev_progress(const struct mig_dev *d);
 
-/* One JSON object (no newline) for a side: "type":"side". */
-void mig_side_json(FILE *f, const struct mig_side *s);
-
-/* One JSON object (no newline) for a completed migration. */
-void mig_result_json(FILE *f, const struct mig_result *r);
+/* {"pid","comm","qemu_id"} of an owner as KEY, null when not known. */
+struct jw;
+void mig_owner_json(struct jw *w, const char *key, const struct mig_owner *o);
+/* The fields of a completed migration, into an open JSON record. */
+void mig_result_json(struct jw *w, const struct mig_result *r);
+/* The fields of a host's side of a migration, into an open JSON record. */
+void mig_side_json(struct jw *w, const struct mig_side *s);
 /* Human text block for a completed migration (used by the TUI and -C). */
 void mig_result_text(FILE *f, const struct mig_result *r);
 #endif /* !__VMLINUX_H__ */

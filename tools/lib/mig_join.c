@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "mig_join.h"
-#include "vfmig_stream.h"
+#include "json_out.h"
 
 static const char *const jpart_names[JP_NR] = {
 	"source_suspend", "final_save", "drain", "transport", "target_load",
@@ -244,7 +244,7 @@ static void compute(struct mig_joined *j, const struct mig_host *hosts,
 
 static bool same_uuid(const struct mig_side *a, const struct mig_side *b)
 {
-	return a->has_uuid && b->has_uuid && !memcmp(a->uuid, b->uuid, 16);
+	return a->has_mig_uuid && b->has_mig_uuid && !memcmp(a->mig_uuid, b->mig_uuid, 16);
 }
 
 size_t mig_join(const struct mig_host *hosts, int n, bool ack,
@@ -261,7 +261,7 @@ size_t mig_join(const struct mig_host *hosts, int n, bool ack,
 			int ph = -1;
 			struct mig_joined *j;
 
-			if (!a->has_uuid)
+			if (!a->has_mig_uuid)
 				continue;
 			for (int g = 0; g < n && !peer; g++)
 				for (size_t k = 0; k < hosts[g].nsides; k++) {
@@ -286,7 +286,7 @@ size_t mig_join(const struct mig_host *hosts, int n, bool ack,
 			}
 			j = &r[nr++];
 			memset(j, 0, sizeof(*j));
-			memcpy(j->uuid, a->uuid, 16);
+			memcpy(j->uuid, a->mig_uuid, 16);
 			j->src_host = j->tgt_host = -1;
 			if (a->role == MR_SOURCE) {
 				j->src = a;
@@ -310,112 +310,93 @@ size_t mig_join(const struct mig_host *hosts, int n, bool ack,
 /* Output                                                              */
 /* ------------------------------------------------------------------ */
 
-static void jstr(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-static void side_ref(FILE *f, const char *key, const struct mig_side *s,
+static void side_ref(struct jw *w, const char *key, const struct mig_side *s,
 		     const struct mig_host *h)
 {
-	fprintf(f, "\"%s\":", key);
 	if (!s) {
-		fputs("null", f);
+		jw_null(w, key);
 		return;
 	}
-	fputs("{\"host\":", f);
-	jstr(f, h->name);
-	fprintf(f, ",\"dev\":%u,\"mig_id\":%" PRIu64 "}", s->dev, (uint64_t)s->mig_id);
+	jw_object(w, key);
+	jw_string(w, "host", h->name);
+	jw_uint(w, "dev", s->dev);
+	jw_uint(w, "mig_id", s->mig_id);
+	jw_end_object(w);
 }
 
-void mig_joined_json(FILE *f, const struct mig_joined *j,
+void mig_joined_json(struct jw *w, const struct mig_joined *j,
 		     const struct mig_host *hosts)
 {
 	static const char *const tnames[JP_NR + 1] = {
 		"suspend", "stop_copy", "final_done", "last_read", "last_write",
 		"loaded", "running",
 	};
-	char u[VS_UUID_STR_LEN];
+	const struct mig_side *s = j->src, *t = j->tgt;
+	bool ok = j->joined && j->clock_ok;
+	char u[37], key[32];
 
-	vs_uuid_str(j->uuid, u);
-	fprintf(f, "{\"type\":\"joined\",\"mig_uuid\":\"%s\",\"joined\":%s,", u,
-		j->joined ? "true" : "false");
-	side_ref(f, "source", j->src, j->src ? &hosts[j->src_host] : NULL);
-	fputc(',', f);
-	side_ref(f, "target", j->tgt, j->tgt ? &hosts[j->tgt_host] : NULL);
+	jw_string(w, "mig_uuid", mig_uuid_str(j->uuid, u));
+	jw_bool(w, "joined", j->joined);
+	side_ref(w, "source", s, s ? &hosts[j->src_host] : NULL);
+	side_ref(w, "target", t, t ? &hosts[j->tgt_host] : NULL);
 	if (!j->joined) {
-		fputs("}", f);
-		return;
+		jw_null(w, "t_tai_ns");
+		jw_null(w, "parts");
+	} else {
+		jw_object(w, "t_tai_ns");
+		for (int i = 0; i <= JP_NR; i++)
+			jw_int(w, tnames[i], j->t_tai[i]);
+		jw_end_object(w);
+		jw_object(w, "parts");
+		for (int i = 0; i < JP_NR; i++) {
+			snprintf(key, sizeof(key), "%s_ns", jpart_names[i]);
+			jw_int_opt(w, key, i != JP_TRANSPORT || ok, j->part_ns[i]);
+		}
+		jw_end_object(w);
 	}
-	fputs(",\"t_tai_ns\":{", f);
-	for (int i = 0; i <= JP_NR; i++)
-		fprintf(f, "%s\"%s\":%" PRId64, i ? "," : "", tnames[i], j->t_tai[i]);
-	fputs("},\"parts\":{", f);
-	for (int i = 0; i < JP_NR; i++) {
-		fprintf(f, "%s\"%s_ns\":", i ? "," : "", jpart_names[i]);
-		if (i == JP_TRANSPORT && !j->clock_ok)
-			fputs("null", f);
-		else
-			fprintf(f, "%" PRId64, j->part_ns[i]);
-	}
-	fputs("},\"window_ns\":", f);
-	if (j->clock_ok)
-		fprintf(f, "%" PRId64, j->window_ns);
-	else
-		fputs("null", f);
-	fputs(",\"source_released_tai_ns\":", f);
-	if (j->src->t_released)
-		fprintf(f, "%" PRId64, (int64_t)((int64_t)j->src->t_released + j->src->tai_off));
-	else
-		fputs("null", f);
-	fprintf(f, ",\"source_window_ns\":%" PRId64 ",\"target_window_ns\":%" PRId64
-		",\"uncertainty_ns\":%" PRIu64 ",\"clock_ok\":%s,\"clock_problems\":[",
-		j->t_tai[3] - j->t_tai[0], j->t_tai[6] - j->t_tai[4],
-		j->uncertainty_ns, j->clock_ok ? "true" : "false");
-	for (int i = 0; i < j->nproblems; i++) {
-		if (i)
-			fputc(',', f);
-		jstr(f, j->problem[i]);
-	}
-	fputs("],\"clocks\":{", f);
-	for (int k = 0; k < 2; k++) {
+	jw_int_opt(w, "window_ns", ok, j->window_ns);
+	jw_int_opt(w, "source_released_tai_ns", j->joined && s->t_released,
+		   j->joined ? (int64_t)s->t_released + s->tai_off : 0);
+	jw_int_opt(w, "source_window_ns", j->joined, j->t_tai[3] - j->t_tai[0]);
+	jw_int_opt(w, "target_window_ns", j->joined, j->t_tai[6] - j->t_tai[4]);
+	jw_uint_opt(w, "uncertainty_ns", j->joined, j->uncertainty_ns);
+	jw_bool(w, "clock_ok", ok);
+	jw_array(w, "clock_problems");
+	for (int i = 0; i < j->nproblems; i++)
+		jw_string(w, NULL, j->problem[i]);
+	jw_end_array(w);
+	jw_array(w, "clocks");
+	for (int k = 0; k < 2 && j->joined; k++) {
 		const struct mig_host *h = &hosts[k ? j->tgt_host : j->src_host];
 
 		if (k && j->tgt_host == j->src_host)
 			break;
-		fprintf(f, "%s", k ? "," : "");
-		jstr(f, h->name);
-		fputs(":{\"known\":", f);
-		fputs(h->clock.known ? "true" : "false", f);
-		fprintf(f, ",\"synced\":%s,\"offset_ns\":%" PRId64 ",\"error_ns\":%" PRIu64
-			",\"what\":", h->clock.synced ? "true" : "false",
-			h->clock.offset_ns, h->clock.error_ns);
-		jstr(f, h->clock.what);
-		fputc('}', f);
+		jw_object(w, NULL);
+		jw_string(w, "host", h->name);
+		jw_bool(w, "known", h->clock.known);
+		jw_bool(w, "synced", h->clock.synced);
+		jw_int(w, "offset_ns", h->clock.offset_ns);
+		jw_uint(w, "error_ns", h->clock.error_ns);
+		jw_uint(w, "tai_spread_ns", k ? t->tai_spread : s->tai_spread);
+		jw_string(w, "what", h->clock.what);
+		jw_end_object(w);
 	}
-	fprintf(f, "},\"bytes\":{\"read\":%" PRIu64 ",\"written\":%" PRIu64
-		"},\"bytes_match\":%s,\"errors\":%u,\"partial\":%s}",
-		(uint64_t)(j->src->precopy_bytes + j->src->stopcopy_bytes),
-		(uint64_t)j->tgt->written_bytes, j->bytes_match ? "true" : "false",
-		j->src->errors + j->tgt->errors,
-		j->src->partial || j->tgt->partial ? "true" : "false");
+	jw_end_array(w);
+	jw_object(w, "bytes");
+	jw_uint_opt(w, "read", s, s ? s->precopy_bytes + s->stopcopy_bytes : 0);
+	jw_uint_opt(w, "written", t, t ? t->written_bytes : 0);
+	jw_end_object(w);
+	jw_bool(w, "bytes_match", j->joined && j->bytes_match);
+	jw_uint(w, "errors", (s ? s->errors : 0) + (t ? t->errors : 0));
+	jw_bool(w, "partial", (s && s->partial) || (t && t->partial));
 }
 
 void mig_joined_text(FILE *f, const struct mig_joined *j,
 		     const struct mig_host *hosts)
 {
-	char u[VS_UUID_STR_LEN];
+	char u[37];
 
-	vs_uuid_str(j->uuid, u);
+	mig_uuid_str(j->uuid, u);
 	if (!j->joined) {
 		const struct mig_side *s = j->src ? j->src : j->tgt;
 

@@ -108,7 +108,9 @@ struct mig_joined {
  */
 size_t mig_join(const struct mig_host *hosts, int n, bool ack,
 		struct mig_joined **out);
-void mig_joined_json(FILE *f, const struct mig_joined *j,
+/* The fields of a joined migration, into an open JSON record ("joined"). */
+struct jw;
+void mig_joined_json(struct jw *w, const struct mig_joined *j,
 		     const struct mig_host *hosts);
 void mig_joined_text(FILE *f, const struct mig_joined *j,
 		     const struct mig_host *hosts);

@@ -14,7 +14,6 @@
 
 #include "mig_join.h"
 #include "vfmig_abi.h"
-#include "vfmig_stream.h"
 
 enum track { TK_STATES, TK_IMAGES, TK_CHUNKS, TK_FW, TK_NR };
 static const char *const track_names[TK_NR] = {
@@ -364,13 +363,13 @@ int mig_perfetto(FILE *f, const struct mig_host *hosts, int n,
 		host_events(&o, &hosts[h], h + 1, tai);
 	/* Each joined migration: its window and parts on the source host. */
 	for (size_t i = 0; i < nj && tai; i++) {
-		char u[VS_UUID_STR_LEN], args[256];
+		char u[37], args[256];
 		int pid;
 
 		if (!j[i].joined || !j[i].clock_ok)
 			continue;
 		pid = j[i].src_host + 1;
-		vs_uuid_str(j[i].uuid, u);
+		mig_uuid_str(j[i].uuid, u);
 		snprintf(args, sizeof(args), "\"mig_uuid\":\"%s\",\"uncertainty_ns\":%" PRIu64
 			 ",\"source\":\"%s dev %u\",\"target\":\"%s dev %u\"", u,
 			 j[i].uncertainty_ns, hosts[j[i].src_host].name, j[i].src->dev,

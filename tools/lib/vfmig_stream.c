@@ -54,47 +54,6 @@ static const struct {
 	{ VFMIG_RECORD_TAG_MIG_UUID, "MIG_UUID" },
 };
 
-void vs_uuid_str(const uint8_t u[16], char out[VS_UUID_STR_LEN])
-{
-	static const char hex[] = "0123456789abcdef";
-	char *o = out;
-
-	for (int i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			*o++ = '-';
-		*o++ = hex[u[i] >> 4];
-		*o++ = hex[u[i] & 15];
-	}
-	*o = '\0';
-}
-
-int vs_uuid_parse(const char *s, uint8_t u[16])
-{
-	for (int i = 0; i < 16; i++) {
-		int v = 0;
-
-		if (i == 4 || i == 6 || i == 8 || i == 10) {
-			if (*s++ != '-')
-				return -1;
-		}
-		for (int k = 0; k < 2; k++, s++) {
-			int c = *s;
-
-			v <<= 4;
-			if (c >= '0' && c <= '9')
-				v |= c - '0';
-			else if (c >= 'a' && c <= 'f')
-				v |= c - 'a' + 10;
-			else if (c >= 'A' && c <= 'F')
-				v |= c - 'A' + 10;
-			else
-				return -1;
-		}
-		u[i] = (uint8_t)v;
-	}
-	return *s ? -1 : 0;
-}
-
 const char *vs_tag_name(uint32_t tag)
 {
 	for (size_t i = 0; i < sizeof(tag_names) / sizeof(tag_names[0]); i++)

@@ -161,11 +161,6 @@ static inline bool vs_image_open(const struct vs_parser *p)
 const char *vs_tag_name(uint32_t tag);
 /* Tag of a name of vs_tag_name() (case-insensitive), or -1. */
 int64_t vs_tag_lookup(const char *name);
-/* A UUID as 36 characters and a NUL, RFC 4122 text form. */
-#define VS_UUID_STR_LEN	37
-void vs_uuid_str(const uint8_t uuid[16], char out[VS_UUID_STR_LEN]);
-/* Parse the text form; 0 or -1. */
-int vs_uuid_parse(const char *s, uint8_t uuid[16]);
 /* "none", "ok", "bad", "missing" */
 const char *vs_crc_state_name(enum vs_crc_state s);
 
