@@ -7,6 +7,7 @@
 #   make check-debug    the same on a KASAN/lockdep/kmemleak guest kernel
 #   make check-package  Debian packages: build, lintian, DKMS, install, guest, purge
 #   make install        PREFIX=/usr/local DESTDIR= (mk/install.mk); make uninstall
+#   make check-twohost  the two-host tests: two guests as two hosts (tests/pair)
 #   make demo           deps if missing, build, scripts/demo.sh
 #   make demo-qemu      the same story with QEMU 10 as the VMM (scripts/demo-qemu.sh)
 #   make deps           install build/test packages (root; scripts/deps.sh)
@@ -92,7 +93,7 @@ VFIO_H := $(B)/include/linux/vfio.h
 USER_OBJS := $(LIB_OBJS) $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(TOOLS:%=tools/%/*.c)) $(GUEST_SRCS) $(BENCH_SRCS))
 UNIT_OBJS := $(UNIT_LIB_OBJS) $(UNIT_SRCS:%.c=$(B)/unit/obj/%.o)
 
-.PHONY: all module userspace tools bpf unit warnmod check demo demo-qemu deps clean sparse checkpatch \
+.PHONY: all module userspace tools bpf unit warnmod check check-twohost demo demo-qemu deps clean sparse checkpatch \
 	check-vmlinux-h check-vfio-uapi help fuzz fuzz-parser fuzz-soak FORCE
 all: module userspace
 
@@ -264,6 +265,11 @@ check:
 	$(Q)$(DEPS_IF_NEEDED)
 	$(Q)$(MAKE) all warnmod unit
 	$(Q)tests/run-check
+
+check-twohost:
+	$(Q)$(DEPS_IF_NEEDED)
+	$(Q)$(MAKE) all
+	$(Q)tests/run-check --twohost
 
 demo:
 	$(Q)$(DEPS_IF_NEEDED)

@@ -183,6 +183,7 @@ static __always_inline void emit(__u32 type, __u32 dev, __u32 state,
 	if (dev_filter >= 0 && dev != (__u32)dev_filter)
 		return;
 	e.ts = bpf_ktime_get_ns();
+	e.tai = bpf_ktime_get_tai_ns();
 	e.cpu = bpf_get_smp_processor_id();
 	set_task(&e);
 	e.type = type;

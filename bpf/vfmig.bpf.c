@@ -130,6 +130,7 @@ static __always_inline int process(struct mig_event *e)
 	if (dev_filter >= 0 && e->dev != (__u32)dev_filter)
 		return 0;
 	e->ts = bpf_ktime_get_ns();
+	e->tai = bpf_ktime_get_tai_ns();
 	e->cpu = bpf_get_smp_processor_id();
 	set_task(e);
 	update_stats(e);
@@ -194,6 +195,48 @@ ARGS_PROGS(vfmig_fw_cmd_done, MEV_FW_DONE, 6, 0)
 ARGS_PROGS(vfmig_precopy_info, MEV_PRECOPY_INFO, 4, 1u << 2)
 ARGS_PROGS(vfmig_error, MEV_ERROR, 3, 1u << 1)
 
+/* The UUID pointer (argument 2) is read here: a1/a2 carry its bytes. */
+static __always_inline void put_uuid(struct mig_event *e, const __u8 *u)
+{
+	__u64 hi = 0, lo = 0;
+
+#pragma unroll
+	for (int i = 0; i < 8; i++) {
+		hi = hi << 8 | u[i];
+		lo = lo << 8 | u[8 + i];
+	}
+	e->a[1] = hi;
+	e->a[2] = lo;
+}
+
+static __always_inline int from_uuid_args(__u64 *ctx)
+{
+	struct vfmig_trace_dev td;
+	struct mig_event e = {};
+	__u8 u[16];
+
+	if (bpf_probe_read_kernel(&td, sizeof(td), (void *)ctx[0]) ||
+	    bpf_probe_read_kernel(u, sizeof(u), (void *)ctx[2]))
+		return 0;
+	e.type = MEV_MIG_UUID;
+	e.dev = td.id;
+	e.state = td.state;
+	e.mig_id = td.mig_id;
+	e.state_size = td.state_size;
+	__builtin_memcpy(e.uuid, td.uuid, sizeof(e.uuid));
+	e.a[0] = ctx[1];
+	put_uuid(&e, u);
+	e.a[3] = ctx[3];
+	e.a[4] = ctx[4];
+	e.a[5] = ctx[5];
+	return process(&e);
+}
+
+SEC("tp_btf/vfmig_mig_uuid")
+int btf_vfmig_mig_uuid(__u64 *ctx) { return from_uuid_args(ctx); }
+SEC("raw_tp/vfmig_mig_uuid")
+int raw_vfmig_mig_uuid(__u64 *ctx) { return from_uuid_args(ctx); }
+
 /* ------------------------------------------------------------------ */
 /* Classic tracepoints: ctx is the record (the tracefs format file)    */
 /* ------------------------------------------------------------------ */
@@ -226,6 +269,9 @@ struct rec_precopy_info {
 	REC_HEAD; __u64 initial_bytes, dirty_bytes; int ret; __u32 save_issued;
 };
 struct rec_error { REC_HEAD; __u32 site; int err; __u32 fw_status; };
+struct rec_mig_uuid {
+	REC_HEAD; __u32 kind; __u8 uuid[16]; __u64 pos, mono_ns, tai_ns;
+};
 
 #define REC_INIT(e, r, t)						\
 	struct mig_event e = {};					\
@@ -366,5 +412,15 @@ int tp_vfmig_error(struct rec_error *r)
 {
 	REC_INIT(e, r, MEV_ERROR);
 	e.a[0] = r->site; e.a[1] = (__s64)r->err; e.a[2] = r->fw_status;
+	return process(&e);
+}
+
+SEC("tp/vfmig/vfmig_mig_uuid")
+int tp_vfmig_mig_uuid(struct rec_mig_uuid *r)
+{
+	REC_INIT(e, r, MEV_MIG_UUID);
+	e.a[0] = r->kind;
+	put_uuid(&e, r->uuid);
+	e.a[3] = r->pos; e.a[4] = r->mono_ns; e.a[5] = r->tai_ns;
 	return process(&e);
 }

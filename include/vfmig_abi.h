@@ -17,7 +17,7 @@
 #ifndef VFMIG_ABI_H
 #define VFMIG_ABI_H
 
-#define VFMIG_ABI_VERSION	2
+#define VFMIG_ABI_VERSION	3
 
 /* ---------------------------------------------------------------------- */
 /* Migration stream records                                                */
@@ -47,6 +47,7 @@ struct vfmig_record_header {
 #define VFMIG_RECORD_TAG_FW_DATA	0	/* firmware image chunk */
 #define VFMIG_RECORD_TAG_STOP_COPY_SIZE	(1u << 0)	/* payload: __le64 */
 #define VFMIG_RECORD_TAG_CHUNK_CRC	(1u << 1)	/* payload: vfmig_crc_record */
+#define VFMIG_RECORD_TAG_MIG_UUID	(1u << 2)	/* payload: vfmig_mig_uuid_record */
 
 /*
  * struct vfmig_crc_record - integrity of the FW_DATA record that follows.
@@ -71,6 +72,23 @@ struct vfmig_crc_record {
 
 #define VFMIG_CRC_ALGO_CRC32C		1
 #define VFMIG_CRC_RECORD_BYTES		(VFMIG_RECORD_HEADER_SIZE + 16)
+
+/*
+ * struct vfmig_mig_uuid_record - the migration's identity.
+ * @uuid: a random (RFC 4122 version 4) UUID, in RFC 4122 byte order, that
+ *        the source's save file draws when it is created
+ *
+ * Sent as an OPTIONAL record (ABI version 3) at stream offset 0, the
+ * stream's first record, so targets that do not know the tag skip it. Both
+ * sides report it in the vfmig_mig_uuid tracepoint: the source when the
+ * file is created, the target when its parser has read the record. Tools
+ * join the two hosts' recordings of one migration by it.
+ */
+struct vfmig_mig_uuid_record {
+	__u8 uuid[16];
+};
+
+#define VFMIG_MIG_UUID_RECORD_BYTES	(VFMIG_RECORD_HEADER_SIZE + 16)
 
 /*
  * FW_DATA payload: one self-contained chunk of a device image.

@@ -378,7 +378,7 @@ static int vfmig_get_device_state(struct vfio_device *vdev,
 /*
  * Bytes STOP_COPY will still produce: the final incremental image when
  * PRE_COPY is tracking, else (no PRE_COPY, or its fallback) a full image
- * and its STOP_COPY_SIZE record.
+ * and the MIG_UUID and STOP_COPY_SIZE records a new save file starts with.
  */
 static int vfmig_get_data_size(struct vfio_device *vdev,
 			       unsigned long *stop_copy_length)
@@ -397,7 +397,8 @@ static int vfmig_get_data_size(struct vfio_device *vdev,
 					     &bytes);
 	} else {
 		ret = vfmig_save_query_bytes(vmdev, 0, &bytes);
-		bytes += VFMIG_RECORD_HEADER_SIZE + sizeof(__le64);
+		bytes += VFMIG_MIG_UUID_RECORD_BYTES +
+			 VFMIG_RECORD_HEADER_SIZE + sizeof(__le64);
 	}
 	vfmig_state_mutex_unlock(vmdev);
 	*stop_copy_length = bytes;

@@ -26,6 +26,7 @@ enum vfmig_load_state {
 	VFMIG_LOAD_READ_HEADER,
 	VFMIG_LOAD_READ_STOP_COPY_SIZE,
 	VFMIG_LOAD_READ_CRC,
+	VFMIG_LOAD_READ_MIG_UUID,
 	VFMIG_LOAD_SKIP_RECORD,
 	VFMIG_LOAD_READ_CHUNK,
 };
@@ -54,6 +55,7 @@ struct vfmig_resume_file {
 	__le64 stop_copy_size_le;
 	u64 stop_copy_size;
 	struct vfmig_crc_record crc;
+	struct vfmig_mig_uuid_record mig_uuid;
 	bool crc_seen;			/* the stream carries CHUNK_CRC */
 	bool crc_armed;			/* crc is for the next record */
 	u64 max_record;
@@ -100,7 +102,8 @@ static int vfmig_resume_parse_header(struct vfmig_resume_file *migf)
 	 * a target skips may come between.
 	 */
 	if (migf->crc_armed && (tag == VFMIG_RECORD_TAG_CHUNK_CRC ||
-				tag == VFMIG_RECORD_TAG_STOP_COPY_SIZE))
+				tag == VFMIG_RECORD_TAG_STOP_COPY_SIZE ||
+				tag == VFMIG_RECORD_TAG_MIG_UUID))
 		return vfmig_resume_bad_crc(migf);
 
 	switch (tag) {
@@ -134,6 +137,11 @@ static int vfmig_resume_parse_header(struct vfmig_resume_file *migf)
 		if (size != sizeof(migf->stop_copy_size_le))
 			return -EINVAL;
 		migf->load_state = VFMIG_LOAD_READ_STOP_COPY_SIZE;
+		return 0;
+	case VFMIG_RECORD_TAG_MIG_UUID:
+		if (size != sizeof(migf->mig_uuid))
+			return -EINVAL;
+		migf->load_state = VFMIG_LOAD_READ_MIG_UUID;
 		return 0;
 	default:
 		if (!(flags & VFMIG_RECORD_F_OPTIONAL))
@@ -173,6 +181,9 @@ static ssize_t vfmig_resume_step(struct vfmig_resume_file *migf,
 	case VFMIG_LOAD_READ_CRC:
 		dst = (u8 *)&migf->crc;
 		break;
+	case VFMIG_LOAD_READ_MIG_UUID:
+		dst = migf->mig_uuid.uuid;
+		break;
 	case VFMIG_LOAD_SKIP_RECORD:
 		n = min_t(u64, len, migf->rec_size - migf->rec_fill);
 		migf->rec_fill += n;
@@ -196,6 +207,12 @@ static ssize_t vfmig_resume_step(struct vfmig_resume_file *migf,
 	migf->load_state = VFMIG_LOAD_READ_HEADER;
 	if (migf->rec_tag == VFMIG_RECORD_TAG_STOP_COPY_SIZE) {
 		migf->stop_copy_size = le64_to_cpu(migf->stop_copy_size_le);
+		return n;
+	}
+	if (migf->rec_tag == VFMIG_RECORD_TAG_MIG_UUID) {
+		/* Only reported: the target's half of the migration's identity. */
+		vfmig_trace_mig_uuid(migf, VFMIG_FILE_RESUME,
+				     migf->mig_uuid.uuid, migf->rec_pos);
 		return n;
 	}
 	if (migf->rec_tag == VFMIG_RECORD_TAG_CHUNK_CRC) {

@@ -13,8 +13,8 @@
  * are freed when the file is disabled (it leaves the device), not only when
  * its last reference goes.
  *
- * Stream: [STOP_COPY_SIZE][initial image][middle images...][final image],
- * each image one or more [CHUNK_CRC][FW_DATA] record pairs.
+ * Stream: [MIG_UUID][STOP_COPY_SIZE][initial image][middle images...]
+ * [final image], each image one or more [CHUNK_CRC][FW_DATA] record pairs.
  */
 #include <linux/anon_inodes.h>
 #include <linux/crc32.h>
@@ -22,6 +22,7 @@
 #include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/uuid.h>
 #include <linux/vmalloc.h>
 
 #include "vfmig.h"
@@ -645,7 +646,9 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 					       bool precopy)
 {
 	struct vfmig_save_file *migf;
+	struct vfmig_mig_uuid_record id;
 	__le64 stop_copy_size;
+	uuid_t mig_uuid;
 	u64 full;
 	int ret;
 
@@ -683,6 +686,15 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 	get_device(&vmdev->vdev.device);
 	stream_open(migf->filp->f_inode, migf->filp);
 	vfmig_trace_file(migf, vfmig_file, VFMIG_FILE_SAVE, true, 0, 0);
+
+	/* The migration's identity, first on the stream: both sides trace it. */
+	uuid_gen(&mig_uuid);
+	export_uuid(id.uuid, &mig_uuid);
+	ret = vfmig_save_queue_record(migf, VFMIG_RECORD_TAG_MIG_UUID,
+				      VFMIG_RECORD_F_OPTIONAL, &id, sizeof(id));
+	if (ret)
+		goto err_fput;
+	vfmig_trace_mig_uuid(migf, VFMIG_FILE_SAVE, id.uuid, 0);
 
 	ret = vfmig_save_query_bytes(vmdev, 0, &full);
 	if (ret)

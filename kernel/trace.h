@@ -599,6 +599,41 @@ TRACE_EVENT(vfmig_error,
 		      __entry->err, __entry->fw_status)
 );
 
+/*
+ * The migration's UUID (the stream's MIG_UUID record): @kind save when the
+ * source's save file draws it, resume when the target's parser has read
+ * it. @pos: stream offset of the record. @mono_ns and @tai_ns: the clock
+ * pair CLOCK_MONOTONIC / CLOCK_TAI read together, which maps this host's
+ * monotonic timestamps onto a clock that hosts share.
+ */
+TRACE_EVENT(vfmig_mig_uuid,
+	    TP_PROTO(const struct vfmig_trace_dev *d, u32 kind, const u8 *uuid,
+		     u64 pos, u64 mono_ns, u64 tai_ns),
+	    TP_ARGS(d, kind, uuid, pos, mono_ns, tai_ns),
+	    TP_STRUCT__entry(__field(u32, dev)
+			     __field(u32, state)
+			     __field(u64, mig_id)
+			     __field(u32, kind)
+			     __array(u8, uuid, 16)
+			     __field(u64, pos)
+			     __field(u64, mono_ns)
+			     __field(u64, tai_ns)
+	    ),
+	    TP_fast_assign(__entry->dev = d->id;
+			   __entry->state = d->state;
+			   __entry->mig_id = d->mig_id;
+			   __entry->kind = kind;
+			   memcpy(__entry->uuid, uuid, 16);
+			   __entry->pos = pos;
+			   __entry->mono_ns = mono_ns;
+			   __entry->tai_ns = tai_ns;
+	    ),
+	    TP_printk("dev=%u mig_id=%llu kind=%s uuid=%pUb pos=%llu mono_ns=%llu tai_ns=%llu",
+		      __entry->dev, __entry->mig_id,
+		      vfmig_file_kind_name(__entry->kind), __entry->uuid,
+		      __entry->pos, __entry->mono_ns, __entry->tai_ns)
+);
+
 #endif /* _VFMIG_TRACE_H */
 
 #undef TRACE_INCLUDE_PATH

@@ -100,6 +100,17 @@ do {									\
 	}								\
 } while (0)
 
+/* vfmig_mig_uuid of a data file, with the clock pair read together. */
+#define vfmig_trace_mig_uuid(migf, kind, uuid, pos)			\
+do {									\
+	if (trace_vfmig_mig_uuid_enabled()) {				\
+		u64 __mono = ktime_get_ns();				\
+									\
+		vfmig_trace_file(migf, vfmig_mig_uuid, kind, uuid, pos,	\
+				 __mono, ktime_get_clocktai_ns());	\
+	}								\
+} while (0)
+
 /*
  * Data files take state_mutex for their own work (resume writes,
  * PRECOPY_INFO) and release it through here: a reset that came meanwhile

@@ -41,11 +41,15 @@ case ${1:-} in
 esac
 
 # Build, VM, BPF, tracing and debug-kernel-lane tools; libclang-rt-19-dev
-# is libFuzzer and the sanitizer runtimes for clang (make fuzz). Packaging
-# (tests/host, make check-package): man-db (man --warnings), bash-completion,
-# systemd (systemd.pc, systemd-analyze), dkms, the Debian build tools and
-# lintian, and Debian's prometheus and prometheus-node-exporter (the tests
-# start their own on loopback; the packages' services are not used).
+# is libFuzzer and the sanitizer runtimes for clang (make fuzz); chrony
+# syncs the clocks of the two-host test guests (tests/vm/pair-guest runs
+# it inside them; installing it replaces systemd-timesyncd and, where
+# policy-rc.d forbids it as in containers, starts no service on the host).
+# Packaging (tests/host, make check-package): man-db (man --warnings),
+# bash-completion, systemd (systemd.pc, systemd-analyze), dkms, the Debian
+# build tools and lintian, and Debian's prometheus and
+# prometheus-node-exporter (the tests start their own on loopback; the
+# packages' services are not used).
 pkgs=(
 	make gcc libc6-dev git perl python3
 	linux-source-6.12
@@ -59,6 +63,7 @@ pkgs=(
 	man-db groff-base bash-completion systemd
 	dkms dh-dkms debhelper dpkg-dev lintian
 	prometheus prometheus-node-exporter
+	chrony
 )
 
 installed() { [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null) == ii* ]]; }

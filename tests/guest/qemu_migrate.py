@@ -33,6 +33,13 @@ iterates, so that estimate never falls below the device's STOP_COPY size:
 
 --hold-file FILE: after the migration, wait until FILE exists before
 quitting the QEMUs (the demo uses it to show both processes).
+
+Two hosts (tests/pair/30-twohost-qemu.test): on the target host
+`--serve-dst --dst UUID --qmp-listen ADDR:PORT` starts only the target
+QEMU, its QMP on TCP, waits until it exits and prints {"dst_digest",
+"dst_mig_state"}; on the source host `--src UUID --dst-qmp
+tcp:ADDR:PORT --uri tcp:ADDR:PORT2` drives both (the target over its TCP
+QMP; dst_digest and dst_mig_state are then read on the target host).
 """
 import argparse
 import json
@@ -93,11 +100,37 @@ def qemu_cmd():
     return shlex.split(out)
 
 
+class RemoteVM:
+    """The target QEMU on another host (started there with --serve-dst):
+    only its QMP, over TCP."""
+
+    def __init__(self, role, addr, dev_id):
+        self.role = role
+        self.dev_id = dev_id
+        self.log = None
+        self.cmdline = ["(remote)", addr]
+        self.proc = None
+        self.qmp = QMP(addr, timeout=120)
+
+    def kill(self):
+        pass
+
+    def quit(self):
+        try:
+            self.qmp.cmd("quit", timeout=30)
+        except (EOFError, OSError, TimeoutError):
+            pass
+
+
 class VM:
-    def __init__(self, role, uuid, args):
+    def __init__(self, role, uuid, args, connect=True):
         self.role = role
         d = args.dir
         self.qmp_path = os.path.join(d, role + ".qmp")
+        qmp = "unix:%s,server=on,wait=off" % self.qmp_path
+        if getattr(args, "qmp_listen", None):
+            self.qmp_path = "tcp:" + args.qmp_listen
+            qmp = "tcp:%s,server=on,wait=off" % args.qmp_listen
         self.log = os.path.join(d, role + ".trace")
         self.dev_id = getattr(args, role + "_id")
         dev = "vfio-pci,id=%s,sysfsdev=/sys/bus/mdev/devices/%s" % (self.dev_id, uuid)
@@ -106,7 +139,7 @@ class VM:
             "-name", "vfmig-" + role, "-M", "q35", "-accel", "tcg",
             "-m", str(args.mem), "-nodefaults", "-nographic",
             "-serial", "none", "-monitor", "none",
-            "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path,
+            "-qmp", qmp,
             "-device", dev]
         if args.trace:
             cmd += ["-trace", "events=" + os.path.join(d, "trace-events"),
@@ -117,6 +150,8 @@ class VM:
         self.err = open(os.path.join(d, role + ".err"), "w")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                      stdout=self.err, stderr=subprocess.STDOUT)
+        if not connect:         # QMP is for a driver on another host
+            return
         try:
             self.qmp = QMP(self.qmp_path, timeout=120)
         except Exception:
@@ -159,15 +194,16 @@ def migrate(args):
     report = {"status": "not-started"}
     caps = [{"capability": c, "state": True}
             for c in ("events", "return-path", "switchover-ack")]
-    uri = "tcp:127.0.0.1:%d" % args.port
+    uri = args.uri or "tcp:127.0.0.1:%d" % args.port
     vms = []
     try:
-        dst = VM("dst", args.dst, args)
+        dst = RemoteVM("dst", args.dst_qmp, args.dst_id) if args.dst_qmp else VM("dst", args.dst, args)
         vms.append(dst)
         src = VM("src", args.src, args)
         vms.append(src)
         report["qemu_version"] = src.qmp.version
-        report["src_pid"], report["dst_pid"] = src.proc.pid, dst.proc.pid
+        report["src_pid"] = src.proc.pid
+        report["dst_pid"] = dst.proc.pid if dst.proc else None
         report["dev_id"] = {"src": src.dev_id, "dst": dst.dev_id}
         for vm in (src, dst):
             vm.qmp.cmd("migrate-set-capabilities", {"capabilities": caps})
@@ -217,6 +253,8 @@ def migrate(args):
         attempt("dst_query_migrate", lambda: dst.qmp.cmd("query-migrate"))
         attempt("hmp_info_migrate", lambda: src.qmp.hmp("info migrate"))
         for role, uuid in (("src", args.src), ("dst", args.dst)):
+            if uuid is None:    # on another host
+                continue
             attempt(role + "_digest", lambda u=uuid: sysfs(u, "digest"))
             attempt(role + "_mig_state", lambda u=uuid: sysfs(u, "mig_state"))
         report["clock"] = clock_pair()
@@ -238,6 +276,8 @@ def migrate(args):
         for vm in vms:
             vm.quit()
     for vm in vms:
+        if vm.proc is None:
+            continue
         with open(os.path.join(args.dir, vm.role + ".err")) as f:
             err = f.read()
         if err:
@@ -247,10 +287,31 @@ def migrate(args):
     return report, ok
 
 
+def serve_dst(args):
+    """The target QEMU alone, its QMP on TCP, until the source's driver
+    makes it quit; then the device's digest and state."""
+    os.makedirs(args.dir, exist_ok=True)
+    # QEMU serves one QMP client: the driver on the source host.
+    vm = VM("dst", args.dst, args, connect=False)
+    vm.proc.wait()
+    vm.err.close()
+    report = {"dst_digest": sysfs(args.dst, "digest"),
+              "dst_mig_state": sysfs(args.dst, "mig_state"),
+              "dst_exit": vm.proc.returncode}
+    with open(os.path.join(args.dir, "dst.err")) as f:
+        report["dst_stderr"] = f.read()
+    return report, vm.proc.returncode == 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--src", required=True, help="source mdev UUID")
-    ap.add_argument("--dst", required=True, help="target mdev UUID")
+    ap.add_argument("--src", help="source mdev UUID")
+    ap.add_argument("--dst", help="target mdev UUID (on this host)")
+    ap.add_argument("--serve-dst", action="store_true",
+                    help="only the target QEMU, QMP on --qmp-listen")
+    ap.add_argument("--qmp-listen", help="ADDR:PORT of the target's TCP QMP (--serve-dst)")
+    ap.add_argument("--dst-qmp", help="tcp:ADDR:PORT: the target QEMU is on another host")
+    ap.add_argument("--uri", help="migration URI (default tcp:127.0.0.1:PORT)")
     ap.add_argument("--dir", required=True, help="work directory")
     ap.add_argument("--port", type=int, default=4444)
     ap.add_argument("--src-id", default="vf0", help="the source device's QEMU id")
@@ -269,7 +330,14 @@ def main():
     ap.add_argument("--hold-file", help="quit the QEMUs only once this file exists")
     ap.add_argument("--json", help="write the report here instead of stdout")
     args = ap.parse_args()
-    report, ok = migrate(args)
+    if args.serve_dst:
+        if not args.dst or not args.qmp_listen:
+            ap.error("--serve-dst needs --dst and --qmp-listen")
+        report, ok = serve_dst(args)
+    else:
+        if not args.src or not (args.dst or args.dst_qmp):
+            ap.error("--src and --dst (or --dst-qmp) are required")
+        report, ok = migrate(args)
     text = json.dumps(report, indent=1)
     if args.json:
         with open(args.json, "w") as f:

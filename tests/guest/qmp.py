@@ -28,15 +28,22 @@ class QMPError(Exception):
 
 class QMP:
     def __init__(self, path, timeout=60.0):
-        """Connect to QEMU's QMP unix socket PATH (retrying while QEMU is
-        starting, up to TIMEOUT seconds) and leave capability negotiation."""
+        """Connect to QEMU's QMP unix socket PATH, or to "tcp:HOST:PORT"
+        (a QEMU on another host), retrying while QEMU is starting, up to
+        TIMEOUT seconds, and leave capability negotiation."""
         deadline = time.monotonic() + timeout
         while True:
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            if path.startswith("tcp:"):
+                host, port = path[4:].rsplit(":", 1)
+                self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                addr = (host, int(port))
+            else:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                addr = path
             try:
-                self.sock.connect(path)
+                self.sock.connect(addr)
                 break
-            except (FileNotFoundError, ConnectionRefusedError):
+            except (FileNotFoundError, ConnectionRefusedError, OSError):
                 self.sock.close()
                 if time.monotonic() > deadline:
                     raise TimeoutError("no QMP socket at %s" % path) from None

@@ -687,6 +687,8 @@ struct parser {
 	uint8_t ib[8];
 	uint32_t ib_have;
 	uint64_t total, nrec;
+	bool have_uuid;		/* the MIG_UUID record (ABI v3) came first */
+	uint8_t mig_uuid[16];
 	bool have_scs;
 	uint64_t scs_value;
 	bool crc_pending;	/* a CHUNK_CRC record waits for its FW_DATA */
@@ -700,6 +702,11 @@ struct parser {
 	bool failed;
 	char err[256];
 };
+
+/* Stream bytes before the initial image: the MIG_UUID and STOP_COPY_SIZE records. */
+#define HEAD_RECORDS(p) \
+	(((p)->have_uuid ? VFMIG_MIG_UUID_RECORD_BYTES : 0) + ((p)->have_scs ? 24 : 0))
+
 
 static int pfail(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int pfail(struct parser *p, const char *fmt, ...)
@@ -876,9 +883,17 @@ static int parser_feed(struct parser *p, const uint8_t *b, size_t n)
 			p->rec_size = le64toh(p->rec_size);
 			p->rec_flags = le32toh(p->rec_flags);
 			p->rec_tag = le32toh(p->rec_tag);
-			if (p->rec_tag == VFMIG_RECORD_TAG_STOP_COPY_SIZE) {
+			if (p->rec_tag == VFMIG_RECORD_TAG_MIG_UUID) {
+				/* vfmig_abi.h v3: the stream's first record */
 				if (p->nrec)
-					return pfail(p, "STOP_COPY_SIZE record not first");
+					return pfail(p, "MIG_UUID record not first");
+				if (p->rec_flags != VFMIG_RECORD_F_OPTIONAL)
+					return pfail(p, "MIG_UUID flags 0x%x", p->rec_flags);
+				if (p->rec_size != 16)
+					return pfail(p, "MIG_UUID size %" PRIu64, p->rec_size);
+			} else if (p->rec_tag == VFMIG_RECORD_TAG_STOP_COPY_SIZE) {
+				if (p->nrec != (p->have_uuid ? 1 : 0))
+					return pfail(p, "STOP_COPY_SIZE record not first after MIG_UUID");
 				if (p->rec_flags != VFMIG_RECORD_F_OPTIONAL)
 					return pfail(p, "STOP_COPY_SIZE flags 0x%x", p->rec_flags);
 				if (p->rec_size != 8)
@@ -915,6 +930,18 @@ static int parser_feed(struct parser *p, const uint8_t *b, size_t n)
 		if (t > n)
 			t = n;
 		c = 0;
+		if (p->rec_tag == VFMIG_RECORD_TAG_MIG_UUID) {
+			memcpy(p->small + p->small_have, b, t);
+			p->small_have += t;
+			if (p->small_have == 16) {
+				memcpy(p->mig_uuid, p->small, 16);
+				p->have_uuid = true;
+				/* drawn by uuid_gen(): RFC 4122 version 4 */
+				if ((p->mig_uuid[6] >> 4) != 4 || (p->mig_uuid[8] >> 6) != 2)
+					return pfail(p, "MIG_UUID is not a version 4 UUID");
+			}
+			c = t;
+		}
 		if (p->rec_tag == VFMIG_RECORD_TAG_CHUNK_CRC) {
 			memcpy(p->small + p->small_have, b, t);
 			p->small_have += t;
@@ -1248,9 +1275,9 @@ static int do_migrate(struct dev *s, struct dev *t, struct migopt *o)
 		TRY(r);
 		CHECK(x.p.nimg >= 1 && x.p.img[0].done && x.p.img[0].full,
 		      "initial image not complete/FULL after ENOMSG (nimg %d)", x.p.nimg);
-		CHECK(pi0.initial_bytes == (x.p.have_scs ? 24 : 0) + x.p.img[0].bytes,
+		CHECK(pi0.initial_bytes == HEAD_RECORDS(&x.p) + x.p.img[0].bytes,
 		      "initial_bytes %llu at PRE_COPY entry != STOP_COPY_SIZE record + initial image %" PRIu64,
-		      (unsigned long long)pi0.initial_bytes, (x.p.have_scs ? 24 : 0) + x.p.img[0].bytes);
+		      (unsigned long long)pi0.initial_bytes, HEAD_RECORDS(&x.p) + x.p.img[0].bytes);
 		for (round = 0; round < o->rounds; round++) {
 			struct vfio_precopy_info pi;
 			int before = x.p.nimg, pr;
@@ -1710,9 +1737,9 @@ static int t_precopy_info(const void *arg)
 	CHECK(total == I0, "read %" PRIu64 " > initial_bytes %" PRIu64, total, I0);
 	CHECK(parser_boundary(&x.p) && x.p.nimg == 1 && x.p.img[0].done && x.p.img[0].full,
 	      "initial_bytes reached 0 but the initial FULL image is not complete");
-	CHECK(I0 == (x.p.have_scs ? 24 : 0) + image_bytes_expected(d.npages, cp),
+	CHECK(I0 == HEAD_RECORDS(&x.p) + image_bytes_expected(d.npages, cp),
 	      "initial_bytes %" PRIu64 " != STOP_COPY_SIZE record + image records %" PRIu64, I0,
-	      (x.p.have_scs ? 24 : 0) + image_bytes_expected(d.npages, cp));
+	      HEAD_RECORDS(&x.p) + image_bytes_expected(d.npages, cp));
 
 	STEP("info: ENOMSG at temporary end of stream");
 	r = rd(sfd, x.buf, 4096);
@@ -3144,10 +3171,11 @@ static int t_two_readers(const void *arg)
 		CHECK(c[0].err == 0 && c[1].err == 0, "readers ended with %s / %s", strerror(c[0].err),
 		      strerror(c[1].err));
 		/* non-precopy stream: STOP_COPY_SIZE record + one FULL image */
-		CHECK((uint64_t)(c[0].bytes + c[1].bytes) == 24 + image_bytes_expected(d.npages, 256) ||
-		      (uint64_t)(c[0].bytes + c[1].bytes) == image_bytes_expected(d.npages, 256),
+		/* (and the MIG_UUID record before it, ABI v3) */
+		CHECK((uint64_t)(c[0].bytes + c[1].bytes) ==
+		      VFMIG_MIG_UUID_RECORD_BYTES + 24 + image_bytes_expected(d.npages, 256),
 		      "two readers got %" PRId64 " + %" PRId64 " bytes, stream is %" PRIu64, c[0].bytes,
-		      c[1].bytes, 24 + image_bytes_expected(d.npages, 256));
+		      c[1].bytes, VFMIG_MIG_UUID_RECORD_BYTES + 24 + image_bytes_expected(d.npages, 256));
 		CHECK(dsize >= (uint64_t)(c[0].bytes + c[1].bytes), "MIG_DATA_SIZE %" PRIu64 " < stream", dsize);
 		close(sfd);
 		TRY(go(&d, S_RUNNING, 0, NULL));

@@ -14,6 +14,7 @@
 #include <linux/types.h>
 
 #include "crc32c.h"
+#include "mig_events.h"
 #include "migframe.h"
 #include "vfmig_abi.h"
 #include "vfmig_stream.h"
@@ -765,9 +766,85 @@ static void test_frames(void)
 	CHECK(mf_hash64(pay, 7) != mf_hash64(pay, 8), "hash ignores length");
 }
 
+/* MIG_UUID (ABI v3): the stream's first record, reported whole. */
+static void test_mig_uuid(void)
+{
+	static const uint8_t id[16] = { 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0x4d, 0xef,
+					0x81, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+	char str[37];
+	uint8_t back[16];
+	struct buf b = { 0 }, tail;
+
+	mig_uuid_str(id, str);
+	CHECK(!strcmp(str, "12345678-9abc-4def-8123-456789abcdef"), "uuid text %s", str);
+	CHECK(!mig_uuid_parse(str, back) && !memcmp(back, id, 16), "uuid parse roundtrip");
+	CHECK(mig_uuid_parse("12345678-9abc-4def-8123-456789abcde", back), "short uuid parsed");
+	CHECK(mig_uuid_parse("12345678x9abc-4def-8123-456789abcdef", back), "bad uuid parsed");
+	CHECK(vs_tag_lookup("MIG_UUID") == VFMIG_RECORD_TAG_MIG_UUID &&
+	      !strcmp(vs_tag_name(VFMIG_RECORD_TAG_MIG_UUID), "MIG_UUID"), "tag name");
+
+	rec_hdr(&b, 16, VFMIG_RECORD_F_OPTIONAL, VFMIG_RECORD_TAG_MIG_UUID);
+	put(&b, id, 16);
+	crc_stream(&tail);
+	put(&b, tail.p, tail.len);
+	for (size_t step = 1; step <= 64; step *= 4) {
+		struct vs_parser ps;
+		struct vs_record rec;
+		size_t off = 0;
+		int got = 0, n = 0, seen = 0;
+
+		vs_init(&ps, VS_OPT_VFMIG | VS_OPT_CRC);
+		while (off < b.len) {
+			size_t len = b.len - off < step ? b.len - off : step;
+			ssize_t u = vs_feed(&ps, b.p + off, len, &rec, &got);
+
+			if (u < 0)
+				break;
+			off += (size_t)u;
+			if (got) {
+				if (rec.kind == VS_REC_MIG_UUID) {
+					seen++;
+					CHECK(n == 0 && rec.offset == 0 && !memcmp(rec.mig_uuid, id, 16),
+					      "step %zu: MIG_UUID record %d at %llu", step, n,
+					      (unsigned long long)rec.offset);
+				}
+				n++;
+			}
+		}
+		CHECK(off == b.len && !vs_end(&ps) && seen == 1 &&
+		      ps.tot.mig_uuid_records == 1 && ps.tot.crc_ok == 4,
+		      "step %zu: stream with MIG_UUID: %s", step, ps.err);
+	}
+	free(tail.p);
+	free(b.p);
+
+	/* A MIG_UUID record of another size is invalid, not skipped. */
+	memset(&b, 0, sizeof(b));
+	rec_hdr(&b, 8, VFMIG_RECORD_F_OPTIONAL, VFMIG_RECORD_TAG_MIG_UUID);
+	put_le(&b, 1, 8);
+	{
+		struct result r = run(b.p, b.len, 0, 0, 3);
+
+		CHECK(r.failed == 1 && strstr(r.err, "MIG_UUID"), "8-byte MIG_UUID: %s", r.err);
+	}
+	free(b.p);
+	/* Nor may it come between a CHUNK_CRC record and its chunk. */
+	memset(&b, 0, sizeof(b));
+	crc_rec(&b, 0, VFMIG_CRC_ALGO_CRC32C, 16);
+	rec_hdr(&b, 16, VFMIG_RECORD_F_OPTIONAL, VFMIG_RECORD_TAG_MIG_UUID);
+	put(&b, id, 16);
+	{
+		struct result r = run(b.p, b.len, 0, 0, 4);
+
+		CHECK(r.failed == 1 && strstr(r.err, "after a CHUNK_CRC"), "MIG_UUID after CHUNK_CRC: %s", r.err);
+	}
+	free(b.p);
+}
+
 int main(void)
 {
 	test_valid();
+	test_mig_uuid();
 	test_crc_valid();
 	test_crc_corrupt();
 	test_crc_strict_fuzz();

@@ -102,6 +102,88 @@ static void test_concurrent(void)
 	free(s.ev);
 }
 
+static int nsides, nsrc_sides;
+
+static void on_side(const struct mig_side *sd, void *arg)
+{
+	(void)arg;
+	nsides++;
+	nsrc_sides += sd->role == MR_SOURCE;
+	CHECK(sd->has_mig_uuid);
+}
+
+/* Add the vfmig_mig_uuid events of a migration with UUID number @n. */
+static void add_uuid(struct tt_stream *s, uint32_t src, uint32_t dst,
+		     uint64_t smig, uint64_t dmig, uint64_t b, int64_t n)
+{
+	tt_ev(s, b + 1001, MEV_MIG_UUID, src, MS_RUNNING, smig, 0, n, 0x4000 + n, 0, 0);
+	tt_ev(s, b + 2799, MEV_MIG_UUID, dst, MS_RESUMING, dmig, 1, n, 0x4000 + n, 0, 0);
+}
+
+static void merge(struct tt_stream *s, struct tt_stream *a, struct tt_stream *b)
+{
+	size_t i = 0, j = 0;
+
+	while (i < a->n || j < b->n) {
+		if (j >= b->n || (i < a->n && a->ev[i].ts <= b->ev[j].ts))
+			tt_push(s, &a->ev[i++]);
+		else
+			tt_push(s, &b->ev[j++]);
+	}
+}
+
+/*
+ * Two migrations at once with equal byte totals: by bytes and time the
+ * first target would take the second source (it entered STOP_COPY last);
+ * the migration UUID pairs each with its own, and each host's side is
+ * reported.
+ */
+static void test_uuid_pairing(void)
+{
+	for (int with_uuid = 0; with_uuid < 2; with_uuid++) {
+		struct tt_stream a = { 0 }, b = { 0 }, s = { 0 };
+		struct mig_model *m = calloc(1, sizeof(*m));
+
+		tt_migration(&a, 0, 1, 1, 2, 100000, 0);
+		tt_migration(&b, 2, 3, 3, 4, 100005, 0);
+		if (with_uuid) {
+			add_uuid(&a, 0, 1, 1, 2, 100000, 1);
+			add_uuid(&b, 2, 3, 3, 4, 100005, 2);
+		}
+		/* keep each stream in time order after the additions */
+		for (struct tt_stream *x = &a; x; x = x == &a ? &b : NULL)
+			for (size_t i = 1; i < x->n; i++)
+				for (size_t k = i; k > 0 && x->ev[k - 1].ts > x->ev[k].ts; k--) {
+					struct mig_event t = x->ev[k];
+
+					x->ev[k] = x->ev[k - 1];
+					x->ev[k - 1] = t;
+				}
+		merge(&s, &a, &b);
+		mig_model_init(m, on_mig, NULL);
+		m->on_side = with_uuid ? on_side : NULL;
+		nres = nsides = nsrc_sides = 0;
+		feed_all(m, &s, 0);
+		CHECK(nres == 2);
+		if (with_uuid) {
+			for (int k = 0; k < nres; k++) {
+				CHECK(res[k].by_uuid && res[k].has_mig_uuid);
+				CHECK(res[k].dst_dev == res[k].src_dev + 1);
+				CHECK(res[k].mig_uuid[7] == res[k].dst_dev / 2 + 1);
+			}
+			CHECK(nsides == 4 && nsrc_sides == 2);
+		} else {
+			/* the heuristic's known limit, and the flag that says so */
+			CHECK(!res[0].by_uuid && !res[0].has_mig_uuid);
+			CHECK(res[0].dst_dev == 1 && res[0].src_dev == 2);
+		}
+		free(m);
+		free(a.ev);
+		free(b.ev);
+		free(s.ev);
+	}
+}
+
 /* Started after the source's save file was opened: partial, still paired. */
 static void test_midway(void)
 {
@@ -166,6 +248,7 @@ int main(void)
 {
 	test_one();
 	test_concurrent();
+	test_uuid_pairing();
 	test_midway();
 	test_file_roundtrip();
 	CHECK(mig_ev_lookup("vfmig_set_state") == MEV_SET_STATE);

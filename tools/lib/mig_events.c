@@ -38,6 +38,7 @@ static const char *const ev_names[MEV_NR] = {
 	[MEV_PRECOPY_INFO] = "precopy_info",
 	[MEV_ERROR] = "error",
 	[MEV_VMM] = "vmm",
+	[MEV_MIG_UUID] = "mig_uuid",
 };
 
 /* The names of a0..a6: TP_PROTO's (and the tracepoint records') field names. */
@@ -62,6 +63,8 @@ static const char *const ev_fields[MEV_NR][MIG_EV_NARGS] = {
 	[MEV_PRECOPY_INFO] = { "initial_bytes", "dirty_bytes", "ret",
 			       "save_issued" },
 	[MEV_ERROR] = { "site", "err", "fw_status" },
+	[MEV_MIG_UUID] = { "kind", "uuid_hi", "uuid_lo", "pos", "mono_ns",
+			   "tai_ns" },
 };
 
 static const char *const state_names[MS_NR] = {
@@ -185,7 +188,35 @@ void mig_ev_write(FILE *f, const struct mig_event *e)
 	/* The device's UUID, once per open: enough for a replay to name it. */
 	if (e->type == MEV_DEVICE && mig_uuid_str(e->uuid, u))
 		fprintf(f, " uuid=%s", u);
+	if (e->tai)
+		fprintf(f, " tai=%" PRIu64, (uint64_t)e->tai);
 	fputc('\n', f);
+}
+
+int mig_ev_file_host(const char *path, char *host, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	char line[256], h[128];
+	int rc = -1;
+
+	if (!f)
+		return -1;
+	while (rc && fgets(line, sizeof(line), f) && line[0] == '#') {
+		if (sscanf(line, "# host %127s", h) == 1) {
+			snprintf(host, len, "%s", h);
+			rc = 0;
+		}
+	}
+	fclose(f);
+	return rc;
+}
+
+void mig_ev_uuid(const struct mig_event *e, __u8 uuid[16])
+{
+	for (int i = 0; i < 8; i++) {
+		uuid[i] = (__u8)(e->a[1] >> (56 - 8 * i));
+		uuid[8 + i] = (__u8)(e->a[2] >> (56 - 8 * i));
+	}
 }
 
 /* A decimal integer, signed or not, as the u64 of a[] (signed: sign-extended). */
@@ -214,8 +245,7 @@ const char *mig_uuid_str(const __u8 uuid[16], char buf[37])
 	return buf;
 }
 
-/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into @uuid (text byte order). */
-static int parse_uuid(const char *s, __u8 uuid[16])
+int mig_uuid_parse(const char *s, __u8 uuid[16])
 {
 	unsigned int b[16];
 
@@ -282,7 +312,24 @@ int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 			}
 			*eq++ = '\0';		/* named: FIELD=VALUE */
 			if (!strcmp(tok[i], "uuid")) {
-				if (parse_uuid(eq, e->uuid))
+				__u8 u[16];
+
+				if (mig_uuid_parse(eq, u))
+					return -1;
+				if (type != MEV_MIG_UUID) {
+					memcpy(e->uuid, u, 16);
+					continue;
+				}
+				/* vfmig_mig_uuid's uuid is the migration's */
+				e->a[1] = e->a[2] = 0;
+				for (int b = 0; b < 8; b++) {
+					e->a[1] = e->a[1] << 8 | u[b];
+					e->a[2] = e->a[2] << 8 | u[8 + b];
+				}
+				continue;
+			}
+			if (!strcmp(tok[i], "tai")) {
+				if (parse_arg(eq, &e->tai))
 					return -1;
 				continue;
 			}
@@ -358,6 +405,12 @@ static void reset_migration(struct mig_dev *d, __u64 mig_id, __u8 role)
 	d->complete_ts = 0;
 	d->written_bytes = 0;
 	d->t_loaded = 0;
+	d->has_mig_uuid = false;
+	memset(d->mig_uuid, 0, sizeof(d->mig_uuid));
+	d->tai_seen = false;
+	d->side_done = false;
+	d->t_first_read = d->t_released = 0;
+	d->t_first_write = d->t_last_write = 0;
 	/* A STOP_COPY-only save file opens after the suspend arcs. */
 	d->t_susp = role == MR_SOURCE ? t_susp : 0;
 }
@@ -405,10 +458,14 @@ static __u64 max64(__u64 a, __u64 b)
 }
 
 /*
- * Pairing (docs/downtime.md): the target that reaches RUNNING is paired
- * with an unpaired source that reached STOP_COPY before that moment; a
- * source whose bytes read equal the target's bytes written wins, then the
- * one that entered STOP_COPY last.
+ * Pairing (docs/downtime.md): a target that reported a migration UUID is
+ * paired with the source of the same UUID, and with no other: when no
+ * source here has it, its source is on another host (mig-trace join).
+ * Without a UUID (another driver, generic mode, a vfmig before ABI v3) the
+ * target that reaches RUNNING is paired with an unpaired source that
+ * reached STOP_COPY before that moment; a source whose bytes read equal
+ * the target's bytes written wins, then the one that entered STOP_COPY
+ * last.
  */
 static struct mig_dev *pair_source(struct mig_model *m, struct mig_dev *tgt,
 				   __u64 now)
@@ -423,6 +480,11 @@ static struct mig_dev *pair_source(struct mig_model *m, struct mig_dev *tgt,
 		if (!s->used || s == tgt || s->role != MR_SOURCE || s->paired ||
 		    !s->t_stopcopy || s->t_stopcopy > now)
 			continue;
+		if (tgt->has_mig_uuid) {
+			if (s->has_mig_uuid && !memcmp(s->mig_uuid, tgt->mig_uuid, 16))
+				return s;
+			continue;
+		}
 		match = s->precopy_bytes + s->stopcopy_bytes ==
 			tgt->written_bytes;
 		if (!best || (match && !best_match) ||
@@ -444,6 +506,9 @@ static void complete_migration(struct mig_model *m, struct mig_dev *tgt,
 	if (!src)
 		return;
 	memset(&r, 0, sizeof(r));
+	r.by_uuid = tgt->has_mig_uuid;
+	r.has_mig_uuid = tgt->has_mig_uuid;
+	memcpy(r.mig_uuid, tgt->mig_uuid, sizeof(r.mig_uuid));
 	r.src_dev = src->dev;
 	r.dst_dev = tgt->dev;
 	r.src_mig_id = src->mig_id;
@@ -481,6 +546,48 @@ static void complete_migration(struct mig_model *m, struct mig_dev *tgt,
 		m->on_migration(&r, m->arg);
 }
 
+static void emit_side(struct mig_model *m, struct mig_dev *d, __u64 now)
+{
+	struct mig_side s;
+
+	if (d->side_done || !m->on_side)
+		return;
+	d->side_done = true;
+	memset(&s, 0, sizeof(s));
+	s.role = d->role;
+	s.has_mig_uuid = d->has_mig_uuid;
+	memcpy(s.mig_uuid, d->mig_uuid, sizeof(s.mig_uuid));
+	s.dev = d->dev;
+	s.mig_id = d->mig_id;
+	s.t_open = d->t_open;
+	s.errors = d->errors;
+	s.partial = d->partial;
+	s.tai_seen = d->tai_seen;
+	s.tai_off = d->tai_off_min;
+	s.tai_spread = d->tai_seen ? (__u64)(d->tai_off_max - d->tai_off_min) : 0;
+	if (d->role == MR_SOURCE) {
+		s.t_first_read = d->t_first_read;
+		s.t_susp = d->t_susp ? d->t_susp : d->t_stopcopy;
+		s.t_stopcopy = d->t_stopcopy;
+		s.t_final_done = d->t_final_done;
+		s.t_last_read = d->t_last_read ? d->t_last_read : d->t_stopcopy;
+		s.t_released = d->t_released;
+		s.precopy_bytes = d->precopy_bytes;
+		s.stopcopy_bytes = d->stopcopy_bytes;
+		s.precopy_iters = d->precopy_iters;
+		s.images = d->images;
+		s.precopy = d->precopy;
+		s.partial = d->partial || !d->t_susp;
+	} else {
+		s.t_first_write = d->t_first_write;
+		s.t_last_write = d->t_last_write;
+		s.t_loaded = d->t_loaded;
+		s.t_running = now;
+		s.written_bytes = d->written_bytes;
+	}
+	m->on_side(&s, m->arg);
+}
+
 static bool is_running(__u32 s)
 {
 	return s == MS_RUNNING || s == MS_PRE_COPY;
@@ -503,7 +610,7 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 	struct mig_dev *d;
 	__s64 ret;
 
-	if (e->type >= MEV_VMM) {	/* not a device's event (mig_vmm.c) */
+	if (e->type == MEV_VMM || e->type >= MEV_NR) {	/* not a device's event (mig_vmm.c) */
 		m->events++;
 		return;
 	}
@@ -567,6 +674,12 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		if (e->a[0] == MS_RESUMING && e->a[1] == MS_STOP &&
 		    d->role == MR_TARGET)
 			d->t_loaded = e->ts;
+		if (e->a[0] == MS_STOP_COPY && d->role == MR_SOURCE &&
+		    d->t_stopcopy) {
+			if (e->a[1] == MS_STOP)
+				d->t_released = e->ts;
+			emit_side(m, d, e->ts);
+		}
 		d->state = (__u32)e->a[1];
 		d->state_since = e->ts;
 		break;
@@ -578,8 +691,10 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 			d->state_since = e->ts;
 		}
 		if (!ret && e->a[2] == MS_RUNNING && d->role == MR_TARGET &&
-		    (d->t_loaded || d->partial))
+		    (d->t_loaded || d->partial)) {
+			emit_side(m, d, e->ts);
 			complete_migration(m, d, e->ts);
+		}
 		break;
 	case MEV_FILE:
 		if (e->a[1]) {	/* open: a new migration session */
@@ -590,7 +705,16 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 				     e->state == MS_PRE_COPY_P2P ||
 				     e->state == MS_RUNNING ||
 				     e->state == MS_RUNNING_P2P;
+		} else if (e->a[0] == 0 /* save */ && e->mig_id == d->mig_id &&
+			   d->role == MR_SOURCE && d->t_stopcopy) {
+			emit_side(m, d, e->ts);	/* released without STOP */
 		}
+		break;
+	case MEV_MIG_UUID:
+		if (e->mig_id != d->mig_id)
+			break;
+		d->has_mig_uuid = true;
+		mig_ev_uuid(e, d->mig_uuid);
 		break;
 	case MEV_IMAGE_DONE:
 		if (e->mig_id != d->mig_id)
@@ -604,6 +728,8 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		if (e->mig_id != d->mig_id)
 			break;
 		ret = (__s64)e->a[2];
+		if (ret > 0 && !d->t_first_read)
+			d->t_first_read = e->ts;
 		if (ret > 0) {
 			if (e->state == MS_STOP_COPY) {
 				d->stopcopy_bytes += ret;
@@ -619,8 +745,12 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		if (e->mig_id != d->mig_id)
 			break;
 		ret = (__s64)e->a[2];
-		if (ret > 0)
+		if (ret > 0) {
 			d->written_bytes += ret;
+			if (!d->t_first_write)
+				d->t_first_write = e->ts;
+			d->t_last_write = e->ts;
+		}
 		break;
 	case MEV_PRECOPY_INFO:
 		if (e->mig_id != d->mig_id || (__s64)e->a[2])
@@ -637,6 +767,24 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		d->last_err_site = (__u32)e->a[0];
 		d->last_err = (__s32)e->a[1];
 		break;
+	}
+	/* How CLOCK_TAI maps onto this host's CLOCK_MONOTONIC, and whether
+	 * that moved (a clock step) during the migration. */
+	/* (perf's recordings have no per-event TAI: vfmig_mig_uuid's own
+	 * clock pair stands in) */
+	if (e->tai || (e->type == MEV_MIG_UUID && e->a[5] && e->a[4])) {
+		__s64 off = e->tai ? (__s64)(e->tai - e->ts) :
+				     (__s64)(e->a[5] - e->a[4]);
+
+		if (!d->tai_seen) {
+			d->tai_seen = true;
+			d->tai_off_min = d->tai_off_max = off;
+		}
+		if (off < d->tai_off_min)
+			d->tai_off_min = off;
+		if (off > d->tai_off_max)
+			d->tai_off_max = off;
+		d->tai_off = off;
 	}
 }
 
@@ -683,6 +831,49 @@ double mig_dev_progress(const struct mig_dev *d)
 	return (double)d->precopy_bytes / (double)total;
 }
 
+static void json_mig_uuid(struct jw *w, bool has, const __u8 uuid[16])
+{
+	char u[37];
+
+	jw_string(w, "mig_uuid", has ? mig_uuid_str(uuid, u) : NULL);
+}
+
+void mig_side_json(struct jw *w, const struct mig_side *s)
+{
+	bool src = s->role == MR_SOURCE;
+
+	jw_string(w, "role", src ? "source" : "target");
+	json_mig_uuid(w, s->has_mig_uuid, s->mig_uuid);
+	jw_uint(w, "dev", s->dev);
+	jw_uint(w, "mig_id", s->mig_id);
+	jw_object(w, "t_ns");
+	jw_uint_opt(w, "open", s->t_open, s->t_open);
+	jw_uint_opt(w, "first_read", src && s->t_first_read, s->t_first_read);
+	jw_uint_opt(w, "suspend", src && s->t_susp, s->t_susp);
+	jw_uint_opt(w, "stop_copy", src && s->t_stopcopy, s->t_stopcopy);
+	jw_uint_opt(w, "final_done", src && s->t_final_done, s->t_final_done);
+	jw_uint_opt(w, "last_read", src && s->t_last_read, s->t_last_read);
+	jw_uint_opt(w, "released", src && s->t_released, s->t_released);
+	jw_uint_opt(w, "first_write", !src && s->t_first_write, s->t_first_write);
+	jw_uint_opt(w, "last_write", !src && s->t_last_write, s->t_last_write);
+	jw_uint_opt(w, "loaded", !src && s->t_loaded, s->t_loaded);
+	jw_uint_opt(w, "running", !src && s->t_running, s->t_running);
+	jw_end_object(w);
+	jw_object(w, "bytes");
+	jw_uint_opt(w, "precopy", src, s->precopy_bytes);
+	jw_uint_opt(w, "stop_copy", src, s->stopcopy_bytes);
+	jw_uint_opt(w, "total", src, s->precopy_bytes + s->stopcopy_bytes);
+	jw_uint_opt(w, "written", !src, s->written_bytes);
+	jw_end_object(w);
+	jw_bool_opt(w, "precopy", src, s->precopy);
+	jw_uint_opt(w, "precopy_iterations", src, s->precopy_iters);
+	jw_uint_opt(w, "images", src, s->images);
+	jw_int_opt(w, "tai_offset_ns", s->tai_seen, s->tai_off);
+	jw_uint_opt(w, "tai_spread_ns", s->tai_seen, s->tai_spread);
+	jw_uint(w, "errors", s->errors);
+	jw_bool(w, "partial", s->partial);
+}
+
 void mig_owner_json(struct jw *w, const char *key, const struct mig_owner *o)
 {
 	if (!o->pid) {
@@ -700,6 +891,8 @@ void mig_result_json(struct jw *w, const struct mig_result *r)
 {
 	char key[32];
 
+	json_mig_uuid(w, r->has_mig_uuid, r->mig_uuid);
+	jw_string(w, "pairing", r->by_uuid ? "uuid" : "bytes_time");
 	jw_uint(w, "src_dev", r->src_dev);
 	jw_uint(w, "dst_dev", r->dst_dev);
 	jw_uint(w, "src_mig_id", r->src_mig_id);
@@ -740,6 +933,13 @@ void mig_result_text(FILE *f, const struct mig_result *r)
 		(uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
 		(uint64_t)r->precopy_bytes, (uint64_t)r->stopcopy_bytes,
 		r->partial ? " [partial]" : "");
+	if (r->has_mig_uuid) {
+		char u[37];
+
+		fprintf(f, "  migration %s (paired by UUID)\n", mig_uuid_str(r->mig_uuid, u));
+	} else {
+		fprintf(f, "  no migration UUID: paired by bytes and time\n");
+	}
 	for (int i = 0; i < MP_NR; i++)
 		fprintf(f, "  %-15s %10.3f ms %5.1f%%\n", part_names[i],
 			r->part_ns[i] / 1e6,

@@ -43,6 +43,9 @@ enum mig_ev_type {
 				 * VMM view, tools/lib/mig_vmm.c): a0 probe
 				 * (enum mig_vmm_probe), a1 0 entry / 1 return;
 				 * dev MIG_VMM_DEV, pid and comm the VMM's */
+	MEV_MIG_UUID,		/* a0 kind, a1 uuid bytes 0-7, a2 uuid bytes
+				 * 8-15 (each big-endian: the UUID's text
+				 * order), a3 pos, a4 mono_ns, a5 tai_ns */
 	MEV_NR,
 };
 
@@ -65,6 +68,9 @@ struct mig_event {
 	__u8 uuid[16];		/* vfmig's mdev UUID in text byte order (all
 				 * events but classic tracepoints other than
 				 * vfmig_device); zeros when not known */
+	__u64 tai;		/* bpf_ktime_get_tai_ns(), read right after ts:
+				 * CLOCK_TAI, comparable across synced hosts;
+				 * 0 when not recorded */
 };
 
 /* Per-device live counters (BPF hash map "devstats", key: dev id). */
@@ -132,20 +138,28 @@ bool mig_ev_is_phase(unsigned int type);	/* sent in MIG_RB_PHASE mode */
 /*
  * Event files: text, one event a line,
  *   <ts> <event> <dev> <state> <mig_id> <state_size> <a0> ... <a6>
- * with '#' comment lines; "# drops <n>" and "# mode <m>" are metadata.
- * A device event ends with uuid=UUID (the mdev UUID, when known).
+ * with '#' comment lines; "# drops <n>", "# mode <m>" and "# host <name>"
+ * are metadata. A device event ends with uuid=UUID (the mdev UUID, when
+ * known); any event with tai=NS (its CLOCK_TAI stamp, when recorded).
  * mig_ev_read() also takes <state> as a number and, instead of a0..a6,
  * FIELD=VALUE pairs named as in mig_ev_field() (other names are skipped;
- * uuid=UUID fills uuid[]), and skips events named vfmig_<name> that it
- * does not know (a newer kernel's tracepoints): tools/perf/vfmig-downtime.py
- * writes such lines from perf.data.
+ * uuid=UUID fills uuid[], of a mig_uuid event the migration UUID in a1,
+ * a2), and skips events named vfmig_<name> that it does not know (a newer
+ * kernel's tracepoints): tools/perf/vfmig-downtime.py writes such lines
+ * from perf.data.
  */
 void mig_ev_write(FILE *f, const struct mig_event *e);
 /* "xxxxxxxx-xxxx-..." of a uuid[16] into buf (37 bytes); NULL if all zero. */
 const char *mig_uuid_str(const __u8 uuid[16], char buf[37]);
+/* The text form back into uuid[16]; 0 or -1. */
+int mig_uuid_parse(const char *s, __u8 uuid[16]);
 /* 1 = event, 0 = EOF, -1 = syntax error (line number in *lineno). */
 int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		char *mode, size_t modelen, unsigned long *lineno);
+/* The "# host <name>" line of an event file's header; 0 if found, else -1. */
+int mig_ev_file_host(const char *path, char *host, size_t len);
+/* The 16 UUID bytes of a MEV_MIG_UUID event. */
+void mig_ev_uuid(const struct mig_event *e, __u8 uuid[16]);
 
 /* ------------------------------------------------------------------ */
 /* Analysis model                                                      */
@@ -195,6 +209,9 @@ struct mig_vmm {		/* the VMM view of one migration */
 };
 
 struct mig_result {		/* one completed migration */
+	bool has_mig_uuid;		/* both sides reported this migration UUID */
+	__u8 mig_uuid[16];
+	bool by_uuid;		/* paired by the UUID, else by bytes and time */
 	__u32 src_dev, dst_dev;
 	__u64 src_mig_id, dst_mig_id;
 	__u64 t[MP_NR + 1];	/* T0..T5, monotonic ns, non-decreasing */
@@ -215,6 +232,52 @@ struct mig_result {		/* one completed migration */
 
 enum mig_role { MR_NONE = 0, MR_SOURCE, MR_TARGET };
 
+/*
+ * One host's half of a migration (a "side"), reported whether or not this
+ * host also saw the other half: the source when it leaves STOP_COPY (or
+ * its save file goes), the target when it reaches RUNNING. Times are
+ * CLOCK_MONOTONIC ns of this host, 0 when not seen; tai_off maps them onto
+ * CLOCK_TAI. tools/lib/mig_join.c joins a source and a target side of two
+ * hosts by their UUID.
+ */
+struct mig_side {
+	__u8 role;		/* MR_SOURCE or MR_TARGET */
+	bool has_mig_uuid;
+	__u8 mig_uuid[16];
+	__u32 dev;
+	__u64 mig_id;
+	__u64 t_open;		/* data file created */
+	/* source */
+	__u64 t_first_read;	/* first byte read from the save file */
+	__u64 t_susp;		/* T0: the source stops (arc start) */
+	__u64 t_stopcopy;	/* T1 */
+	__u64 t_final_done;	/* T2 */
+	__u64 t_last_read;	/* T3: last byte read */
+	__u64 t_released;	/* STOP_COPY -> STOP: its VMM let it go */
+	__u64 precopy_bytes, stopcopy_bytes;
+	__u32 precopy_iters, images;
+	bool precopy;
+	/* target */
+	__u64 t_first_write;	/* first byte written to the resume file */
+	__u64 t_last_write;	/* the stream's last byte consumed */
+	__u64 t_loaded;		/* T4: RESUMING -> STOP done */
+	__u64 t_running;	/* T5: RUNNING */
+	__u64 written_bytes;
+	/* both */
+	__u32 errors;
+	bool partial;
+	bool tai_seen;		/* events carried CLOCK_TAI */
+	/*
+	 * CLOCK_TAI - CLOCK_MONOTONIC: the smallest over the migration's
+	 * events (each event reads the two clocks one after the other, and
+	 * a guest descheduled in between reads a larger difference: the
+	 * smallest is the pair read closest together), and how far above
+	 * it the others went (that jitter, or a clock step).
+	 */
+	__s64 tai_off;
+	__u64 tai_spread;
+};
+
 struct mig_dev {
 	bool used;
 	__u32 dev;
@@ -226,7 +289,14 @@ struct mig_dev {
 	bool partial;
 	bool removed;
 	__u64 remove_ts;
+	bool has_mig_uuid;		/* vfmig_mig_uuid of the current migration */
+	__u8 mig_uuid[16];
+	bool tai_seen;
+	__s64 tai_off, tai_off_min, tai_off_max;
+	bool side_done;		/* this migration's side was reported */
 	/* source side */
+	__u64 t_first_read;
+	__u64 t_released;
 	__u64 t_open;
 	__u64 t_susp;		/* T0 candidate: running -> P2P arc start */
 	__u64 t_stopcopy;	/* T1 */
@@ -244,6 +314,7 @@ struct mig_dev {
 	__u64 complete_ts;	/* source reached STOP_COPY (pairing) */
 	/* target side */
 	__u64 written_bytes;
+	__u64 t_first_write, t_last_write;
 	__u64 t_loaded;		/* T4 */
 	struct mig_owner owner;	/* who drives its state */
 	__u8 uuid[16];		/* mdev UUID (text byte order), zeros = unknown */
@@ -254,6 +325,7 @@ struct mig_dev {
 struct mig_model {
 	struct mig_dev devs[MIG_MAX_DEVS];
 	void (*on_migration)(const struct mig_result *r, void *arg);
+	void (*on_side)(const struct mig_side *s, void *arg);	/* optional */
 	void *arg;
 	unsigned long long events;
 	unsigned long long nr_migrations;
@@ -283,6 +355,8 @@ struct jw;
 void mig_owner_json(struct jw *w, const char *key, const struct mig_owner *o);
 /* The fields of a completed migration, into an open JSON record. */
 void mig_result_json(struct jw *w, const struct mig_result *r);
+/* The fields of a host's side of a migration, into an open JSON record. */
+void mig_side_json(struct jw *w, const struct mig_side *s);
 /* Human text block for a completed migration (used by the TUI and -C). */
 void mig_result_text(FILE *f, const struct mig_result *r);
 #endif /* !__VMLINUX_H__ */

@@ -59,5 +59,7 @@ int vfmig_sysfs_write(const char *sysfs_dev, const char *attr,
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_ns(void);
+/* CLOCK_TAI: comparable across hosts whose clocks are synchronised. */
+uint64_t tai_ns(void);
 
 #endif /* VFIO_DEV_H */

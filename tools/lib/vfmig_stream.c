@@ -51,6 +51,7 @@ static const struct {
 	{ VFMIG_RECORD_TAG_FW_DATA, "FW_DATA" },
 	{ VFMIG_RECORD_TAG_STOP_COPY_SIZE, "STOP_COPY_SIZE" },
 	{ VFMIG_RECORD_TAG_CHUNK_CRC, "CHUNK_CRC" },
+	{ VFMIG_RECORD_TAG_MIG_UUID, "MIG_UUID" },
 };
 
 const char *vs_tag_name(uint32_t tag)
@@ -127,7 +128,8 @@ static ssize_t parse_header(struct vs_parser *p)
 			   r->flags);
 	/* Only records a loader skips may come between a CRC and its chunk. */
 	if (p->crc_pending && (r->tag == VFMIG_RECORD_TAG_CHUNK_CRC ||
-			       r->tag == VFMIG_RECORD_TAG_STOP_COPY_SIZE))
+			       r->tag == VFMIG_RECORD_TAG_STOP_COPY_SIZE ||
+			       r->tag == VFMIG_RECORD_TAG_MIG_UUID))
 		return bad(p, r->offset,
 			   "%s record after a CHUNK_CRC record (a FW_DATA record must follow it)",
 			   vs_tag_name(r->tag));
@@ -175,6 +177,13 @@ static ssize_t parse_header(struct vs_parser *p)
 			return bad(p, r->offset,
 				   "CHUNK_CRC record of %llu bytes (must be %u)",
 				   (unsigned long long)r->size, CRC_REC_BYTES);
+		break;
+	case VFMIG_RECORD_TAG_MIG_UUID:
+		r->kind = VS_REC_MIG_UUID;
+		if (r->size != sizeof(r->mig_uuid))
+			return bad(p, r->offset,
+				   "MIG_UUID record of %llu bytes (must be 16)",
+				   (unsigned long long)r->size);
 		break;
 	default:
 		if (!(r->flags & VFMIG_RECORD_F_OPTIONAL))
@@ -297,6 +306,8 @@ static uint32_t head_len(const struct vs_record *r)
 		return 8;
 	case VS_REC_CHUNK_CRC:
 		return CRC_REC_BYTES;
+	case VS_REC_MIG_UUID:
+		return sizeof(r->mig_uuid);
 	default:
 		return 0;
 	}
@@ -443,6 +454,10 @@ ssize_t vs_feed(struct vs_parser *p, const void *buf, size_t len,
 				return bad(p, r->offset, "empty FW_DATA record");
 			if (r->kind == VS_REC_STOP_COPY_SIZE)
 				r->stop_copy_size = le64(p->head);
+			if (r->kind == VS_REC_MIG_UUID) {
+				memcpy(r->mig_uuid, p->head, sizeof(r->mig_uuid));
+				p->tot.mig_uuid_records++;
+			}
 			if (r->kind == VS_REC_CHUNK_CRC && finish_crc_record(p))
 				return -1;
 			if (r->kind == VS_REC_FW_DATA && finish_fw_data(p))

@@ -3,7 +3,7 @@
  * Incremental parser of a VFIO migration data stream in the mlx5 record
  * format (include/vfmig_abi.h): feed it bytes in pieces of any size, get
  * one struct vs_record per complete record. It validates record sizes,
- * knows the FW_DATA, STOP_COPY_SIZE and CHUNK_CRC tags, skips unknown
+ * knows the FW_DATA, STOP_COPY_SIZE, CHUNK_CRC and MIG_UUID tags, skips unknown
  * OPTIONAL records and rejects unknown mandatory ones. FW_DATA payloads that
  * start with the vfmig chunk magic are decoded and checked (size against
  * npages, flags, image/chunk sequencing, as the vfmig loader checks them);
@@ -41,6 +41,7 @@ enum vs_kind {
 	VS_REC_STOP_COPY_SIZE,
 	VS_REC_CHUNK_CRC,
 	VS_REC_OPTIONAL,	/* unknown tag flagged OPTIONAL: skipped */
+	VS_REC_MIG_UUID,	/* the migration's UUID (ABI version 3) */
 };
 
 /* Integrity of a FW_DATA record. */
@@ -79,6 +80,7 @@ struct vs_record {
 	bool is_chunk;		/* FW_DATA carrying a vfmig chunk */
 	struct vs_chunk chunk;
 	uint64_t stop_copy_size;	/* VS_REC_STOP_COPY_SIZE */
+	uint8_t mig_uuid[16];		/* VS_REC_MIG_UUID, RFC 4122 order */
 	struct vs_crc crc;		/* VS_REC_CHUNK_CRC; for FW_DATA: the
 					 * CHUNK_CRC record before it, if any */
 	enum vs_crc_state crc_state;	/* FW_DATA */
@@ -90,6 +92,7 @@ struct vs_totals {
 	uint64_t fw_data_records;
 	uint64_t fw_data_bytes;		/* payload bytes of FW_DATA */
 	uint64_t optional_records;
+	uint64_t mig_uuid_records;
 	uint64_t chunks;
 	uint64_t pages;
 	uint64_t images;		/* vfmig images completed (LAST seen) */

@@ -51,6 +51,16 @@ static const char *prefix_of(const char *mode)
 	return "tp_";
 }
 
+/* Whether the loaded vfmig has the vfmig_mig_uuid tracepoint (ABI v3). */
+static bool has_mig_uuid(void)
+{
+	if (exists("/sys/kernel/tracing/events/vfmig"))
+		return exists("/sys/kernel/tracing/events/vfmig/vfmig_mig_uuid");
+	if (exists("/sys/kernel/debug/tracing/events/vfmig"))
+		return exists("/sys/kernel/debug/tracing/events/vfmig/vfmig_mig_uuid");
+	return true;	/* no tracefs to ask: try */
+}
+
 /* One attempt with one program set. Returns 0 or -errno. */
 static int try_mode(struct vfmig_tracer *t, const struct vfmig_attach_opts *o,
 		    const char *mode, char *why, size_t whylen)
@@ -69,9 +79,13 @@ static int try_mode(struct vfmig_tracer *t, const struct vfmig_attach_opts *o,
 	skel->rodata->dev_filter = o->dev_filter;
 	bpf_object__for_each_program(prog, skel->obj) {
 		const char *name = bpf_program__name(prog);
+		bool on = !strncmp(name, pfx, strlen(pfx)) ||
+			  (o->vmm && !strncmp(name, "vmm_", 4));
 
-		bpf_program__set_autoload(prog, !strncmp(name, pfx, strlen(pfx)) ||
-					  (o->vmm && !strncmp(name, "vmm_", 4)));
+		/* A module before ABI v3 has no vfmig_mig_uuid: go without. */
+		if (strstr(name, "vfmig_mig_uuid") && !has_mig_uuid())
+			on = false;
+		bpf_program__set_autoload(prog, on);
 	}
 	err = vfmig_bpf__load(skel);
 	if (err) {

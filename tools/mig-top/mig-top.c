@@ -349,6 +349,20 @@ static int prom_start(void)
 	return 0;
 }
 
+/* One host's half of a migration: JSON lines only (mig-trace join). */
+static void on_side(const struct mig_side *s, void *arg)
+{
+	char u[37];
+
+	(void)arg;
+	if (opts.out != MT_JSON)
+		return;
+	jw_record(&jw, "side");
+	jw_string(&jw, "uuid", dev_uuid(s->dev, u));
+	mig_side_json(&jw, s);
+	jw_end_record(&jw);
+}
+
 /* Emit the pending migrations whose VMM view is final, or all with @all. */
 static void flush_pending(bool all)
 {
@@ -1100,6 +1114,7 @@ int main(int argc, char **argv)
 		opts.out = MT_TEXT;
 	mig_model_init(&model, on_migration, NULL);
 	prom_init(&prom, opts.gen.module ? opts.gen.module : "vfmig");
+	model.on_side = on_side;
 	if (opts.out == MT_TUI && opts.replay)
 		opts.out = MT_TEXT;
 	if (prom_start())

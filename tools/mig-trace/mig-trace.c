@@ -6,6 +6,9 @@
  *   mig-trace record [-o FILE] [-m MODE] -- CMD...   exit: CMD's status
  *   mig-trace check SPEC FILE                         exit: 0 / 1 / 2
  *   mig-trace run SPEC [-o FILE] [-m MODE] -- CMD...  record + check
+ *   mig-trace join [-j] [--ack] [-c CLOCK]... EVENTS...  two hosts, one
+ *                                                       breakdown each
+ *   mig-trace perfetto [-o FILE] [--ack] [-c CLOCK]... EVENTS...
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +24,7 @@
 #include "cli.h"
 #include "json_out.h"
 #include "mig_events.h"
+#include "mig_join.h"
 #include "trace_check.h"
 
 static void usage(FILE *f)
@@ -29,11 +33,22 @@ static void usage(FILE *f)
 "usage: mig-trace record [-o FILE] [-m MODE] [-v] -- CMD [ARGS...]\n"
 "       mig-trace check [-j] SPEC EVENTS\n"
 "       mig-trace run [-j] SPEC [-o FILE] [-m MODE] [-v] -- CMD [ARGS...]\n"
+"       mig-trace join [-j] [--ack] [-c CLOCK]... EVENTS...\n"
+"       mig-trace perfetto [-o FILE] [--ack] [-c CLOCK]... EVENTS...\n"
 "record: every vfmig event while CMD runs, to FILE (default vfmig-events.txt);\n"
 "        exits with CMD's status.\n"
 "check:  one line per assertion of SPEC (docs/trace-check.md); exit 1 if\n"
 "        any fails, 2 on a bad spec or event file. EVENTS - is stdin.\n"
 "run:    record, then check (exit 1 if CMD or any assertion fails).\n"
+"join:   the recordings of several hosts (one EVENTS file each), joined by\n"
+"        migration UUID: one end-to-end breakdown per migration, with the\n"
+"        clock uncertainty; -c CLOCK, once per EVENTS file in order: that\n"
+"        host's `chronyc -c tracking` output; --ack: the source's VMM waits\n"
+"        for the target to run before it stops the source (migctl send);\n"
+"        -j JSON lines. Exit 1 on a clock problem, a migration seen on one\n"
+"        host only, or bytes that do not match (docs/downtime.md).\n"
+"perfetto: a Trace Event Format JSON timeline of EVENTS (one process per\n"
+"        host) for ui.perfetto.dev or chrome://tracing, default stdout.\n"
 "options (also before the command):\n"
 "  -o, --output FILE   the event file (record, run)\n"
 "  -m, --mode MODE     attach mode: tp_btf, raw_tp or tp (default: the best that works)\n"
@@ -122,7 +137,13 @@ static int record(const char *out, const char *mode, bool verbose, char **cmd,
 		vfmig_tracer_close(&t);
 		return 125;
 	}
-	fprintf(r.f, "# vfmig events v1\n# mode %s\n", t.mode);
+	{
+		char host[64] = "";
+
+		if (gethostname(host, sizeof(host) - 1) || !*host)
+			snprintf(host, sizeof(host), "localhost");
+		fprintf(r.f, "# vfmig events v1\n# mode %s\n# host %s\n", t.mode, host);
+	}
 	fprintf(stderr, "mig-trace: recording with %s (%s)\n", t.mode, t.why);
 	signal(SIGINT, SIG_IGN);	/* the child gets it, we drain after */
 	pid = fork();
@@ -208,6 +229,99 @@ static int check(const struct cli *o, struct tc_events *evs, int cmd_status)
 	return fails ? 1 : 0;
 }
 
+static char *read_text(const char *path)
+{
+	char *s = slurp(path);
+
+	return s ? s : strdup("");
+}
+
+/* join and perfetto: load EVENTS files, clocks, join. */
+static int join_cmd(int argc, char **argv, bool perfetto)
+{
+	const char *clocks[16] = { 0 }, *files[16] = { 0 }, *out = NULL;
+	int nclocks = 0, nfiles = 0, rc = 0;
+	struct mig_host hosts[16];
+	struct mig_joined *j = NULL;
+	bool json = false, ack = false;
+	char err[256];
+	size_t nj;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-c") && i + 1 < argc && nclocks < 16) {
+			clocks[nclocks++] = argv[++i];
+		} else if (!strcmp(argv[i], "-j") && !perfetto) {
+			json = true;
+		} else if (!strcmp(argv[i], "-o") && i + 1 < argc && perfetto) {
+			out = argv[++i];
+		} else if (!strcmp(argv[i], "--ack")) {
+			ack = true;
+		} else if (argv[i][0] != '-' && nfiles < 16) {
+			files[nfiles++] = argv[i];
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!nfiles || (nclocks && nclocks != nfiles)) {
+		fprintf(stderr, "mig-trace: %s\n", nfiles ? "give one -c CLOCK per EVENTS file" :
+			"no EVENTS file");
+		return 2;
+	}
+	for (int h = 0; h < nfiles; h++) {
+		if (mig_host_load(&hosts[h], files[h], perfetto, err, sizeof(err))) {
+			fprintf(stderr, "mig-trace: %s\n", err);
+			while (h--)
+				mig_host_free(&hosts[h]);
+			return 2;
+		}
+		if (h < nclocks) {
+			char *t = read_text(clocks[h]);
+
+			mig_clock_chrony(t, &hosts[h].clock);
+			free(t);
+		}
+	}
+	nj = mig_join(hosts, nfiles, ack, &j);
+	if (perfetto) {
+		FILE *f = out ? fopen(out, "w") : stdout;
+
+		if (!f) {
+			fprintf(stderr, "mig-trace: %s: %s\n", out, strerror(errno));
+			rc = 2;
+		} else {
+			if (mig_perfetto(f, hosts, nfiles, j, nj, err, sizeof(err))) {
+				fprintf(stderr, "mig-trace: %s\n", err);
+				rc = 2;
+			}
+			if (f != stdout && fclose(f))
+				rc = 2;
+		}
+	} else {
+		for (size_t i = 0; i < nj; i++) {
+			if (json) {
+				struct jw w;
+
+				jw_init(&w, stdout);
+				jw_record(&w, "joined");
+				mig_joined_json(&w, &j[i], hosts);
+				if (jw_end_record(&w))
+					rc = 2;
+			} else {
+				mig_joined_text(stdout, &j[i], hosts);
+			}
+			if (!j[i].joined || !j[i].clock_ok || !j[i].bytes_match)
+				rc = 1;
+		}
+		if (!json)
+			printf("# %zu migration(s) with a UUID in %d recording(s)\n", nj, nfiles);
+	}
+	free(j);
+	for (int h = 0; h < nfiles; h++)
+		mig_host_free(&hosts[h]);
+	return rc;
+}
+
 #define OPT_VERSION 0x100
 
 /*
@@ -270,6 +384,8 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[optind];
 	base = optind;
+	if (!strcmp(cmd, "join") || !strcmp(cmd, "perfetto"))
+		return join_cmd(argc - base, argv + base, !strcmp(cmd, "perfetto"));
 	/* The command's own arguments: parse again from after its name. */
 	optind = 0;
 	if (!strcmp(cmd, "check")) {

@@ -15,6 +15,7 @@
 #include <linux/types.h>
 #include <linux/vfio.h>
 
+#include "mig_events.h"
 #include "migctl.h"
 #include "vfmig_abi.h"
 #include "vfmig_stream.h"
@@ -35,6 +36,7 @@ struct insp {
 	size_t nimg, cap;
 	uint64_t stop_copy_size;
 	bool have_stop_copy_size;
+	char mig_uuid[37];		/* "" without a MIG_UUID record */
 	char perr[192];
 	struct jw w;
 };
@@ -67,6 +69,8 @@ static int on_record(struct insp *x, const struct vs_record *r)
 		x->stop_copy_size = r->stop_copy_size;
 		x->have_stop_copy_size = true;
 	}
+	if (r->kind == VS_REC_MIG_UUID)
+		mig_uuid_str(r->mig_uuid, x->mig_uuid);
 	if (r->is_chunk) {
 		if (r->chunk.flags & VFMIG_CHUNK_F_FIRST) {
 			if (x->nimg == x->cap) {
@@ -118,6 +122,7 @@ static int on_record(struct insp *x, const struct vs_record *r)
 		jw_uint(w, "size", r->size);
 		jw_uint_opt(w, "stop_copy_size", r->kind == VS_REC_STOP_COPY_SIZE,
 			    r->stop_copy_size);
+		jw_string(w, "mig_uuid", r->kind == VS_REC_MIG_UUID ? x->mig_uuid : NULL);
 		jw_uint_opt(w, "crc32c", crc, r->crc.crc32c);
 		jw_uint_opt(w, "algo", crc, r->crc.algo);
 		jw_uint_opt(w, "covered", crc, r->crc.covered);
@@ -138,6 +143,8 @@ static int on_record(struct insp *x, const struct vs_record *r)
 	       r->size);
 	if (r->kind == VS_REC_STOP_COPY_SIZE)
 		printf("  stop_copy_size=%" PRIu64, r->stop_copy_size);
+	if (r->kind == VS_REC_MIG_UUID)
+		printf("  mig_uuid=%s", x->mig_uuid);
 	if (r->kind == VS_REC_CHUNK_CRC)
 		printf("  crc32c=0x%08x covered=%" PRIu64, r->crc.crc32c,
 		       r->crc.covered);
@@ -332,6 +339,8 @@ int cmd_inspect(const char *file, char *err)
 		       x.p.pos, t->records, t->fw_data_records, t->fw_data_bytes,
 		       t->images, t->full_images, t->abandoned_images, t->pages,
 		       x.stop_copy_size);
+		printf("migration: %s\n", *x.mig_uuid ? x.mig_uuid :
+		       "no MIG_UUID record (an ABI version 1-2 source, or another driver)");
 		if (t->crc_records || t->crc_missing)
 			printf("integrity: %" PRIu64 " CHUNK_CRC records; %" PRIu64
 			       " FW_DATA records: %" PRIu64 " crc ok, %" PRIu64 " bad, %" PRIu64
@@ -400,6 +409,7 @@ out:
 		jw_uint(w, "full_images", t->full_images);
 		jw_uint(w, "abandoned_images", t->abandoned_images);
 		jw_uint_opt(w, "stop_copy_size", x.have_stop_copy_size, x.stop_copy_size);
+		jw_string(w, "mig_uuid", *x.mig_uuid ? x.mig_uuid : NULL);
 		jw_uint(w, "crc_records", t->crc_records);
 		jw_uint(w, "crc_ok", t->crc_ok);
 		jw_uint(w, "crc_bad", t->crc_bad);

@@ -129,6 +129,8 @@ static void print_json(const struct report *r, const char *err)
 	jw_uint_opt(&w, "precopy_bytes", r->has_phase_bytes, r->precopy_bytes);
 	jw_uint_opt(&w, "stop_copy_bytes", r->has_phase_bytes, r->stop_copy_bytes);
 	jw_uint_opt(&w, "total_bytes", r->has_bytes, r->total_bytes);
+	jw_uint_opt(&w, "t_suspend_tai_ns", r->t_suspend_tai_ns, r->t_suspend_tai_ns);
+	jw_uint_opt(&w, "t_running_tai_ns", r->t_running_tai_ns, r->t_running_tai_ns);
 	if (r->has_target_side) {
 		jw_object(&w, "target_side");
 		jw_uint(&w, "load_ns", r->tgt_load_ns);

@@ -69,6 +69,10 @@ struct report {
 	uint64_t tgt_load_ns;		/* STOP_COPY data write()s + RESUMING -> STOP */
 	uint64_t tgt_load_total_ns;	/* every write() + RESUMING -> STOP */
 	uint64_t tgt_resume_ns;		/* STOP -> RUNNING_P2P -> RUNNING */
+	/* CLOCK_TAI: before the source's first stopping call (send, migrate,
+	 * save), after the target's RUNNING call (receive, load, migrate);
+	 * 0 when the command did not get there */
+	uint64_t t_suspend_tai_ns, t_running_tai_ns;
 	char src_digest[16], tgt_digest[16];
 	char src_generation[24], tgt_generation[24];
 	char src_mig_id[24], tgt_mig_id[24];
@@ -125,6 +129,7 @@ struct loader {
 	uint64_t stop_write_ns;		/* write()s of STOP_COPY data */
 	uint64_t stop_ns;		/* RESUMING -> STOP */
 	uint64_t resume_ns;		/* STOP -> RUNNING_P2P -> RUNNING */
+	uint64_t running_tai_ns;	/* CLOCK_TAI after RUNNING */
 };
 int loader_begin(struct loader *l, struct vfio_dev *d, char *err);
 int loader_write(struct loader *l, const void *buf, size_t len, bool stop_phase,

@@ -529,6 +529,7 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	}
 
 	/* Downtime starts: the source leaves the running states. */
+	r->t_suspend_tai_ns = tai_ns();
 	t0 = now_ns();
 	if (p2p && set_src(&s, pre ? VFIO_DEVICE_STATE_PRE_COPY_P2P :
 			       VFIO_DEVICE_STATE_RUNNING_P2P, NULL, err))
@@ -590,6 +591,7 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 		r->tgt_load_ns = k->ld.stop_write_ns + k->ld.stop_ns;
 		r->tgt_load_total_ns = k->ld.write_ns + k->ld.stop_ns;
 		r->tgt_resume_ns = k->ld.resume_ns;
+		r->t_running_tai_ns = k->ld.running_tai_ns;
 	}
 
 	/* The source stays stopped: STOP_COPY -> STOP closes the stream. */

@@ -99,6 +99,7 @@ int loader_finish(struct loader *l, char *err)
 		return -1;
 	}
 	l->resume_ns = now_ns() - t0;
+	l->running_tai_ns = tai_ns();
 	return 0;
 }
 
@@ -165,6 +166,7 @@ static void fill_load_report(struct report *r, const struct loader *l,
 	r->tgt_load_total_ns = l->write_ns + l->stop_ns;
 	r->tgt_load_ns = l->stop_write_ns + l->stop_ns;
 	r->tgt_resume_ns = l->resume_ns;
+	r->t_running_tai_ns = l->running_tai_ns;
 }
 
 /* Framed stream from @fd (file or socket) into @l; returns at END. */
