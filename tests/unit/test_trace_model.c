@@ -67,6 +67,7 @@ static void test_one(void)
 		      "checksum"));
 	CHECK(mig_err_site_lookup("checksum") == 7 && mig_err_site_lookup("load") == 5);
 	CHECK(!strcmp(mig_err_site_name(99), "?"));
+	mig_model_free(m);
 	free(m);
 	free(s.ev);
 }
@@ -96,6 +97,7 @@ static void test_concurrent(void)
 		CHECK(res[k].dst_dev == res[k].src_dev + 1);
 		CHECK(res[k].downtime_ns == 1210);
 	}
+	mig_model_free(m);
 	free(m);
 	free(a.ev);
 	free(b.ev);
@@ -118,6 +120,7 @@ static void test_midway(void)
 	CHECK(nres == 1);
 	CHECK(res[0].partial);
 	CHECK(res[0].downtime_ns == 1210);
+	mig_model_free(m);
 	free(m);
 	free(s.ev);
 }

@@ -8,6 +8,7 @@
  * event (or, for T0, an arc start = step timestamp - step ns); they are
  * forced non-decreasing so the five parts sum exactly to T5 - T0.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,32 @@ static const char *const ev_names[MEV_NR] = {
 	[MEV_FW_DONE] = "fw_cmd_done",
 	[MEV_PRECOPY_INFO] = "precopy_info",
 	[MEV_ERROR] = "error",
+	[MEV_SAVE_STALL] = "save_stall",
+};
+
+/* The TP_PROTO argument names of each event, a0..a6 (docs/tracepoints.md). */
+static const char *const ev_fields[MEV_NR][MIG_EV_NARGS] = {
+	[MEV_DEVICE] = { "event" },
+	[MEV_SET_STATE] = { "from", "target", "result", "ret", "ns" },
+	[MEV_STATE_STEP] = { "from", "to", "ret", "ns" },
+	[MEV_FILE] = { "kind", "open", "bytes", "peak_bytes" },
+	[MEV_SAVE_RECORD] = { "pos", "size", "tag", "flags" },
+	[MEV_IMAGE_CHUNK] = { "kind", "image_seq", "chunk_seq", "npages",
+			      "chunk_flags", "bytes", "pos" },
+	[MEV_IMAGE_DONE] = { "kind", "image_seq", "chunks", "npages", "bytes",
+			     "status", "ns" },
+	[MEV_SAVE_READ] = { "pos", "len", "ret", "queued", "ns" },
+	[MEV_RESUME_WRITE] = { "pos", "len", "ret", "queued", "ns" },
+	[MEV_RESUME_RECORD] = { "pos", "size", "tag", "flags" },
+	[MEV_IMAGE_LOAD] = { "image_seq", "chunk_seq", "npages", "chunk_flags",
+			     "bytes", "ret" },
+	[MEV_FW_SUBMIT] = { "seq", "opcode", "op_mod", "bytes" },
+	[MEV_FW_DONE] = { "seq", "opcode", "op_mod", "status", "bytes",
+			  "lat_ns", "stall_ns" },
+	[MEV_PRECOPY_INFO] = { "initial_bytes", "dirty_bytes", "ret",
+			       "save_issued" },
+	[MEV_ERROR] = { "site", "err", "fw_status" },
+	[MEV_SAVE_STALL] = { "seq", "stalled", "ns" },
 };
 
 static const char *const state_names[MS_NR] = {
@@ -110,6 +137,16 @@ int mig_err_site_lookup(const char *name)
 	return -1;
 }
 
+int mig_ev_field(unsigned int type, const char *field)
+{
+	if (type >= MEV_NR)
+		return -1;
+	for (int i = 0; i < MIG_EV_NARGS; i++)
+		if (ev_fields[type][i] && !strcmp(ev_fields[type][i], field))
+			return i;
+	return -1;
+}
+
 const char *mig_part_name(unsigned int p)
 {
 	return p < MP_NR ? part_names[p] : "?";
@@ -144,14 +181,26 @@ void mig_ev_write(FILE *f, const struct mig_event *e)
 	fputc('\n', f);
 }
 
+/* An integer token: signed if it has a '-', else unsigned (u64 values). */
+static bool parse_int(const char *tok, __u64 *v)
+{
+	char *end;
+
+	errno = 0;
+	if (*tok == '-')
+		*v = (__u64)strtoll(tok, &end, 10);
+	else
+		*v = strtoull(tok, &end, 10);
+	return !errno && end != tok && !*end;
+}
+
 int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		char *mode, size_t modelen, unsigned long *lineno)
 {
-	char line[1024], name[64], state[32], m[64];
-	unsigned long long ts, mig_id, ssz, n;
-	long long a[MIG_EV_NARGS];
-	unsigned int dev;
-	int t, s;
+	char line[2048], m[64], *tok, *save, *eq;
+	unsigned long long n;
+	__u64 col[6];
+	int t, s, i, ncol;
 
 	while (fgets(line, sizeof(line), f)) {
 		(*lineno)++;
@@ -164,24 +213,59 @@ int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		}
 		if (line[strspn(line, " \t\r\n")] == '\0')
 			continue;
-		memset(a, 0, sizeof(a));
-		if (sscanf(line, "%llu %63s %u %31s %llu %llu %lld %lld %lld %lld %lld %lld %lld",
-			   &ts, name, &dev, state, &mig_id, &ssz, &a[0], &a[1],
-			   &a[2], &a[3], &a[4], &a[5], &a[6]) < 6)
-			return -1;
-		t = mig_ev_lookup(name);
-		s = mig_state_lookup(state);
-		if (t < 0 || s < 0)
-			return -1;
 		memset(e, 0, sizeof(*e));
-		e->ts = ts;
+		t = s = -1;
+		ncol = 0;
+		i = 0;
+		for (tok = strtok_r(line, " \t\r\n", &save); tok;
+		     tok = strtok_r(NULL, " \t\r\n", &save)) {
+			__u64 v;
+			int k;
+
+			if (ncol == 1) {
+				t = mig_ev_lookup(tok);
+				if (t < 0)
+					return -1;
+				ncol++;
+				continue;
+			}
+			if (ncol == 3) {
+				s = mig_state_lookup(tok);
+				if (s < 0 && parse_int(tok, &v) && v < MS_NR)
+					s = (int)v;
+				if (s < 0)
+					return -1;
+				ncol++;
+				continue;
+			}
+			eq = ncol == 6 ? strchr(tok, '=') : NULL;
+			if (eq) {	/* NAME=VALUE: by name, unknown ones skipped */
+				*eq = '\0';
+				k = mig_ev_field((unsigned int)t, tok);
+				if (k < 0)
+					continue;
+				if (!parse_int(eq + 1, &v))
+					return -1;
+				e->a[k] = v;
+				continue;
+			}
+			if (!parse_int(tok, &v))
+				return -1;
+			if (ncol < 6)
+				col[ncol++] = v;
+			else if (i < MIG_EV_NARGS)
+				e->a[i++] = v;
+			else
+				return -1;
+		}
+		if (ncol < 6)
+			return -1;
+		e->ts = col[0];
 		e->type = t;
-		e->dev = dev;
+		e->dev = (__u32)col[2];
 		e->state = s;
-		e->mig_id = mig_id;
-		e->state_size = ssz;
-		for (int i = 0; i < MIG_EV_NARGS; i++)
-			e->a[i] = (uint64_t)a[i];
+		e->mig_id = col[4];
+		e->state_size = col[5];
 		return 1;
 	}
 	return 0;
@@ -198,6 +282,12 @@ void mig_model_init(struct mig_model *m,
 	memset(m, 0, sizeof(*m));
 	m->on_migration = on_migration;
 	m->arg = arg;
+}
+
+void mig_model_free(struct mig_model *m)
+{
+	for (int i = 0; i < MIG_MAX_DEVS; i++)
+		mig_attrib_free(&m->devs[i]);
 }
 
 struct mig_dev *mig_model_dev(struct mig_model *m, __u32 dev, bool create)
@@ -221,6 +311,7 @@ struct mig_dev *mig_model_dev(struct mig_model *m, __u32 dev, bool create)
 		free_slot = oldest;	/* recycle the longest-gone device */
 	if (!free_slot)
 		return NULL;
+	mig_attrib_free(free_slot);
 	memset(free_slot, 0, sizeof(*free_slot));
 	free_slot->used = true;
 	free_slot->dev = dev;
@@ -251,6 +342,7 @@ static void reset_migration(struct mig_dev *d, __u64 mig_id, __u8 role)
 	d->t_loaded = 0;
 	/* A STOP_COPY-only save file opens after the suspend arcs. */
 	d->t_susp = role == MR_SOURCE ? t_susp : 0;
+	mig_attrib_reset(d);
 }
 
 void mig_model_seed(struct mig_model *m, __u32 dev, __u32 state,
@@ -285,8 +377,10 @@ void mig_model_gc(struct mig_model *m, __u64 now, __u64 keep_ns)
 	for (int i = 0; i < MIG_MAX_DEVS; i++) {
 		struct mig_dev *d = &m->devs[i];
 
-		if (d->used && d->removed && now - d->remove_ts > keep_ns)
+		if (d->used && d->removed && now - d->remove_ts > keep_ns) {
+			mig_attrib_free(d);
 			memset(d, 0, sizeof(*d));
+		}
 	}
 }
 
@@ -363,6 +457,7 @@ static void complete_migration(struct mig_model *m, struct mig_dev *tgt,
 	r.errors = src->errors + tgt->errors;
 	r.partial = src->partial || tgt->partial || !src->t_susp;
 	r.precopy = src->precopy;
+	mig_attrib_result(src, tgt, &r);
 	src->paired = true;
 	tgt->role = MR_NONE;
 	m->nr_migrations++;
@@ -377,10 +472,17 @@ static bool is_running(__u32 s)
 
 void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 {
-	struct mig_dev *d = mig_model_dev(m, e->dev, true);
+	struct mig_dev *d;
 	__s64 ret;
 
 	m->events++;
+	/*
+	 * Only what mig-top's ring buffer carries (MIG_RB_PHASE): a full
+	 * recording (mig-trace, perf) then gives the same results.
+	 */
+	if (!mig_ev_is_phase(e->type))
+		return;
+	d = mig_model_dev(m, e->dev, true);
 	if (!d)
 		return;
 	if (e->state_size)
@@ -501,6 +603,7 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		d->last_err = (__s32)e->a[1];
 		break;
 	}
+	mig_attrib_event(m, d, e);
 }
 
 const char *mig_dev_phase(const struct mig_dev *d)
@@ -546,8 +649,25 @@ double mig_dev_progress(const struct mig_dev *d)
 	return (double)d->precopy_bytes / (double)total;
 }
 
+void mig_result_summary(char *buf, size_t len, const struct mig_result *r)
+{
+	unsigned int p = 0, c = 0;
+
+	for (unsigned int i = 1; i < MP_NR; i++)
+		if (r->part_ns[i] > r->part_ns[p])
+			p = i;
+	for (unsigned int i = 1; i < MC_NR; i++)
+		if (r->cause_ns[p][i] > r->cause_ns[p][c])
+			c = i;
+	snprintf(buf, len, "%s %.1f %%: %s", part_names[p],
+		 r->downtime_ns ? 100.0 * r->part_ns[p] / r->downtime_ns : 0.0,
+		 mig_cause_words(c, p));
+}
+
 void mig_result_json(FILE *f, const struct mig_result *r)
 {
+	char sum[128];
+
 	fprintf(f, "{\"type\":\"migration\",\"src_dev\":%u,\"dst_dev\":%u,"
 		"\"src_mig_id\":%" PRIu64 ",\"dst_mig_id\":%" PRIu64 ","
 		"\"t_start_ns\":%" PRIu64 ",\"t_end_ns\":%" PRIu64 ","
@@ -561,17 +681,72 @@ void mig_result_json(FILE *f, const struct mig_result *r)
 	fprintf(f, "},\"bytes\":{\"precopy\":%" PRIu64 ",\"stop_copy\":%" PRIu64
 		",\"total\":%" PRIu64 ",\"written\":%" PRIu64 "},"
 		"\"bytes_match\":%s,\"precopy\":%s,\"precopy_iterations\":%u,"
-		"\"images\":%u,\"errors\":%u,\"partial\":%s}",
+		"\"images\":%u,\"errors\":%u,\"partial\":%s",
 		(uint64_t)r->precopy_bytes, (uint64_t)r->stopcopy_bytes,
 		(uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
 		(uint64_t)r->written_bytes, r->bytes_match ? "true" : "false",
 		r->precopy ? "true" : "false", r->precopy_iters, r->images,
 		r->errors, r->partial ? "true" : "false");
+	/* The attribution (docs/downtime.md): causes are fixed names. */
+	mig_result_summary(sum, sizeof(sum), r);
+	fprintf(f, ",\"bottleneck\":\"%s\",\"stage\":\"%s\",\"summary\":\"%s\","
+		"\"attribution_complete\":%s,\"causes\":{",
+		mig_cause_name(r->bottleneck), mig_cause_name(r->stage), sum,
+		r->attrib_complete ? "true" : "false");
+	for (int c = 0; c < MC_NR; c++) {
+		uint64_t t = 0;
+
+		for (int p = 0; p < MP_NR; p++)
+			t += r->cause_ns[p][c];
+		fprintf(f, "%s\"%s_ns\":%" PRIu64, c ? "," : "",
+			mig_cause_name(c), t);
+	}
+	fputs("},\"attribution\":{", f);
+	for (int p = 0; p < MP_NR; p++) {
+		uint64_t dev = 0, vmm = 0;
+		int top = 0;
+
+		for (int c = 0; c < MC_NR; c++) {
+			if (mig_cause_device_bound(c))
+				dev += r->cause_ns[p][c];
+			else
+				vmm += r->cause_ns[p][c];
+			if (r->cause_ns[p][c] > r->cause_ns[p][top])
+				top = c;
+		}
+		fprintf(f, "%s\"%s\":{\"device_bound_ns\":%" PRIu64
+			",\"vmm_bound_ns\":%" PRIu64 ",\"cause\":",
+			p ? "," : "", part_names[p], dev, vmm);
+		if (r->part_ns[p])
+			fprintf(f, "\"%s\"", mig_cause_name(top));
+		else
+			fputs("null", f);
+		for (int c = 0; c < MC_NR; c++)
+			fprintf(f, ",\"%s_ns\":%" PRIu64, mig_cause_name(c),
+				(uint64_t)r->cause_ns[p][c]);
+		fputc('}', f);
+	}
+	fputs("},\"dirty_ns\":", f);
+	if (r->precopy && r->dirty_ns)
+		fprintf(f, "%" PRIu64, (uint64_t)r->dirty_ns);
+	else
+		fputs("null", f);
+	if (r->expected)
+		fprintf(f, ",\"expected_downtime_ns\":%" PRIu64 ",\"expected\":{"
+			"\"pending_bytes\":%" PRIu64 ",\"rate_Bps\":%" PRIu64
+			",\"fixed_ns\":%" PRIu64 ",\"learned\":%s}}",
+			(uint64_t)r->expected_ns, (uint64_t)r->expected_pending,
+			(uint64_t)r->expected_rate,
+			(uint64_t)r->expected_fixed_ns,
+			r->expected_learned ? "true" : "false");
+	else
+		fputs(",\"expected_downtime_ns\":null,\"expected\":null}", f);
 }
 
 void mig_result_text(FILE *f, const struct mig_result *r)
 {
 	double tot = (double)r->downtime_ns;
+	char sum[128];
 
 	fprintf(f, "migration dev %u -> dev %u: downtime %.3f ms, %" PRIu64
 		" bytes (precopy %" PRIu64 ", stop_copy %" PRIu64 ")%s\n",
@@ -579,8 +754,31 @@ void mig_result_text(FILE *f, const struct mig_result *r)
 		(uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
 		(uint64_t)r->precopy_bytes, (uint64_t)r->stopcopy_bytes,
 		r->partial ? " [partial]" : "");
-	for (int i = 0; i < MP_NR; i++)
-		fprintf(f, "  %-15s %10.3f ms %5.1f%%\n", part_names[i],
-			r->part_ns[i] / 1e6,
-			tot > 0 ? 100.0 * r->part_ns[i] / tot : 0.0);
+	for (int i = 0; i < MP_NR; i++) {
+		uint64_t dev = 0;
+		int top = 0;
+
+		for (int c = 0; c < MC_NR; c++) {
+			if (mig_cause_device_bound(c))
+				dev += r->cause_ns[i][c];
+			if (r->cause_ns[i][c] > r->cause_ns[i][top])
+				top = c;
+		}
+		fprintf(f, "  %-15s %10.3f ms %5.1f%%  device %5.1f%%  %s\n",
+			part_names[i], r->part_ns[i] / 1e6,
+			tot > 0 ? 100.0 * r->part_ns[i] / tot : 0.0,
+			r->part_ns[i] ? 100.0 * dev / r->part_ns[i] : 0.0,
+			r->part_ns[i] ? mig_cause_name(top) : "-");
+	}
+	mig_result_summary(sum, sizeof(sum), r);
+	fprintf(f, "  bottleneck: %s (%s)%s\n", mig_cause_name(r->bottleneck),
+		sum, r->attrib_complete ? "" : " [attribution incomplete]");
+	if (r->expected)
+		fprintf(f, "  expected downtime %.3f ms (%+.1f%%): %" PRIu64
+			" bytes pending at %.1f MB/s + %.3f ms fixed%s\n",
+			r->expected_ns / 1e6,
+			tot > 0 ? 100.0 * ((double)r->expected_ns - tot) / tot : 0.0,
+			(uint64_t)r->expected_pending, r->expected_rate / 1e6,
+			r->expected_fixed_ns / 1e6,
+			r->expected_learned ? " (learned)" : "");
 }

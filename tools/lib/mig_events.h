@@ -28,17 +28,18 @@ enum mig_ev_type {
 				 * a4 chunk_flags, a5 bytes, a6 pos */
 	MEV_IMAGE_DONE,		/* a0 kind, a1 image_seq, a2 chunks, a3 npages,
 				 * a4 bytes, a5 status, a6 ns */
-	MEV_SAVE_READ,		/* a0 pos, a1 len, a2 ret */
-	MEV_RESUME_WRITE,	/* a0 pos, a1 len, a2 ret */
+	MEV_SAVE_READ,		/* a0 pos, a1 len, a2 ret, a3 queued, a4 ns */
+	MEV_RESUME_WRITE,	/* a0 pos, a1 len, a2 ret, a3 queued, a4 ns */
 	MEV_RESUME_RECORD,	/* a0 pos, a1 size, a2 tag, a3 flags */
 	MEV_IMAGE_LOAD,		/* a0 image_seq, a1 chunk_seq, a2 npages,
 				 * a3 chunk_flags, a4 bytes, a5 ret */
 	MEV_FW_SUBMIT,		/* a0 seq, a1 opcode, a2 op_mod, a3 bytes */
 	MEV_FW_DONE,		/* a0 seq, a1 opcode, a2 op_mod, a3 status,
-				 * a4 bytes, a5 lat_ns */
+				 * a4 bytes, a5 lat_ns, a6 stall_ns */
 	MEV_PRECOPY_INFO,	/* a0 initial_bytes, a1 dirty_bytes, a2 ret,
 				 * a3 save_issued */
 	MEV_ERROR,		/* a0 site, a1 err, a2 fw_status */
+	MEV_SAVE_STALL,		/* a0 seq, a1 stalled, a2 ns */
 	MEV_NR,
 };
 
@@ -71,11 +72,13 @@ struct mig_devstats {
 	__u64 loads, load_bytes;	/* chunks loaded on the target */
 	__u64 precopy_initial, precopy_dirty;	/* last precopy_info */
 	__u64 fw_count[MIG_FW_NR];
-	__u64 fw_lat_sum[MIG_FW_NR];
-	__u64 fw_lat_max[MIG_FW_NR];
+	__u64 fw_lat_sum[MIG_FW_NR];	/* SAVE: without its stalls */
+	__u64 fw_lat_max[MIG_FW_NR];	/* SAVE: without its stalls */
 	__u64 fw_failed;
 	__u64 errors;
 	__u64 events;
+	__u64 save_stall_ns;	/* SAVEs paused on a full budget */
+	__u64 save_stalls;
 };
 
 /* Ring buffer policy (const volatile in the BPF program). */
@@ -106,10 +109,16 @@ const char *mig_err_site_name(unsigned int site);	/* "checksum" ... */
 int mig_err_site_lookup(const char *name);	/* -1 if unknown */
 bool mig_ev_is_phase(unsigned int type);	/* sent in MIG_RB_PHASE mode */
 
+/* Argument index of @field for event @type (a0..a6), -1 if none. */
+int mig_ev_field(unsigned int type, const char *field);
+
 /*
  * Event files: text, one event a line,
  *   <ts> <event> <dev> <state> <mig_id> <state_size> <a0> ... <a6>
  * with '#' comment lines; "# drops <n>" and "# mode <m>" are metadata.
+ * Readers also take <state> as a number and, instead of positional
+ * arguments, NAME=VALUE ones (the names of mig_ev_field(); unknown names
+ * are skipped, so records with appended fields still read).
  */
 void mig_ev_write(FILE *f, const struct mig_event *e);
 /* 1 = event, 0 = EOF, -1 = syntax error (line number in *lineno). */
@@ -131,6 +140,42 @@ enum mig_part {
 };
 const char *mig_part_name(unsigned int p);	/* "source_suspend" ... */
 
+/*
+ * Attribution (docs/downtime.md, tools/lib/mig_attrib.c): every instant of
+ * a downtime is charged to one cause, so each part splits into causes that
+ * add up to it exactly. DEVICE and TARGET_LOAD are device-bound time (a
+ * device works, the VMM waits); the others are VMM-bound.
+ */
+enum mig_cause {
+	MC_DEVICE = 0,	/* a device's firmware works: cutting the image,
+			 * SUSPEND/RESUME arcs; the reader waits */
+	MC_VMM_READ,	/* data waits for the source's reader (the SAVE
+			 * stalled on a full budget, or the rest is queued),
+			 * the target holds every byte read: nobody reads */
+	MC_TRANSPORT,	/* bytes read from the source are not at the target
+			 * yet and the target is not loading */
+	MC_TARGET_LOAD,	/* the target's write() (its LOADs) or RESUMING ->
+			 * STOP runs */
+	MC_VMM,		/* nobody works: the VMM between two requests */
+	MC_NR,
+};
+/* A bottleneck that is not a stage: the state left dirty at switchover. */
+#define MC_DIRTY	MC_NR
+
+const char *mig_cause_name(unsigned int c);	/* "device" ... "dirty" */
+/* What the cause means in words, "blocked on the reader"; @part may
+ * refine it (MP_NR: any part). */
+const char *mig_cause_words(unsigned int c, unsigned int part);
+bool mig_cause_device_bound(unsigned int c);
+/*
+ * The bottleneck of a migration from its time per cause: the largest
+ * cause, or MC_DIRTY when the source used PRE_COPY and moving the data
+ * read after STOP_COPY at the PRE_COPY rate (@dirty_ns) takes more than
+ * half of the downtime. @stage (may be NULL) gets the largest cause.
+ */
+unsigned int mig_bottleneck(const __u64 cause_ns[MC_NR], __u64 downtime_ns,
+			    bool precopy, __u64 dirty_ns, unsigned int *stage);
+
 struct mig_result {		/* one completed migration */
 	__u32 src_dev, dst_dev;
 	__u64 src_mig_id, dst_mig_id;
@@ -146,7 +191,54 @@ struct mig_result {		/* one completed migration */
 	bool bytes_match;	/* precopy + stopcopy == written */
 	bool partial;		/* tool started after the migration began */
 	bool precopy;		/* source used PRE_COPY */
+	/* attribution: each part by cause; row p sums to part_ns[p] */
+	__u64 cause_ns[MP_NR][MC_NR];
+	__u8 bottleneck;	/* enum mig_cause or MC_DIRTY */
+	__u8 stage;		/* enum mig_cause: the largest cause */
+	bool attrib_complete;	/* every span of the window was logged */
+	__u64 dirty_ns;		/* stop_copy bytes at the PRE_COPY rate, 0 if
+				 * no rate was measured */
+	/* expected downtime, estimated when the source left PRE_COPY */
+	bool expected;		/* the fields below are valid */
+	__u64 expected_ns;	/* fixed_ns + pending_bytes / rate */
+	__u64 expected_pending;	/* bytes left for the downtime */
+	__u64 expected_rate;	/* bytes/s through the slowest stage */
+	__u64 expected_fixed_ns;
+	bool expected_learned;	/* fixed part from the source's last migration */
 };
+
+/* One interval of device activity, kept for the attribution. */
+enum { MSPAN_ARC, MSPAN_STALL, MSPAN_READ, MSPAN_WRITE };
+struct mig_span {
+	__u64 start, end;	/* monotonic ns */
+	__u64 pos0, pos1;	/* READ/WRITE: stream offsets before, after */
+	__u32 kind;
+};
+
+/* Per source: what the expected downtime is computed from. */
+struct mig_expect {
+	__u64 q_ts;		/* last precopy_info */
+	__u64 q_pending;	/* its initial + dirty bytes */
+	__u64 q_read;		/* bytes read by then */
+	__u32 queries;
+	__u64 dirt_bytes, dirt_ns;	/* new dirty data between queries */
+	__u64 cmd_ns;		/* RUNNING -> PRE_COPY arc: one command */
+	/* rounds: a SAVE's start to its last byte read */
+	bool round_open, round_done;
+	__u64 round_start, round_read0, round_end;
+	double sx, sy, sxx, sxy;	/* least squares of ns over bytes */
+	__u32 rounds;
+	/* fixed part of this source's last PRE_COPY migration */
+	bool hist_valid;
+	__u64 hist_fixed_ns;
+};
+
+/* An expected downtime and what it is made of. */
+struct mig_expected {
+	__u64 ns, pending, rate, fixed_ns;
+	bool learned;
+};
+
 
 enum mig_role { MR_NONE = 0, MR_SOURCE, MR_TARGET };
 
@@ -180,6 +272,14 @@ struct mig_dev {
 	/* target side */
 	__u64 written_bytes;
 	__u64 t_loaded;		/* T4 */
+	/* attribution (mig_attrib.c) */
+	struct mig_span *spans;
+	__u32 nspans, spans_cap;
+	bool spans_lost;
+	__u64 final_npages;
+	struct mig_expect ex;
+	struct mig_expected at_t0;	/* frozen when leaving PRE_COPY */
+	bool at_t0_valid;
 };
 
 #define MIG_MAX_DEVS	256
@@ -195,6 +295,8 @@ struct mig_model {
 void mig_model_init(struct mig_model *m,
 		    void (*on_migration)(const struct mig_result *, void *),
 		    void *arg);
+/* Free what the devices hold (the model itself is the caller's). */
+void mig_model_free(struct mig_model *m);
 void mig_model_feed(struct mig_model *m, const struct mig_event *e);
 struct mig_dev *mig_model_dev(struct mig_model *m, __u32 dev, bool create);
 /*
@@ -210,11 +312,32 @@ void mig_model_gc(struct mig_model *m, __u64 now, __u64 keep_ns);
 const char *mig_dev_phase(const struct mig_dev *d);
 /* Precopy progress of a source in [0, 1], -1 when not applicable. */
 double mig_dev_progress(const struct mig_dev *d);
+/*
+ * The downtime a source in PRE_COPY would have if it switched over at
+ * @now: what is pending, at the rate its PRE_COPY rounds measured through
+ * the slowest stage, plus the fixed part. false when it cannot tell.
+ */
+bool mig_dev_expected(const struct mig_dev *d, __u64 now,
+		      struct mig_expected *x);
+/* Its JSON members, `"expected_downtime_ns":N,"expected":{...},` (null
+ * when unknown), for a device record. */
+void mig_expected_json(FILE *f, const struct mig_dev *d, __u64 now);
 
 /* One JSON object (no newline) for a completed migration. */
 void mig_result_json(FILE *f, const struct mig_result *r);
 /* Human text block for a completed migration (used by the TUI and -C). */
 void mig_result_text(FILE *f, const struct mig_result *r);
+/* "final_save 94.0 %: blocked on the reader": the largest part and what
+ * it waited for. */
+void mig_result_summary(char *buf, size_t len, const struct mig_result *r);
+
+/* Internal: the attribution's hooks in the model (mig_attrib.c). */
+void mig_attrib_event(struct mig_model *m, struct mig_dev *d,
+		      const struct mig_event *e);
+void mig_attrib_reset(struct mig_dev *d);
+void mig_attrib_free(struct mig_dev *d);
+void mig_attrib_result(struct mig_dev *src, struct mig_dev *tgt,
+		       struct mig_result *r);
 #endif /* !__VMLINUX_H__ */
 
 #endif /* MIG_EVENTS_H */

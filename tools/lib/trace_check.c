@@ -25,43 +25,10 @@
 #include "trace_check.h"
 #include "vfmig_stream.h"
 
-static const char *const ev_fields[MEV_NR][MIG_EV_NARGS] = {
-	[MEV_DEVICE] = { "event" },
-	[MEV_SET_STATE] = { "from", "target", "result", "ret", "ns" },
-	[MEV_STATE_STEP] = { "from", "to", "ret", "ns" },
-	[MEV_FILE] = { "kind", "open", "bytes", "peak_bytes" },
-	[MEV_SAVE_RECORD] = { "pos", "size", "tag", "flags" },
-	[MEV_IMAGE_CHUNK] = { "kind", "image_seq", "chunk_seq", "npages",
-			      "chunk_flags", "bytes", "pos" },
-	[MEV_IMAGE_DONE] = { "kind", "image_seq", "chunks", "npages", "bytes",
-			     "status", "ns" },
-	[MEV_SAVE_READ] = { "pos", "len", "ret" },
-	[MEV_RESUME_WRITE] = { "pos", "len", "ret" },
-	[MEV_RESUME_RECORD] = { "pos", "size", "tag", "flags" },
-	[MEV_IMAGE_LOAD] = { "image_seq", "chunk_seq", "npages", "chunk_flags",
-			     "bytes", "ret" },
-	[MEV_FW_SUBMIT] = { "seq", "opcode", "op_mod", "bytes" },
-	[MEV_FW_DONE] = { "seq", "opcode", "op_mod", "status", "bytes",
-			  "lat_ns" },
-	[MEV_PRECOPY_INFO] = { "initial_bytes", "dirty_bytes", "ret",
-			       "save_issued" },
-	[MEV_ERROR] = { "site", "err", "fw_status" },
-};
-
 /* Pseudo fields beyond a0..a6. */
 #define F_DEV	100
 #define F_STATE	101
 #define F_MIGID	102
-
-int mig_ev_field(unsigned int type, const char *field)
-{
-	if (type >= MEV_NR)
-		return -1;
-	for (int i = 0; i < MIG_EV_NARGS; i++)
-		if (ev_fields[type][i] && !strcmp(ev_fields[type][i], field))
-			return i;
-	return -1;
-}
 
 static int field_index(unsigned int type, const char *field)
 {
@@ -561,6 +528,7 @@ int tc_check(const char *spec, const struct tc_events *evs, FILE *out)
 	}
 	(void)save;
 	free(copy);
+	mig_model_free(m);
 	free(m);
 	return fails;
 }

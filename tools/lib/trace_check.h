@@ -31,8 +31,6 @@ void tc_free(struct tc_events *evs);
  */
 int tc_check(const char *spec, const struct tc_events *evs, FILE *out);
 
-/* Argument index of @field for event @type (a0..a6), -1 if none. */
-int mig_ev_field(unsigned int type, const char *field);
 /* Parse "250ms", "1.5s", "20us", "300ns" or plain ns. 0 or -1. */
 int tc_parse_duration(const char *s, unsigned long long *ns);
 

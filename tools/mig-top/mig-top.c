@@ -43,6 +43,7 @@ static int nrows;
 static struct { uint32_t dev; struct mig_devstats st; bool valid; }
 	prev[MT_MAX_ROWS];
 static uint64_t last_sample_ns;
+static uint64_t replay_ts;	/* replay: the last event's time is "now" */
 static enum mt_sort sort_key = MT_SORT_DEV;
 static bool sort_rev;
 static char filt[64];
@@ -331,14 +332,22 @@ static void sample(void)
 /* Output: JSON lines and text                                         */
 /* ------------------------------------------------------------------ */
 
+static uint64_t model_now(void)
+{
+	return replay_ts ? replay_ts : vfmig_now_ns();
+}
+
+
 static const char *role_name(int role)
 {
 	return role == MR_SOURCE ? "source" : role == MR_TARGET ? "target" : "none";
 }
 
+static void fmt_bytes(char *b, size_t n, double v);
+
 static void print_json_rows(void)
 {
-	uint64_t now = vfmig_now_ns();
+	uint64_t now = model_now();
 	uint64_t drops = t_drops();
 	char name[64];
 
@@ -377,6 +386,7 @@ static void print_json_rows(void)
 			printf("\"eta_ns\":%.0f,", r->eta_s * 1e9);
 		else
 			printf("\"eta_ns\":null,");
+		mig_expected_json(stdout, d, now);
 		printf("\"chunks\":%" PRIu64 ",\"images\":%" PRIu64 ",\"loads\":%" PRIu64
 		       ",\"fw\":{", (uint64_t)r->st.chunks, (uint64_t)r->st.images,
 		       (uint64_t)r->st.loads);
@@ -386,8 +396,10 @@ static void print_json_rows(void)
 			       mig_fw_op_name(op), (uint64_t)r->st.fw_count[op],
 			       r->st.fw_count[op] ? (uint64_t)(r->st.fw_lat_sum[op] / r->st.fw_count[op]) : 0,
 			       (uint64_t)r->st.fw_lat_max[op]);
-		printf("},\"fw_failed\":%" PRIu64 ",\"errors\":%" PRIu64 ",",
-		       (uint64_t)r->st.fw_failed, (uint64_t)r->st.errors);
+		printf("},\"fw_failed\":%" PRIu64 ",\"errors\":%" PRIu64 ","
+		       "\"save_stalls\":%" PRIu64 ",\"save_stall_ns\":%" PRIu64 ",",
+		       (uint64_t)r->st.fw_failed, (uint64_t)r->st.errors,
+		       (uint64_t)r->st.save_stalls, (uint64_t)r->st.save_stall_ns);
 		if (d->last_err)
 			printf("\"last_error\":{\"site\":\"%s\",\"err\":%d},",
 			       mig_err_site_name(d->last_err_site), d->last_err);
@@ -409,6 +421,21 @@ static void fmt_bytes(char *b, size_t n, double v)
 		i++;
 	}
 	snprintf(b, n, i ? "%.1f%s" : "%.0f%s", v, u[i]);
+}
+
+/* "3.2 ms (1.2M pending at 410.0 MB/s + 1.1 ms fixed)" for a PRE_COPY source. */
+static bool expected_line(char *b, size_t n, const struct mig_dev *d)
+{
+	struct mig_expected x;
+	char p[16];
+
+	if (d->state != MS_PRE_COPY || !mig_dev_expected(d, model_now(), &x))
+		return false;
+	fmt_bytes(p, sizeof(p), (double)x.pending);
+	snprintf(b, n, "dev %u: %.3f ms (%s pending at %.1f MB/s + %.3f ms fixed%s)",
+		 d->dev, x.ns / 1e6, p, x.rate / 1e6, x.fixed_ns / 1e6,
+		 x.learned ? ", learned" : "");
+	return true;
 }
 
 static void fmt_ns(char *b, size_t n, double ns)
@@ -510,6 +537,9 @@ static void print_text(void)
 		row_line(line, sizeof(line), &rows[i]);
 		printf("%s\n", line);
 	}
+	for (int i = 0; i < nrows; i++)
+		if (expected_line(line, sizeof(line), rows[i].md))
+			printf("expected downtime if switched now: %s\n", line);
 	fflush(stdout);
 }
 
@@ -522,7 +552,7 @@ static const char part_ch[MP_NR] = { 'S', 'F', 'D', 'L', 'R' };
 static void draw_breakdown(int y, int cols, const struct mig_result *r)
 {
 	int width = cols - 4, x = 2, used = 0;
-	char a[16];
+	char a[16], sum[128];
 
 	if (width < 10)
 		return;
@@ -561,6 +591,18 @@ static void draw_breakdown(int y, int cols, const struct mig_result *r)
 		printw(" %c %s %s (%.1f%%) ", part_ch[p], mig_part_name(p), a,
 		       r->downtime_ns ? 100.0 * r->part_ns[p] / r->downtime_ns : 0);
 	}
+	/* Whom it waited for (docs/downtime.md, "Attribution"). */
+	mig_result_summary(sum, sizeof(sum), r);
+	mvprintw(y + 3, 0, " Bottleneck: ");
+	attron(A_BOLD);
+	printw("%s", mig_cause_name(r->bottleneck));
+	attroff(A_BOLD);
+	printw(" (%s)", sum);
+	if (r->expected) {
+		fmt_ns(a, sizeof(a), r->expected_ns);
+		printw("   expected %s (%+.0f%%)", a, r->downtime_ns ?
+		       100.0 * ((double)r->expected_ns - r->downtime_ns) / r->downtime_ns : 0);
+	}
 }
 
 static void draw_tui(void)
@@ -585,19 +627,27 @@ static void draw_tui(void)
 	mvprintw(3, 0, "%-*.*s", cols, cols, HDR);
 	attroff(A_REVERSE);
 	y = 4;
-	for (int i = 0; i < nrows && y < rows_ - 8; i++, y++) {
+	for (int i = 0; i < nrows && y < rows_ - 9; i++, y++) {
 		row_line(line, sizeof(line), &rows[i]);
 		mvprintw(y, 0, "%.*s", cols, line);
 	}
 	if (!nrows)
 		mvprintw(y++, 0, generic ? "  (no device has changed migration state yet)" :
 			 "  (no vfmig devices seen yet)");
-	y = rows_ - 8 > y + 1 ? rows_ - 8 : y + 1;
+	for (int i = 0; i < nrows && y < rows_ - 9; i++) {
+		char ex[600];
+
+		if (!expected_line(line, sizeof(line), rows[i].md))
+			continue;
+		snprintf(ex, sizeof(ex), "Expected downtime if switched now: %s", line);
+		mvprintw(y++, 0, "%.*s", cols, ex);
+	}
+	y = rows_ - 9 > y + 1 ? rows_ - 9 : y + 1;
 	if (ndone) {
 		int first = ndone > opts.keep ? ndone - opts.keep : 0;
 
 		draw_breakdown(y, cols, &done[ndone - 1]);
-		y += 4;
+		y += 5;
 		mvprintw(y++, 0, "Recent migrations (S suspend, F final save, D drain, L target load, R target resume):");
 		for (int i = ndone - 1; i >= first && y < rows_; i--, y++) {
 			const struct mig_result *r = &done[i];
@@ -610,8 +660,8 @@ static void draw_tui(void)
 				fmt_ns(a, sizeof(a), r->part_ns[p]);
 				printw(" %c:%-8s", part_ch[p], a);
 			}
-			printw(" %" PRIu64 "B%s", (uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
-			       r->partial ? " partial" : "");
+			printw(" %" PRIu64 "B %s%s", (uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
+			       mig_cause_name(r->bottleneck), r->partial ? " partial" : "");
 		}
 	} else {
 		mvprintw(y, 0, "No completed migration yet: the downtime breakdown appears here after STOP_COPY.");
@@ -698,8 +748,11 @@ static int replay(const char *path)
 		fprintf(stderr, "mig-top: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	while ((rc = mig_ev_read(f, &e, &drops, mode, sizeof(mode), &lineno)) > 0)
+	while ((rc = mig_ev_read(f, &e, &drops, mode, sizeof(mode), &lineno)) > 0) {
+		if (e.ts > replay_ts)
+			replay_ts = e.ts;
 		mig_model_feed(&model, &e);
+	}
 	if (f != stdin)
 		fclose(f);
 	if (rc < 0) {
@@ -723,6 +776,7 @@ static int replay(const char *path)
 	} else {
 		print_text();
 	}
+	mig_model_free(&model);
 	return 0;
 }
 
@@ -824,6 +878,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < ndone; i++)
 			mig_result_text(stdout, &done[i]);
 	ring_buffer__free(rb);
+	mig_model_free(&model);
 	if (generic)
 		generic_close(&gtracer);
 	else
