@@ -201,6 +201,7 @@ ARGS_PROGS(vfmig_fw_cmd_done, MEV_FW_DONE, 7, 0)
 ARGS_PROGS(vfmig_precopy_info, MEV_PRECOPY_INFO, 4, 1u << 2)
 ARGS_PROGS(vfmig_error, MEV_ERROR, 3, 1u << 1)
 ARGS_PROGS(vfmig_save_stall, MEV_SAVE_STALL, 3, 0)
+ARGS_PROGS(vfmig_state_change, MEV_STATE_CHANGE, 3, 0)
 
 /* ------------------------------------------------------------------ */
 /* Classic tracepoints: ctx is the record (the tracefs format file)    */
@@ -236,6 +237,7 @@ struct rec_precopy_info {
 };
 struct rec_error { REC_HEAD; __u32 site; int err; __u32 fw_status; };
 struct rec_save_stall { REC_HEAD; __u64 seq; __u32 stalled; __u64 ns; };
+struct rec_state_change { REC_HEAD; __u32 from, to, cause; };
 
 #define REC_INIT(e, r, t)						\
 	struct mig_event e = {};					\
@@ -385,5 +387,13 @@ int tp_vfmig_save_stall(struct rec_save_stall *r)
 {
 	REC_INIT(e, r, MEV_SAVE_STALL);
 	e.a[0] = r->seq; e.a[1] = r->stalled; e.a[2] = r->ns;
+	return process(&e);
+}
+
+SEC("tp/vfmig/vfmig_state_change")
+int tp_vfmig_state_change(struct rec_state_change *r)
+{
+	REC_INIT(e, r, MEV_STATE_CHANGE);
+	e.a[0] = r->from; e.a[1] = r->to; e.a[2] = r->cause;
 	return process(&e);
 }

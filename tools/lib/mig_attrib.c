@@ -14,15 +14,19 @@
  * by the part it falls in:
  *
  *   source_suspend  a source arc runs: device; else vmm
- *   final_save      the SAVE stalls: reader(); else device
- *   drain           reader()
+ *   final_save      the reader waits on an empty queue and the SAVE does
+ *   drain           not stall: device; else reader()
  *   target_load     a target write or arc runs: target_load; bytes read
  *                   and not written yet: transport; else vmm
  *   target_resume   a target arc runs: device; else vmm
  *
- * reader() is the time data waits for the reader: target_load while a
+ * reader() is the time data waits for the reader (the SAVE stalls on a
+ * full budget, or chunks are queued and not read): target_load while a
  * target write runs (a VMM that writes each chunk before it reads the
  * next), transport while bytes read are not at the target, else vmm_read.
+ * The reader waits on an empty queue from a read that left nothing queued
+ * (vfmig_save_read's queued = 0: a short read, -EAGAIN, a blocking read
+ * in progress) to the next read that returns data.
  * The intervals between the sweep's points partition T0..T5, so every part
  * splits exactly into its causes.
  */
@@ -34,7 +38,9 @@
 
 #include "mig_events.h"
 
-#define SPANS_MAX	(1u << 18)	/* per device: 10 MiB of log at most */
+#define SPANS_MAX	(1u << 18)	/* per device: 12 MiB of log at most */
+#define ERESTARTSYS_	512		/* the kernel's, not in errno.h */
+#define K_MIN_BYTES	(1u << 20)	/* stop-copy data to learn a pace from */
 
 static const char *const cause_names[MC_NR + 1] = {
 	[MC_DEVICE] = "device",
@@ -105,8 +111,8 @@ static __u64 sub0(__u64 a, __u64 b)
 /* The span log                                                        */
 /* ------------------------------------------------------------------ */
 
-static void span_add(struct mig_dev *d, __u32 kind, __u64 start, __u64 end,
-		     __u64 pos0, __u64 pos1)
+static struct mig_span *span_add(struct mig_dev *d, __u32 kind, __u64 start,
+				 __u64 end, __u64 pos0, __u64 pos1)
 {
 	struct mig_span *sp;
 
@@ -115,12 +121,12 @@ static void span_add(struct mig_dev *d, __u32 kind, __u64 start, __u64 end,
 
 		if (d->spans_cap >= SPANS_MAX) {
 			d->spans_lost = true;
-			return;
+			return NULL;
 		}
 		sp = realloc(d->spans, cap * sizeof(*sp));
 		if (!sp) {
 			d->spans_lost = true;
-			return;
+			return NULL;
 		}
 		d->spans = sp;
 		d->spans_cap = cap;
@@ -131,6 +137,8 @@ static void span_add(struct mig_dev *d, __u32 kind, __u64 start, __u64 end,
 	sp->end = end;
 	sp->pos0 = pos0;
 	sp->pos1 = pos1;
+	sp->queued = 0;
+	return sp;
 }
 
 /* A source inside its downtime window: target writes matter now. */
@@ -171,8 +179,10 @@ void mig_attrib_reset(struct mig_dev *d)
 	}
 	d->nspans = n;
 	d->final_npages = 0;
+	d->read_empty = d->empty_at_t1 = true;
 	ex.hist_valid = d->ex.hist_valid;
 	ex.hist_fixed_ns = d->ex.hist_fixed_ns;
+	ex.hist_k = d->ex.hist_k;
 	d->ex = ex;
 	memset(&d->at_t0, 0, sizeof(d->at_t0));
 	d->at_t0_valid = false;
@@ -213,13 +223,18 @@ static void round_close(struct mig_dev *d)
 	x->sy += t;
 	x->sxx += b * b;
 	x->sxy += b * t;
+	if (!x->rounds || b < x->xmin)
+		x->xmin = b;
+	if (b > x->xmax)
+		x->xmax = b;
 	x->rounds++;
 }
 
 /*
  * Time of a round of @bytes = a + b * bytes, by least squares over the
- * rounds; with one round (or no usable line) the intercept is the
- * source's command time. false: no round yet.
+ * rounds when their sizes differ enough (twice) to tell a from b; else (or
+ * with no usable line) the intercept is the source's command time, what
+ * a SAVE costs before its first chunk. false: no round yet.
  */
 static bool round_fit(const struct mig_expect *x, double *a, double *b)
 {
@@ -227,7 +242,7 @@ static bool round_fit(const struct mig_expect *x, double *a, double *b)
 
 	if (!x->rounds || x->sx <= 0)
 		return false;
-	if (x->rounds >= 2) {
+	if (x->rounds >= 2 && x->xmax >= 2 * x->xmin) {
 		double den = n * x->sxx - x->sx * x->sx;
 
 		if (den > 0) {
@@ -262,6 +277,9 @@ bool mig_dev_expected(const struct mig_dev *d, __u64 now,
 		b = (double)(now - x->round_start) /
 		    (double)(d->precopy_bytes - x->round_read0);
 	}
+	/* The last downtime moved data k times as slow as PRE_COPY did. */
+	if (x->hist_k > 0)
+		b *= x->hist_k;
 	if (x->queries) {
 		left = sub0(x->q_pending, d->precopy_bytes - x->q_read);
 		if (x->dirt_ns && now > x->q_ts)
@@ -325,6 +343,8 @@ void mig_attrib_event(struct mig_model *m, struct mig_dev *d,
 			span_add(d, MSPAN_ARC, start, e->ts, 0, 0);
 		if (!src)
 			break;
+		if (e->a[1] == MS_STOP_COPY)
+			d->empty_at_t1 = d->read_empty;
 		if (!is_precopy(e->a[0]) && is_precopy(e->a[1])) {
 			d->ex.cmd_ns = e->a[3];
 			round_open(d, start);
@@ -344,9 +364,18 @@ void mig_attrib_event(struct mig_model *m, struct mig_dev *d,
 		if (!src)
 			break;
 		ret = (__s64)e->a[2];
-		if (ret > 0 && d->t_susp)
-			span_add(d, MSPAN_READ, sub0(e->ts, e->a[4]), e->ts,
-				 e->a[0], e->a[0] + (__u64)ret);
+		if (ret == -ERESTARTSYS_)	/* a signal: nothing changed */
+			break;
+		d->read_empty = ret <= 0 || !e->a[3];
+		if (d->t_susp) {
+			struct mig_span *sp;
+
+			sp = span_add(d, MSPAN_READ, sub0(e->ts, e->a[4]),
+				      e->ts, e->a[0],
+				      e->a[0] + (ret > 0 ? (__u64)ret : 0));
+			if (sp)
+				sp->queued = d->read_empty ? 0 : e->a[3];
+		}
 		if (ret > 0 && d->ex.round_open && is_precopy(e->state) &&
 		    e->ts > d->ex.round_end)
 			d->ex.round_end = e->ts;
@@ -404,6 +433,7 @@ enum { E_BOUND, E_SRC_ARC, E_STALL, E_TGT_ARC, E_WRITE, E_READ_END };
 struct edge {
 	__u64 t;
 	__u64 pos;
+	__u64 queued;
 	__u32 what;
 	__s32 delta;
 	__u32 rank;	/* boundaries in order at equal times */
@@ -420,6 +450,7 @@ static int edge_cmp(const void *pa, const void *pb)
 
 struct sweep {
 	int arc_src, arc_tgt, stall, write;
+	bool waiting;	/* the reader waits on an empty queue */
 	__u64 r, w;	/* bytes read from the source, written to the target */
 };
 
@@ -437,9 +468,8 @@ static unsigned int classify(const struct sweep *s, int part)
 	case MP_SRC_SUSPEND:
 		return s->arc_src > 0 ? MC_DEVICE : MC_VMM;
 	case MP_FINAL_SAVE:
-		return s->stall > 0 ? reader_cause(s) : MC_DEVICE;
 	case MP_DRAIN:
-		return reader_cause(s);
+		return s->waiting && !s->stall ? MC_DEVICE : reader_cause(s);
 	case MP_TGT_LOAD:
 		if (s->write > 0 || s->arc_tgt > 0)
 			return MC_TARGET_LOAD;
@@ -468,11 +498,12 @@ static void push_spans(struct edge *ev, size_t *n, const struct mig_dev *d,
 			break;
 		default:
 			ev[(*n)++] = (struct edge){ sp->end, sp->pos1,
-						    E_READ_END, 0, 10 };
+						    sp->queued, E_READ_END, 0,
+						    10 };
 			continue;
 		}
-		ev[(*n)++] = (struct edge){ sp->start, 0, what, 1, 10 };
-		ev[(*n)++] = (struct edge){ sp->end, sp->pos1, what, -1, 10 };
+		ev[(*n)++] = (struct edge){ sp->start, 0, 0, what, 1, 10 };
+		ev[(*n)++] = (struct edge){ sp->end, sp->pos1, 0, what, -1, 10 };
 	}
 }
 
@@ -501,12 +532,13 @@ static void sweep(const struct mig_dev *src, const struct mig_dev *tgt,
 		return;
 	}
 	for (int i = 0; i <= MP_NR; i++)
-		ev[n++] = (struct edge){ r->t[i], 0, E_BOUND, i, (__u32)i };
+		ev[n++] = (struct edge){ r->t[i], 0, 0, E_BOUND, i, (__u32)i };
 	push_spans(ev, &n, src, true);
 	push_spans(ev, &n, tgt, false);
 	qsort(ev, n, sizeof(*ev), edge_cmp);
 	s.r = first_pos(src, MSPAN_READ, r->precopy_bytes + r->stopcopy_bytes);
 	s.w = first_pos(tgt, MSPAN_WRITE, r->written_bytes);
+	s.waiting = src->empty_at_t1;
 
 	for (size_t i = 0; i < n && part < MP_NR;) {
 		__u64 t = ev[i].t;
@@ -536,6 +568,7 @@ static void sweep(const struct mig_dev *src, const struct mig_dev *tgt,
 				break;
 			case E_READ_END:
 				s.r = x->pos;
+				s.waiting = !x->queued;
 				break;
 			}
 		}
@@ -551,7 +584,7 @@ static void sweep(const struct mig_dev *src, const struct mig_dev *tgt,
 void mig_attrib_result(struct mig_dev *src, struct mig_dev *tgt,
 		       struct mig_result *r)
 {
-	__u64 total[MC_NR] = { 0 };
+	__u64 total[MC_NR] = { 0 }, data;
 	unsigned int stage;
 	double a, b;
 
@@ -561,8 +594,19 @@ void mig_attrib_result(struct mig_dev *src, struct mig_dev *tgt,
 	for (int p = 0; p < MP_NR; p++)
 		for (int c = 0; c < MC_NR; c++)
 			total[c] += r->cause_ns[p][c];
-	if (r->precopy && round_fit(&src->ex, &a, &b))
-		r->dirty_ns = (__u64)(b * (double)r->stopcopy_bytes);
+	/*
+	 * Moving the data left dirty: final_save + drain beyond what a SAVE
+	 * costs before its first chunk (a command), when the final image
+	 * carried pages.
+	 */
+	if (!round_fit(&src->ex, &a, &b)) {
+		a = (double)src->ex.cmd_ns;
+		b = 0;
+	}
+	data = sub0(r->part_ns[MP_FINAL_SAVE] + r->part_ns[MP_DRAIN],
+		    src->ex.cmd_ns);
+	if (r->precopy && src->final_npages)
+		r->dirty_ns = data;
 	r->bottleneck = mig_bottleneck(total, r->downtime_ns, r->precopy,
 				       r->dirty_ns, &stage);
 	r->stage = stage;
@@ -575,11 +619,21 @@ void mig_attrib_result(struct mig_dev *src, struct mig_dev *tgt,
 		r->expected_fixed_ns = src->at_t0.fixed_ns;
 		r->expected_learned = src->at_t0.learned;
 	}
-	/* What does not move data, for this source's next estimate. */
+	/*
+	 * For this source's next estimate: what did not move data, and, if
+	 * enough moved, how its pace compared with PRE_COPY's.
+	 */
 	if (r->precopy && !r->partial) {
 		src->ex.hist_valid = true;
 		src->ex.hist_fixed_ns = r->part_ns[MP_SRC_SUSPEND] +
 					r->part_ns[MP_TGT_LOAD] +
 					r->part_ns[MP_TGT_RESUME];
+		if (b > 0 && r->stopcopy_bytes >= K_MIN_BYTES) {
+			double k = (double)sub0(r->part_ns[MP_FINAL_SAVE] +
+						r->part_ns[MP_DRAIN], (__u64)a) /
+				   (b * (double)r->stopcopy_bytes);
+
+			src->ex.hist_k = k < 0.05 ? 0.05 : k > 20 ? 20 : k;
+		}
 	}
 }

@@ -35,6 +35,7 @@ static const char *const ev_names[MEV_NR] = {
 	[MEV_PRECOPY_INFO] = "precopy_info",
 	[MEV_ERROR] = "error",
 	[MEV_SAVE_STALL] = "save_stall",
+	[MEV_STATE_CHANGE] = "state_change",
 };
 
 /* The TP_PROTO argument names of each event, a0..a6 (docs/tracepoints.md). */
@@ -60,6 +61,7 @@ static const char *const ev_fields[MEV_NR][MIG_EV_NARGS] = {
 			       "save_issued" },
 	[MEV_ERROR] = { "site", "err", "fw_status" },
 	[MEV_SAVE_STALL] = { "seq", "stalled", "ns" },
+	[MEV_STATE_CHANGE] = { "from", "to", "cause" },
 };
 
 static const char *const state_names[MS_NR] = {

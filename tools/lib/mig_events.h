@@ -40,6 +40,7 @@ enum mig_ev_type {
 				 * a3 save_issued */
 	MEV_ERROR,		/* a0 site, a1 err, a2 fw_status */
 	MEV_SAVE_STALL,		/* a0 seq, a1 stalled, a2 ns */
+	MEV_STATE_CHANGE,	/* a0 from, a1 to, a2 cause */
 	MEV_NR,
 };
 
@@ -170,7 +171,8 @@ bool mig_cause_device_bound(unsigned int c);
 /*
  * The bottleneck of a migration from its time per cause: the largest
  * cause, or MC_DIRTY when the source used PRE_COPY and moving the data
- * read after STOP_COPY at the PRE_COPY rate (@dirty_ns) takes more than
+ * left dirty at switchover (@dirty_ns: the time the downtime spent moving
+ * the stop-copy data, beyond the fixed cost of an image) took more than
  * half of the downtime. @stage (may be NULL) gets the largest cause.
  */
 unsigned int mig_bottleneck(const __u64 cause_ns[MC_NR], __u64 downtime_ns,
@@ -196,8 +198,8 @@ struct mig_result {		/* one completed migration */
 	__u8 bottleneck;	/* enum mig_cause or MC_DIRTY */
 	__u8 stage;		/* enum mig_cause: the largest cause */
 	bool attrib_complete;	/* every span of the window was logged */
-	__u64 dirty_ns;		/* stop_copy bytes at the PRE_COPY rate, 0 if
-				 * no rate was measured */
+	__u64 dirty_ns;		/* PRE_COPY: time final_save + drain spent
+				 * moving data (beyond a round's fixed cost) */
 	/* expected downtime, estimated when the source left PRE_COPY */
 	bool expected;		/* the fields below are valid */
 	__u64 expected_ns;	/* fixed_ns + pending_bytes / rate */
@@ -212,6 +214,7 @@ enum { MSPAN_ARC, MSPAN_STALL, MSPAN_READ, MSPAN_WRITE };
 struct mig_span {
 	__u64 start, end;	/* monotonic ns */
 	__u64 pos0, pos1;	/* READ/WRITE: stream offsets before, after */
+	__u64 queued;		/* READ: bytes left queued after it */
 	__u32 kind;
 };
 
@@ -227,16 +230,20 @@ struct mig_expect {
 	bool round_open, round_done;
 	__u64 round_start, round_read0, round_end;
 	double sx, sy, sxx, sxy;	/* least squares of ns over bytes */
+	double xmin, xmax;		/* the smallest and largest round */
 	__u32 rounds;
-	/* fixed part of this source's last PRE_COPY migration */
+	/* learned from this source's last PRE_COPY migration: its fixed
+	 * part, and how much faster (k < 1) its downtime moved data than
+	 * its PRE_COPY rounds did */
 	bool hist_valid;
 	__u64 hist_fixed_ns;
+	double hist_k;		/* 0: not measured */
 };
 
 /* An expected downtime and what it is made of. */
 struct mig_expected {
 	__u64 ns, pending, rate, fixed_ns;
-	bool learned;
+	bool learned;		/* from the source's last migration */
 };
 
 
@@ -276,6 +283,8 @@ struct mig_dev {
 	struct mig_span *spans;
 	__u32 nspans, spans_cap;
 	bool spans_lost;
+	bool read_empty;	/* the last read left nothing queued */
+	bool empty_at_t1;	/* ... as STOP_COPY began */
 	__u64 final_npages;
 	struct mig_expect ex;
 	struct mig_expected at_t0;	/* frozen when leaving PRE_COPY */

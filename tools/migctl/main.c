@@ -138,6 +138,9 @@ static void print_json(const struct report *r, const char *err)
 		json_u64("load_ns", r->load_ns, &f);
 		json_u64("resume_ns", r->resume_ns, &f);
 		json_u64("load_overlap_ns", r->load_overlap_ns, &f);
+		json_u64("throttle_ns", r->throttle_ns, &f);
+		json_u64("precopy_rate_Bps", r->precopy_rate_bps, &f);
+		json_str("bottleneck", r->bottleneck, &f);
 		json_u64("downtime_limit_ns", g_opts.downtime_limit_ns, &f);
 		json_u64("expected_downtime_ns",
 			 r->expected_downtime_ns == UINT64_MAX ? 0 : r->expected_downtime_ns, &f);
@@ -194,6 +197,13 @@ static void print_human(const struct report *r)
 		if (r->load_overlap_ns)
 			printf(" (load overlapped drain by %.3f)", ms(r->load_overlap_ns));
 		printf("\n");
+		if (r->bottleneck) {
+			printf("  bottleneck: %s", r->bottleneck);
+			if (r->throttle_ns)
+				printf(" (the --bandwidth throttle slept %.3f ms of the transfer)",
+				       ms(r->throttle_ns));
+			printf("\n");
+		}
 		if (r->bandwidth_bps)
 			printf("  at switchover: %" PRIu64 " bytes pending, bandwidth %.1f MB/s,"
 			       " expected downtime %.1f ms (limit %.1f ms)\n",

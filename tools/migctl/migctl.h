@@ -42,6 +42,9 @@ struct report {
 	uint64_t precopy_bytes, stop_copy_bytes, total_bytes;
 	uint64_t bandwidth_bps, pending_bytes, expected_downtime_ns;
 	uint64_t load_total_ns;		/* target side: every write() + STOP */
+	uint64_t throttle_ns;		/* STOP_COPY: slept for --bandwidth */
+	uint64_t precopy_rate_bps;	/* PRE_COPY rounds' bytes / their time */
+	const char *bottleneck;		/* mig_cause_name() */
 	char src_digest[16], tgt_digest[16];
 	char src_generation[24], tgt_generation[24];
 	char src_mig_id[24], tgt_mig_id[24];

@@ -18,6 +18,7 @@
 #include <linux/types.h>
 #include <linux/vfio.h>
 
+#include "mig_events.h"
 #include "migctl.h"
 
 #define READ_BUF	(1u << 20)	/* as QEMU's data buffer */
@@ -260,6 +261,35 @@ void source_recover(struct vfio_dev *d)
 		vfio_dev_reset(d);
 }
 
+/*
+ * The bottleneck in mig-top's words (docs/downtime.md, "migctl and the
+ * kernel's causes"): waiting in read()/poll() and the state changes are
+ * the devices' time, the throttle's sleeps the reader holding back, the
+ * rest of the transfer transport, the target's writes its load.
+ */
+static void report_bottleneck(struct report *r, bool pre)
+{
+	__u64 c[MC_NR] = { 0 };
+	uint64_t dirty = 0, data, fixed;
+
+	c[MC_DEVICE] = r->suspend_ns + r->drain_ns + r->resume_ns;
+	c[MC_VMM_READ] = r->throttle_ns < r->transfer_ns ? r->throttle_ns :
+			 r->transfer_ns;
+	c[MC_TRANSPORT] = r->transfer_ns - c[MC_VMM_READ];
+	c[MC_TARGET_LOAD] = r->load_ns;
+	/*
+	 * Moving what was left dirty (more than a page): the stop-copy
+	 * data's way, beyond the fixed cost of an image, about one state
+	 * arc (suspend_ns holds two).
+	 */
+	data = r->drain_ns + r->transfer_ns + r->load_ns;
+	fixed = r->suspend_ns / 2;
+	if (pre && r->stop_copy_bytes > 4096)
+		dirty = data > fixed ? data - fixed : 0;
+	r->bottleneck = mig_cause_name(mig_bottleneck(c, r->downtime_ns, pre,
+						      dirty, NULL));
+}
+
 /* --- the engine ----------------------------------------------------------- */
 
 struct run {
@@ -272,6 +302,9 @@ struct run {
 	uint64_t sink_ns;
 	uint64_t pump_ns;		/* wall time of PRE_COPY pumps */
 	uint64_t thr_start, thr_bytes;	/* bandwidth cap */
+	uint64_t throttle_ns;		/* slept for the cap */
+	/* PRE_COPY rounds: a SAVE's start to the end of its stream read */
+	uint64_t round_start, round_ns, round_bytes;
 };
 
 static void sleep_ns(uint64_t ns)
@@ -294,9 +327,10 @@ static void throttle(struct run *s, size_t n)
 	want = (uint64_t)((double)s->thr_bytes * 1e9 / (double)g_opts.bandwidth);
 	el = now_ns() - s->thr_start;
 	while (want > el && !g_stop) {
-		uint64_t d = want - el;
+		uint64_t d = want - el, t = now_ns();
 
 		sleep_ns(d > 100000000ull ? 100000000ull : d);
+		s->throttle_ns += now_ns() - t;
 		el = now_ns() - s->thr_start;
 	}
 }
@@ -382,21 +416,39 @@ static int precopy_query(struct run *s, uint64_t *init, uint64_t *dirty,
 	return 0;
 }
 
+/*
+ * A PRE_COPY pump, timed also as a round: from the start of the SAVE it
+ * reads (PRE_COPY entry, or the query that issued it) to its last byte,
+ * as mig-top measures the stream's rate through every stage.
+ */
+static int precopy_pump(struct run *s, struct report *r, char *err)
+{
+	uint64_t t = now_ns(), b = s->bytes_pre;
+
+	if (pump(s, false, err))
+		return -1;
+	s->pump_ns += now_ns() - t;
+	r->iterations++;
+	if (s->bytes_pre > b) {
+		s->round_ns += now_ns() - s->round_start;
+		s->round_bytes += s->bytes_pre - b;
+	}
+	return 0;
+}
+
 /* PRE_COPY until QEMU's switchover rule or a cap says stop. */
 static int precopy_loop(struct run *s, struct report *r, char *err)
 {
-	uint64_t t_start = now_ns(), init, dirty, sc, t;
+	uint64_t t_start = now_ns(), init, dirty, sc;
 
 	for (;;) {
 		uint64_t bw, pending, thresh;
 
-		t = now_ns();
-		if (pump(s, false, err))
+		if (precopy_pump(s, r, err))
 			return -1;
-		s->pump_ns += now_ns() - t;
-		r->iterations++;
 		if (precopy_query(s, &init, &dirty, &sc, err))
 			return -1;
+		s->round_start = now_ns();
 
 		bw = s->pump_ns ? (uint64_t)((double)s->bytes_pre * 1e9 /
 					     (double)s->pump_ns) : 0;
@@ -415,13 +467,8 @@ static int precopy_loop(struct run *s, struct report *r, char *err)
 			 * now (vfmig, mlx5): read it while the device still
 			 * runs instead of in the downtime.
 			 */
-			if (dirty) {
-				t = now_ns();
-				if (pump(s, false, err))
-					return -1;
-				s->pump_ns += now_ns() - t;
-				r->iterations++;
-			}
+			if (dirty && precopy_pump(s, r, err))
+				return -1;
 			return 0;
 		}
 		if (r->iterations >= g_opts.max_iterations) {
@@ -523,6 +570,7 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	r->mode = pre ? "precopy" : "stop_copy";
 	if (pre) {
 		t_pre = now_ns();
+		s.round_start = t_pre;
 		if (set_src(&s, VFIO_DEVICE_STATE_PRE_COPY, &s.fd, err))
 			goto fail;
 		set_nonblock(s.fd);
@@ -546,10 +594,13 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	}
 	if (!pre)
 		set_nonblock(s.fd);
-	s.read_ns = s.sink_ns = 0;
+	s.read_ns = s.sink_ns = s.throttle_ns = 0;
 	if (sink_switchover(k, err) || pump(&s, true, err))
 		goto fail;
 	r->drain_ns = s.read_ns;
+	r->throttle_ns = s.throttle_ns;
+	r->precopy_rate_bps = s.round_ns ? (uint64_t)((double)s.round_bytes * 1e9 /
+						      (double)s.round_ns) : 0;
 	end.precopy_bytes = s.bytes_pre;
 	end.stop_copy_bytes = s.bytes_stop;
 	end.total_bytes = s.bytes_pre + s.bytes_stop;
@@ -582,6 +633,7 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	} else if (k->kind == SINK_LOCAL) {
 		r->load_total_ns = k->ld.write_ns + k->ld.stop_ns;
 	}
+	report_bottleneck(r, pre);
 
 	/* The source stays stopped: STOP_COPY -> STOP closes the stream. */
 	if (set_src(&s, VFIO_DEVICE_STATE_STOP, NULL, err)) {
