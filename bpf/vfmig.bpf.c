@@ -32,7 +32,6 @@ static __always_inline bool is_phase(__u32 type)
 {
 	switch (type) {
 	case MEV_SAVE_RECORD:
-	case MEV_IMAGE_CHUNK:
 	case MEV_RESUME_RECORD:
 	case MEV_IMAGE_LOAD:
 	case MEV_FW_SUBMIT:

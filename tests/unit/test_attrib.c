@@ -129,6 +129,9 @@ static __u64 stop_copy(struct stream *s, const struct sc *p, __u64 t1,
 		}
 		fw += p->dev_us * US;
 		ready[k] = fw;
+		/* the chunk record, behind its 32-byte CRC record */
+		EV(s, fw, MEV_IMAGE_CHUNK, SRC, MS_STOP_COPY, SMIG, 2,
+		   precopy ? 3 : 0, k, 256, 0, CHUNK - 32, r0 + k * CHUNK + 32);
 		/* the read of chunk k */
 		t = fw > reader ? fw : reader;
 		if (!p->serial && k >= p->sockbuf && arrive[k - p->sockbuf] > t)

@@ -8,14 +8,15 @@
  *
  * Attribution: while the devices migrate, each keeps a log of what it was
  * busy with (struct mig_span): its state arcs, the SAVE's stalls on a full
- * budget, the reads of the save file and the writes of the resume file.
+ * budget, the chunks it queued, the reads of the save file and the writes
+ * of the resume file.
  * When a migration completes, one sweep over the logs of its source and
  * target charges every instant of T0..T5 to one cause (enum mig_cause),
  * by the part it falls in:
  *
  *   source_suspend  a source arc runs: device; else vmm
- *   final_save      the reader waits on an empty queue and the SAVE does
- *   drain           not stall: device; else reader()
+ *   final_save      nothing is queued for the reader (and the SAVE does
+ *   drain           not stall): device; else reader()
  *   target_load     a target write or arc runs: target_load; bytes read
  *                   and not written yet: transport; else vmm
  *   target_resume   a target arc runs: device; else vmm
@@ -24,9 +25,10 @@
  * full budget, or chunks are queued and not read): target_load while a
  * target write runs (a VMM that writes each chunk before it reads the
  * next), transport while bytes read are not at the target, else vmm_read.
- * The reader waits on an empty queue from a read that left nothing queued
- * (vfmig_save_read's queued = 0: a short read, -EAGAIN, a blocking read
- * in progress) to the next read that returns data.
+ * The queue is empty while the bytes read reach the end of the last chunk
+ * queued (vfmig_image_chunk's pos + bytes; vfmig_save_read's pos + ret +
+ * queued tells the same): then everyone waits for the firmware, whatever
+ * else the reader does meanwhile.
  * The intervals between the sweep's points partition T0..T5, so every part
  * splits exactly into its causes.
  */
@@ -178,8 +180,7 @@ void mig_attrib_reset(struct mig_dev *d)
 		d->spans_lost = false;
 	}
 	d->nspans = n;
-	d->final_npages = 0;
-	d->read_empty = d->empty_at_t1 = true;
+	d->q_end = d->q_end_t1 = 0;
 	ex.hist_valid = d->ex.hist_valid;
 	ex.hist_fixed_ns = d->ex.hist_fixed_ns;
 	ex.hist_k = d->ex.hist_k;
@@ -332,7 +333,7 @@ void mig_attrib_event(struct mig_model *m, struct mig_dev *d,
 {
 	bool src = d->role == MR_SOURCE && e->mig_id == d->mig_id;
 	__s64 ret;
-	__u64 start;
+	__u64 start, pos;
 
 	switch (e->type) {
 	case MEV_STATE_STEP:
@@ -344,7 +345,7 @@ void mig_attrib_event(struct mig_model *m, struct mig_dev *d,
 		if (!src)
 			break;
 		if (e->a[1] == MS_STOP_COPY)
-			d->empty_at_t1 = d->read_empty;
+			d->q_end_t1 = d->q_end;
 		if (!is_precopy(e->a[0]) && is_precopy(e->a[1])) {
 			d->ex.cmd_ns = e->a[3];
 			round_open(d, start);
@@ -366,15 +367,16 @@ void mig_attrib_event(struct mig_model *m, struct mig_dev *d,
 		ret = (__s64)e->a[2];
 		if (ret == -ERESTARTSYS_)	/* a signal: nothing changed */
 			break;
-		d->read_empty = ret <= 0 || !e->a[3];
+		pos = e->a[0] + (ret > 0 ? (__u64)ret : 0);
+		if (pos + e->a[3] > d->q_end)
+			d->q_end = pos + e->a[3];
 		if (d->t_susp) {
 			struct mig_span *sp;
 
 			sp = span_add(d, MSPAN_READ, sub0(e->ts, e->a[4]),
-				      e->ts, e->a[0],
-				      e->a[0] + (ret > 0 ? (__u64)ret : 0));
+				      e->ts, e->a[0], pos);
 			if (sp)
-				sp->queued = d->read_empty ? 0 : e->a[3];
+				sp->queued = e->a[3];
 		}
 		if (ret > 0 && d->ex.round_open && is_precopy(e->state) &&
 		    e->ts > d->ex.round_end)
@@ -389,12 +391,19 @@ void mig_attrib_event(struct mig_model *m, struct mig_dev *d,
 			span_add(d, MSPAN_WRITE, sub0(e->ts, e->a[4]), e->ts,
 				 e->a[0], e->a[0] + (__u64)ret);
 		break;
-	case MEV_IMAGE_DONE:
+	case MEV_IMAGE_CHUNK:
 		if (!src)
 			break;
-		if (e->a[0] == 2 /* FINAL */) {
-			d->final_npages = e->a[3];
-		} else if ((__s64)e->a[5]) {
+		pos = e->a[6] + e->a[5];	/* the chunk record's end */
+		if (pos > d->q_end)
+			d->q_end = pos;
+		if (d->t_susp)
+			span_add(d, MSPAN_CHUNK, e->ts, e->ts, 0, pos);
+		break;
+	case MEV_IMAGE_DONE:
+		if (!src || e->a[0] == 2 /* FINAL */)
+			break;
+		if ((__s64)e->a[5]) {
 			d->ex.round_open = false;	/* failed: no round */
 		} else if (d->ex.round_open) {
 			d->ex.round_done = true;
@@ -428,7 +437,7 @@ void mig_attrib_event(struct mig_model *m, struct mig_dev *d,
 /* The sweep                                                           */
 /* ------------------------------------------------------------------ */
 
-enum { E_BOUND, E_SRC_ARC, E_STALL, E_TGT_ARC, E_WRITE, E_READ_END };
+enum { E_BOUND, E_SRC_ARC, E_STALL, E_TGT_ARC, E_WRITE, E_READ_END, E_CHUNK };
 
 struct edge {
 	__u64 t;
@@ -450,8 +459,8 @@ static int edge_cmp(const void *pa, const void *pb)
 
 struct sweep {
 	int arc_src, arc_tgt, stall, write;
-	bool waiting;	/* the reader waits on an empty queue */
 	__u64 r, w;	/* bytes read from the source, written to the target */
+	__u64 q;	/* stream offset queued up to: r >= q, nothing queued */
 };
 
 /* Data is waiting for the reader: whom is the reader waiting for? */
@@ -469,7 +478,7 @@ static unsigned int classify(const struct sweep *s, int part)
 		return s->arc_src > 0 ? MC_DEVICE : MC_VMM;
 	case MP_FINAL_SAVE:
 	case MP_DRAIN:
-		return s->waiting && !s->stall ? MC_DEVICE : reader_cause(s);
+		return s->r >= s->q && !s->stall ? MC_DEVICE : reader_cause(s);
 	case MP_TGT_LOAD:
 		if (s->write > 0 || s->arc_tgt > 0)
 			return MC_TARGET_LOAD;
@@ -496,6 +505,10 @@ static void push_spans(struct edge *ev, size_t *n, const struct mig_dev *d,
 		case MSPAN_WRITE:
 			what = E_WRITE;
 			break;
+		case MSPAN_CHUNK:
+			ev[(*n)++] = (struct edge){ sp->end, sp->pos1, 0,
+						    E_CHUNK, 0, 10 };
+			continue;
 		default:
 			ev[(*n)++] = (struct edge){ sp->end, sp->pos1,
 						    sp->queued, E_READ_END, 0,
@@ -538,7 +551,7 @@ static void sweep(const struct mig_dev *src, const struct mig_dev *tgt,
 	qsort(ev, n, sizeof(*ev), edge_cmp);
 	s.r = first_pos(src, MSPAN_READ, r->precopy_bytes + r->stopcopy_bytes);
 	s.w = first_pos(tgt, MSPAN_WRITE, r->written_bytes);
-	s.waiting = src->empty_at_t1;
+	s.q = src->q_end_t1;
 
 	for (size_t i = 0; i < n && part < MP_NR;) {
 		__u64 t = ev[i].t;
@@ -568,7 +581,12 @@ static void sweep(const struct mig_dev *src, const struct mig_dev *tgt,
 				break;
 			case E_READ_END:
 				s.r = x->pos;
-				s.waiting = !x->queued;
+				if (x->pos + x->queued > s.q)
+					s.q = x->pos + x->queued;
+				break;
+			case E_CHUNK:
+				if (x->pos > s.q)
+					s.q = x->pos;
 				break;
 			}
 		}
@@ -596,8 +614,8 @@ void mig_attrib_result(struct mig_dev *src, struct mig_dev *tgt,
 			total[c] += r->cause_ns[p][c];
 	/*
 	 * Moving the data left dirty: final_save + drain beyond what a SAVE
-	 * costs before its first chunk (a command), when the final image
-	 * carried pages.
+	 * costs before its first chunk (a command), when STOP_COPY carried
+	 * more than a page (an empty final image is 88 bytes).
 	 */
 	if (!round_fit(&src->ex, &a, &b)) {
 		a = (double)src->ex.cmd_ns;
@@ -605,7 +623,7 @@ void mig_attrib_result(struct mig_dev *src, struct mig_dev *tgt,
 	}
 	data = sub0(r->part_ns[MP_FINAL_SAVE] + r->part_ns[MP_DRAIN],
 		    src->ex.cmd_ns);
-	if (r->precopy && src->final_npages)
+	if (r->precopy && r->stopcopy_bytes > 4096)
 		r->dirty_ns = data;
 	r->bottleneck = mig_bottleneck(total, r->downtime_ns, r->precopy,
 				       r->dirty_ns, &stage);

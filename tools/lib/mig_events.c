@@ -158,7 +158,6 @@ bool mig_ev_is_phase(unsigned int type)
 {
 	switch (type) {
 	case MEV_SAVE_RECORD:
-	case MEV_IMAGE_CHUNK:
 	case MEV_RESUME_RECORD:
 	case MEV_IMAGE_LOAD:
 	case MEV_FW_SUBMIT:

@@ -210,10 +210,11 @@ struct mig_result {		/* one completed migration */
 };
 
 /* One interval of device activity, kept for the attribution. */
-enum { MSPAN_ARC, MSPAN_STALL, MSPAN_READ, MSPAN_WRITE };
+enum { MSPAN_ARC, MSPAN_STALL, MSPAN_READ, MSPAN_WRITE, MSPAN_CHUNK };
 struct mig_span {
 	__u64 start, end;	/* monotonic ns */
-	__u64 pos0, pos1;	/* READ/WRITE: stream offsets before, after */
+	__u64 pos0, pos1;	/* READ/WRITE: stream offsets before, after;
+				 * CHUNK: pos1 = the end of the chunk queued */
 	__u64 queued;		/* READ: bytes left queued after it */
 	__u32 kind;
 };
@@ -283,9 +284,8 @@ struct mig_dev {
 	struct mig_span *spans;
 	__u32 nspans, spans_cap;
 	bool spans_lost;
-	bool read_empty;	/* the last read left nothing queued */
-	bool empty_at_t1;	/* ... as STOP_COPY began */
-	__u64 final_npages;
+	__u64 q_end;		/* stream offset queued up to (chunks, reads) */
+	__u64 q_end_t1;		/* ... as STOP_COPY began */
 	struct mig_expect ex;
 	struct mig_expected at_t0;	/* frozen when leaving PRE_COPY */
 	bool at_t0_valid;

@@ -472,7 +472,7 @@ static void row_line(char *out, size_t n, const struct mt_row *r)
 	const struct mig_dev *d = r->md;
 	char bar[32], pct[8], dirty[16], rr[16], wr[16], tip[16], eta[16];
 	char fw[64];
-	uint64_t now = vfmig_now_ns(), cmds = 0, lat = 0;
+	uint64_t now = model_now(), cmds = 0, lat = 0;
 
 	progress_bar(bar, 20, r->progress);
 	if (r->progress >= 0)
