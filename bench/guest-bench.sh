@@ -8,6 +8,9 @@
 #      (no PRE_COPY) then `migctl migrate` (PRE_COPY), interleaved, both
 #      with -r so the pair is reused                 -> downtime.jsonl
 #      and, for BENCH_FLOOR_SIZE, PRE_COPY with fw_latency_us=0 -> floor.jsonl
+#   1b. expected downtime: the same sizes and rates, BENCH_EXP_REPS PRE_COPY
+#      migrations each under one mig-top -j: its migration records (expected
+#      and measured downtime) -> expected-top.jsonl, migctl's -> expected.jsonl
 #   2. data path: build/bench/datapath vfmig-256M, BENCH_DP_RUNS times
 #                                                     -> datapath.jsonl
 #   3. tracing cost: BENCH_TRACE_ROUNDS rounds; each round visits the modes
@@ -38,6 +41,7 @@ RATES=${BENCH_RATES:-"none:0 low:160 high:3200 extreme:50000"}
 FW_LATENCY_US=${BENCH_FW_LATENCY_US:-100}
 FW_THROUGHPUT=${BENCH_FW_THROUGHPUT:-0}
 FLOOR_SIZE=${BENCH_FLOOR_SIZE:-64M}
+EXP_REPS=${BENCH_EXP_REPS:-$REPS}
 DP_RUNS=${BENCH_DP_RUNS:-5}
 DP_TYPE=${BENCH_DP_TYPE:-vfmig-256M}
 TRACE_ROUNDS=${BENCH_TRACE_ROUNDS:-8}
@@ -192,7 +196,7 @@ cat >"$RAW/env.json" <<EOF
  "guest_cpus":$(nproc),"guest_mem_kb":$(awk '/MemTotal/ {print $2}' /proc/meminfo),
  "guest_cmdline":"$(tr -d '"\n' </proc/cmdline)",
  "perf":"$(${PERF:-false} --version 2>/dev/null | tr -d '"\n')",
- "reps":$REPS,"sizes":"$SIZES","rates":"$RATES",
+ "reps":$REPS,"exp_reps":$EXP_REPS,"sizes":"$SIZES","rates":"$RATES",
  "fw_latency_us":$FW_LATENCY_US,"fw_throughput":$FW_THROUGHPUT,"chunk_size":$chunk,"mig_budget":$budget,
  "downtime_limit_ms":300,
  "dp_runs":$DP_RUNS,"dp_type":"$DP_TYPE",
@@ -244,6 +248,42 @@ for size in $SIZES; do
 	rmdev "$src"
 	rmdev "$tgt"
 done
+
+# ---- 1b. expected downtime: mig-top's estimate at T0 against the downtime
+"$MIGTOP" -j -d 1 >"$TMP/exp-top.json" 2>"$TMP/exp-top.err" &
+top=$!
+d=0
+until grep -q '"type":"start"' "$TMP/exp-top.json" 2>/dev/null; do
+	d=$((d + 1))
+	[ $d -lt 600 ] || die "mig-top did not start: $(cat "$TMP/exp-top.err")"
+	kill -0 $top 2>/dev/null || die "mig-top exited: $(cat "$TMP/exp-top.err")"
+	sleep 0.1
+done
+for size in $SIZES; do
+	src=$(mkdev "$size")
+	tgt=$(mkdev "$size")
+	for u in "$src" "$tgt"; do
+		setattr "$u" fw_latency_us "$FW_LATENCY_US"
+		setattr "$u" fw_throughput "$FW_THROUGHPUT"
+		setattr "$u" dirty_rate 0
+	done
+	for rate in $RATES; do
+		name=${rate%%:*} pps=${rate#*:}
+		setattr "$src" dirty_rate "$pps"
+		log "expected downtime $size $name ($pps pages/s): $EXP_REPS reps"
+		for rep in $(seq 1 "$EXP_REPS"); do
+			m=$(mig -r "$src" "$tgt")
+			printf '{"size":"%s","rate":"%s","dirty_rate":%d,"rep":%d,"m":%s}\n' \
+				"$size" "$name" "$pps" "$rep" "$m" >>"$RAW/expected.jsonl"
+		done
+	done
+	rmdev "$src"
+	rmdev "$tgt"
+done
+sleep 1.2 # mig-top's last records
+kill -INT $top
+wait $top || die "mig-top failed: $(cat "$TMP/exp-top.err")"
+grep '"type":"migration"' "$TMP/exp-top.json" >"$RAW/expected-top.jsonl" || true
 
 # ---- 2. data path
 for i in $(seq 1 "$DP_RUNS"); do
