@@ -401,6 +401,22 @@ out:
 	free(s.ev);
 }
 
+/* precopy(), then the switchover with 12 chunks left dirty, 10.5 ms each. */
+static void dirty_migration(struct stream *s)
+{
+	struct sc p = { 12, 4, 0, 10500, 100, 0, 500, 0, true };
+	__u64 t0, pos, t1;
+
+	pos = precopy(s, &t0);
+	step(s, t0 + 100 * US, SRC, SMIG, MS_PRE_COPY, MS_PRE_COPY_P2P, 100 * US);
+	step(s, t0 + 400 * US, SRC, SMIG, MS_PRE_COPY_P2P, MS_STOP_COPY, 200 * US);
+	t1 = t0 + 400 * US;
+	/* the target has every PRE_COPY byte */
+	EV(s, t1 - 150 * US, MEV_RESUME_WRITE, DST, MS_RESUMING, DMIG, 0, pos,
+	   pos, 0, 1000, 0, 0);
+	stop_copy(s, &p, t1, pos, pos, true);
+}
+
 /*
  * Heavy dirtying: after PRE_COPY the final image still holds 12 chunks,
  * which at the PRE_COPY rate take most of the downtime: "dirty", the
@@ -409,17 +425,9 @@ out:
  */
 static void test_dirty(void)
 {
-	struct sc p = { 12, 4, 0, 10500, 100, 0, 500, 0, true };
 	struct stream s = { 0 };
-	__u64 t0, pos, t1;
 
-	pos = precopy(&s, &t0);
-	step(&s, t0 + 100 * US, SRC, SMIG, MS_PRE_COPY, MS_PRE_COPY_P2P, 100 * US);
-	step(&s, t0 + 400 * US, SRC, SMIG, MS_PRE_COPY_P2P, MS_STOP_COPY, 200 * US);
-	t1 = t0 + 400 * US;
-	EV(&s, t1 - 150 * US, MEV_RESUME_WRITE, DST, MS_RESUMING, DMIG, 0, pos,
-	   pos, 0, 1000, 0, 0);
-	stop_copy(&s, &p, t1, pos, pos, true);
+	dirty_migration(&s);
 	run(&s);
 	CHECK(nres == 1, "dirty: %d migrations", nres);
 	if (nres != 1)
@@ -441,6 +449,54 @@ static void test_dirty(void)
 	       res[0].downtime_ns / 1e6, res[0].expected_ns / 1e6,
 	       (unsigned long long)res[0].expected_pending);
 	mig_result_text(stdout, &res[0]);
+out:
+	free(s.ev);
+}
+
+/*
+ * The same PRE_COPY migration twice on one pair: the second estimate has
+ * learned the first's fixed part and how much faster than PRE_COPY its
+ * downtime moved data.
+ */
+static void test_learned(void)
+{
+	struct stream s = { 0 };
+	__u64 n1, fixed;
+	double k;
+
+	dirty_migration(&s);
+	sort_stream(&s);
+	n1 = s.n;
+	for (__u64 i = 0; i < n1; i++) {	/* again, 1000 s later */
+		struct mig_event e = s.ev[i];
+
+		e.ts += 1000000000000ull;
+		if (e.mig_id)
+			e.mig_id += 10;
+		EV(&s, e.ts, e.type, e.dev, e.state, e.mig_id, e.a[0], e.a[1],
+		   e.a[2], e.a[3], e.a[4], e.a[5], e.a[6]);
+	}
+	run(&s);
+	CHECK(nres == 2, "learned: %d migrations", nres);
+	if (nres != 2)
+		goto out;
+	CHECK(!res[0].expected_learned && res[1].expected_learned,
+	      "learned: first %d second %d", res[0].expected_learned,
+	      res[1].expected_learned);
+	fixed = res[0].part_ns[MP_SRC_SUSPEND] + res[0].part_ns[MP_TGT_LOAD] +
+		res[0].part_ns[MP_TGT_RESUME] + 500 * US;
+	CHECK(near(res[1].expected_fixed_ns, fixed, 2), "fixed %llu, want %llu",
+	      (unsigned long long)res[1].expected_fixed_ns,
+	      (unsigned long long)fixed);
+	/* 10 ns a byte in PRE_COPY; the downtime's pace over it is k */
+	k = (res[0].part_ns[MP_FINAL_SAVE] + res[0].part_ns[MP_DRAIN] - 500.0 * US) /
+	    (10.0 * res[0].stopcopy_bytes);
+	CHECK(near(res[1].expected_rate, 1e8 / k, 1e8 / k * 1e-6),
+	      "rate %llu, want %.0f", (unsigned long long)res[1].expected_rate,
+	      1e8 / k);
+	printf("# learned: first expected %.3f ms, second %.3f ms, measured %.3f ms\n",
+	       res[0].expected_ns / 1e6, res[1].expected_ns / 1e6,
+	       res[1].downtime_ns / 1e6);
 out:
 	free(s.ev);
 }
@@ -522,6 +578,7 @@ int main(void)
 	test_bottlenecks();
 	test_expected();
 	test_dirty();
+	test_learned();
 	test_replay();
 	return unit_report("test_attrib");
 }
