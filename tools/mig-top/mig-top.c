@@ -337,13 +337,10 @@ static uint64_t model_now(void)
 	return replay_ts ? replay_ts : vfmig_now_ns();
 }
 
-
 static const char *role_name(int role)
 {
 	return role == MR_SOURCE ? "source" : role == MR_TARGET ? "target" : "none";
 }
-
-static void fmt_bytes(char *b, size_t n, double v);
 
 static void print_json_rows(void)
 {
