@@ -236,6 +236,20 @@ def expected_analysis(raw_dir, env):
     res["all"] = dist(rows)
     res["learned"] = dist([x for x in rows if x["learned"]])
     res["first"] = dist([x for x in rows if not x["learned"]])
+    # The noise floor: how far each downtime is from its own setting's median
+    # (a predictor that knew the future), and from the one measured before it.
+    by_cell = {}
+    for x in rows:
+        by_cell.setdefault((x["size"], x["rate"]), []).append(x)
+    oracle, naive = [], []
+    for c in by_cell.values():
+        med = median([x["downtime_ns"] for x in c])
+        for i, x in enumerate(c):
+            oracle.append({"error": (med - x["downtime_ns"]) / x["downtime_ns"]})
+            if i:
+                naive.append({"error": (c[i - 1]["downtime_ns"] - x["downtime_ns"]) / x["downtime_ns"]})
+    res["noise_setting_median"] = dist(oracle)
+    res["noise_previous"] = dist(naive)
     for size in env["sizes"].split():
         for name, pps in parse_rates(env["rates"]):
             c = [x for x in rows if x["size"] == size and x["rate"] == name]
@@ -874,9 +888,9 @@ def write_expected(a, ex, env):
     a("(`expected_downtime_ns`: what was pending at the rate its PRE_COPY rounds measured through")
     a("the slowest stage, plus the fixed part; [downtime.md](downtime.md#expected-downtime)) next to the")
     a("downtime it measured (`downtime_ns`). *error* = expected / measured - 1. The fixed part and the")
-    a("downtime's pace relative to PRE_COPY's are *learned* from the source's previous PRE_COPY")
-    a("migration; the first migration of a pair has nothing to learn from and estimates the fixed part")
-    a("from the source's command time.")
+    a("downtime's pace relative to PRE_COPY's are *learned* from the source's last PRE_COPY")
+    a("migrations (medians of up to five); the first migration of a pair has nothing to learn from and")
+    a("estimates the fixed part from the source's command time.")
     a("")
     if not ex.get("aligned"):
         a(f"(mig-top's {ex.get('records')} records did not line up with migctl's {ex.get('runs')} runs: no analysis.)")
@@ -884,7 +898,9 @@ def write_expected(a, ex, env):
     a("| migrations | n | median \\|error\\| | p90 \\|error\\| | max \\|error\\| | within 10% | median error |")
     a("| --- | --- | --- | --- | --- | --- | --- |")
     for key, label in (("learned", "learned (all but a pair's first)"), ("first", "a pair's first (nothing learned)"),
-                       ("all", "all")):
+                       ("all", "all"),
+                       ("noise_setting_median", "*noise floor: its setting's median downtime as the guess*"),
+                       ("noise_previous", "*noise floor: the previous downtime of its setting as the guess*")):
         d = ex[key]
         if not d.get("n"):
             continue
@@ -903,13 +919,17 @@ def write_expected(a, ex, env):
     bn = ", ".join(f"`{k}` {v}" for k, v in sorted(ex["bottlenecks"].items(), key=lambda kv: -kv[1]))
     a(f"Bottlenecks mig-top named for these migrations: {bn}.")
     a("")
-    a("How to read it: with nothing dirty the downtime is its fixed part (the SUSPEND and RESUME")
-    a("commands, the last image's SAVE and LOAD, the VMM's requests), which the first migration can")
-    a("only guess from one command's time; once learned from the previous migration, what is left")
-    a("is the run-to-run noise of a TCG guest on a shared machine. With fast dirtying the pending")
-    a("bytes dominate, and under TCG the running workload slows PRE_COPY's rounds (it competes for")
-    a("the two vCPUs) more than the downtime, whose workload is stopped: the first estimate runs high")
-    a("until the pace ratio is learned.")
+    a("How to read it: the two *noise floor* rows are not estimates but what no estimate made before")
+    a("the switchover can beat: how far each measured downtime lies from its own setting's median (as")
+    a("if the median of all its repetitions were known in advance), and from the downtime measured just")
+    a("before it with the same setting. When they are far above 10 %, the downtimes of identical")
+    a("migrations scatter that much on this machine (a TCG guest whose two vCPUs are shared with other")
+    a("work: a stall of the host shows as milliseconds in a downtime of a few), and the estimate's")
+    a("error is mostly that scatter. With nothing dirty the downtime is its fixed part (the SUSPEND and")
+    a("RESUME commands, the last image's SAVE and LOAD, the VMM's requests), learned as the median of")
+    a("the source's last five; with fast dirtying the pending bytes dominate, and under TCG the running")
+    a("workload slows PRE_COPY's rounds (it competes for the vCPUs) more than the downtime, whose")
+    a("workload is stopped, which the learned pace ratio corrects.")
 
 
 # ---------------------------------------------------------------- main

@@ -169,7 +169,6 @@ void mig_attrib_free(struct mig_dev *d)
  */
 void mig_attrib_reset(struct mig_dev *d)
 {
-	struct mig_expect ex = { 0 };
 	__u32 n = 0;
 
 	if (d->role == MR_SOURCE && d->t_susp) {
@@ -181,10 +180,7 @@ void mig_attrib_reset(struct mig_dev *d)
 	}
 	d->nspans = n;
 	d->q_end = d->q_end_t1 = 0;
-	ex.hist_valid = d->ex.hist_valid;
-	ex.hist_fixed_ns = d->ex.hist_fixed_ns;
-	ex.hist_k = d->ex.hist_k;
-	d->ex = ex;
+	memset(&d->ex, 0, sizeof(d->ex));
 	memset(&d->at_t0, 0, sizeof(d->at_t0));
 	d->at_t0_valid = false;
 }
@@ -192,6 +188,50 @@ void mig_attrib_reset(struct mig_dev *d)
 /* ------------------------------------------------------------------ */
 /* Expected downtime                                                   */
 /* ------------------------------------------------------------------ */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of the first @n (1..MIG_HIST) of @v. */
+static double median_of(const double *v, __u32 n)
+{
+	double s[MIG_HIST];
+
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_double);
+	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+}
+
+static __u32 hist_n(__u32 n)
+{
+	return n < MIG_HIST ? n : MIG_HIST;
+}
+
+static void hist_add(struct mig_hist *h, __u64 fixed_ns, double k)
+{
+	h->fixed_ns[h->nfixed++ % MIG_HIST] = fixed_ns;
+	if (k > 0)
+		h->k[h->nk++ % MIG_HIST] = k;
+}
+
+/* Medians of what the source's last migrations taught; false if none. */
+static bool hist_get(const struct mig_hist *h, double *fixed_ns, double *k)
+{
+	double f[MIG_HIST];
+	__u32 n = hist_n(h->nfixed);
+
+	*k = h->nk ? median_of(h->k, hist_n(h->nk)) : 0;
+	if (!n)
+		return false;
+	for (__u32 i = 0; i < n; i++)
+		f[i] = (double)h->fixed_ns[i];
+	*fixed_ns = median_of(f, n);
+	return true;
+}
 
 /*
  * A round is one SAVE seen from the VMM: from its start (the RUNNING ->
@@ -265,7 +305,8 @@ bool mig_dev_expected(const struct mig_dev *d, __u64 now,
 {
 	const struct mig_expect *x = &d->ex;
 	__u64 full = d->state_size + d->state_size / 512, left, grow = 0;
-	double a, b, pending;
+	double a, b, pending, fixed, k;
+	bool learned = hist_get(&d->hist, &fixed, &k);
 
 	if (d->role != MR_SOURCE || !d->precopy || d->partial)
 		return false;
@@ -278,9 +319,9 @@ bool mig_dev_expected(const struct mig_dev *d, __u64 now,
 		b = (double)(now - x->round_start) /
 		    (double)(d->precopy_bytes - x->round_read0);
 	}
-	/* The last downtime moved data k times as slow as PRE_COPY did. */
-	if (x->hist_k > 0)
-		b *= x->hist_k;
+	/* The last downtimes moved data k times as slow as PRE_COPY did. */
+	if (k > 0)
+		b *= k;
 	if (x->queries) {
 		left = sub0(x->q_pending, d->precopy_bytes - x->q_read);
 		if (x->dirt_ns && now > x->q_ts)
@@ -294,10 +335,9 @@ bool mig_dev_expected(const struct mig_dev *d, __u64 now,
 	if (full && pending > full + 4096)
 		pending = full + 4096;
 	memset(out, 0, sizeof(*out));
-	out->learned = x->hist_valid;
+	out->learned = learned;
 	/* Without history: SUSPEND x2 on the source, RESUME x2 on the target. */
-	out->fixed_ns = (x->hist_valid ? x->hist_fixed_ns : 4 * x->cmd_ns) +
-			(__u64)a;
+	out->fixed_ns = (__u64)(learned ? fixed : 4.0 * x->cmd_ns) + (__u64)a;
 	out->pending = (__u64)pending;
 	out->rate = b > 0 ? (__u64)(1e9 / b) : 0;
 	out->ns = out->fixed_ns + (__u64)(b * pending);
@@ -349,6 +389,12 @@ void mig_attrib_event(struct mig_model *m, struct mig_dev *d,
 		if (!is_precopy(e->a[0]) && is_precopy(e->a[1])) {
 			d->ex.cmd_ns = e->a[3];
 			round_open(d, start);
+			/* As if queried now: the whole initial image pending, so
+			 * the first query already measures dirtying. */
+			d->ex.q_ts = start;
+			d->ex.q_pending = d->state_size + d->state_size / 512;
+			d->ex.q_read = d->precopy_bytes;
+			d->ex.queries = 1;
 		}
 		if (e->a[0] == MS_PRE_COPY && d->precopy && d->t_susp == start) {
 			/* T0: what the downtime should be from here */
@@ -642,16 +688,15 @@ void mig_attrib_result(struct mig_dev *src, struct mig_dev *tgt,
 	 * enough moved, how its pace compared with PRE_COPY's.
 	 */
 	if (r->precopy && !r->partial) {
-		src->ex.hist_valid = true;
-		src->ex.hist_fixed_ns = r->part_ns[MP_SRC_SUSPEND] +
-					r->part_ns[MP_TGT_LOAD] +
-					r->part_ns[MP_TGT_RESUME];
-		if (b > 0 && r->stopcopy_bytes >= K_MIN_BYTES) {
-			double k = (double)sub0(r->part_ns[MP_FINAL_SAVE] +
-						r->part_ns[MP_DRAIN], (__u64)a) /
-				   (b * (double)r->stopcopy_bytes);
+		double k = 0;
 
-			src->ex.hist_k = k < 0.05 ? 0.05 : k > 20 ? 20 : k;
+		if (b > 0 && r->stopcopy_bytes >= K_MIN_BYTES) {
+			k = (double)sub0(r->part_ns[MP_FINAL_SAVE] +
+					 r->part_ns[MP_DRAIN], (__u64)a) /
+			    (b * (double)r->stopcopy_bytes);
+			k = k < 0.05 ? 0.05 : k > 20 ? 20 : k;
 		}
+		hist_add(&src->hist, r->part_ns[MP_SRC_SUSPEND] +
+			 r->part_ns[MP_TGT_LOAD] + r->part_ns[MP_TGT_RESUME], k);
 	}
 }

@@ -233,18 +233,24 @@ struct mig_expect {
 	double sx, sy, sxx, sxy;	/* least squares of ns over bytes */
 	double xmin, xmax;		/* the smallest and largest round */
 	__u32 rounds;
-	/* learned from this source's last PRE_COPY migration: its fixed
-	 * part, and how much faster (k < 1) its downtime moved data than
-	 * its PRE_COPY rounds did */
-	bool hist_valid;
-	__u64 hist_fixed_ns;
-	double hist_k;		/* 0: not measured */
+};
+
+/*
+ * Per source, from its last MIG_HIST PRE_COPY migrations (medians): the
+ * fixed part of their downtimes, and how much faster (k < 1) their
+ * downtimes moved data than their PRE_COPY rounds did.
+ */
+#define MIG_HIST	5
+struct mig_hist {
+	__u64 fixed_ns[MIG_HIST];
+	double k[MIG_HIST];
+	__u32 nfixed, nk;	/* values so far (the rings wrap) */
 };
 
 /* An expected downtime and what it is made of. */
 struct mig_expected {
 	__u64 ns, pending, rate, fixed_ns;
-	bool learned;		/* from the source's last migration */
+	bool learned;		/* from the source's last migrations */
 };
 
 
@@ -287,6 +293,7 @@ struct mig_dev {
 	__u64 q_end;		/* stream offset queued up to (chunks, reads) */
 	__u64 q_end_t1;		/* ... as STOP_COPY began */
 	struct mig_expect ex;
+	struct mig_hist hist;		/* kept across migrations */
 	struct mig_expected at_t0;	/* frozen when leaving PRE_COPY */
 	bool at_t0_valid;
 };
