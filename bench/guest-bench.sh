@@ -135,7 +135,7 @@ session() {
 		printf '{"source":"tracefs","round":%d,"stats":%s}\n' "$round" "$d" >>"$RAW/drops.jsonl"
 		: >$TRACEFS/trace ;;
 	bpf)
-		"$MIGTOP" -j -d 1 >"$TMP/top.json" 2>"$TMP/top.err" &
+		"$MIGTOP" -j -i 1s >"$TMP/top.json" 2>"$TMP/top.err" &
 		top=$!
 		d=0
 		until grep -q '"type":"start"' "$TMP/top.json" 2>/dev/null; do
@@ -250,7 +250,7 @@ for size in $SIZES; do
 done
 
 # ---- 1b. expected downtime: mig-top's estimate at T0 against the downtime
-"$MIGTOP" -j -d 1 >"$TMP/exp-top.json" 2>"$TMP/exp-top.err" &
+"$MIGTOP" -j -i 1s >"$TMP/exp-top.json" 2>"$TMP/exp-top.err" &
 top=$!
 d=0
 until grep -q '"type":"start"' "$TMP/exp-top.json" 2>/dev/null; do

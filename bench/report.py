@@ -20,6 +20,10 @@ import shutil
 import statistics
 import sys
 
+# migctl's downtime parts (docs/migctl.md, "Downtime and its parts").
+MIGCTL_PARTS = ("source_set_state_ns", "read_ns", "write_ns", "throttle_ns", "finish_ns",
+                "other_ns")
+
 TARGETS = {
     # key: (comparison, threshold, text)
     "downtime_reduction_low_dirty_64mib": (">=", 0.5, "downtime reduction, 64 MiB, low dirty rate"),
@@ -30,7 +34,7 @@ TARGETS = {
                                        "expected downtime: median |error| (fixed part learned)"),
 }
 MODE_NAMES = {"off": "off", "tracefs": "tracefs (events/vfmig/enable)",
-              "bpf": "mig-top BPF (`mig-top -j -d 1`)",
+              "bpf": "mig-top BPF (`mig-top -j -i 1s`)",
               "bpf_stopped": "mig-top's BPF programs only (its process stopped)",
               "perf": "`perf record -a -e 'vfmig:*'`"}
 
@@ -142,7 +146,7 @@ def downtime_analysis(raw_dir, env):
     rates = parse_rates(env["rates"])
     failures = [r for r in rows if r["m"].get("status") != "ok"]
     ok = [r for r in rows if r["m"].get("status") == "ok"]
-    parts = ("suspend_ns", "drain_ns", "transfer_ns", "load_ns", "resume_ns")
+    parts = MIGCTL_PARTS
     cells = []
     for size in sizes:
         for rate, pps in rates:
@@ -166,7 +170,7 @@ def downtime_analysis(raw_dir, env):
                     "total_bytes_median": median([m["total_bytes"] for m in rs]),
                     "total_ns_median": median([m["total_ns"] for m in rs]),
                     "total_ns_p95": rnd(pct([m["total_ns"] for m in rs], 0.95), 0),
-                    "parts_ns_median": {p: median([m[p] for m in rs]) for p in parts},
+                    "parts_ns_median": {p: median([m["parts"][p] for m in rs]) for p in parts},
                 }
                 if mode == "precopy":
                     st["iterations_median"] = median([m["iterations"] for m in rs])
@@ -197,7 +201,7 @@ def downtime_analysis(raw_dir, env):
                  "n": len(floor_rows),
                  "downtime_ns_median": median([m["downtime_ns"] for m in floor_rows]),
                  "downtime_ns_p95": rnd(pct([m["downtime_ns"] for m in floor_rows], 0.95), 0),
-                 "parts_ns_median": {p: median([m[p] for m in floor_rows]) for p in parts}}
+                 "parts_ns_median": {p: median([m["parts"][p] for m in floor_rows]) for p in parts}}
     return {"cells": cells, "failures": len(failures), "floor_fw_latency_0": floor,
             "failure_errors": sorted({r["m"].get("error", "?") for r in failures})[:5]}
 
@@ -718,12 +722,13 @@ def write_doc(path, svg_name, res):
         a("")
         a("  | part | no PRE_COPY | PRE_COPY |")
         a("  | --- | --- | --- |")
-        for k in ("suspend_ns", "drain_ns", "transfer_ns", "load_ns", "resume_ns"):
+        for k in MIGCTL_PARTS:
             a(f"  | {k[:-3]} | {ms(n[k])} | {ms(p[k])} |")
         a("")
-        a("  Without PRE_COPY the time is the full image: the source's save (`drain`) and the")
-        a("  target's load. With PRE_COPY the load has moved into the PRE_COPY phase and the")
-        a("  rest is dominated by `drain`: the final SAVE of a (nearly) empty image still goes")
+        a("  (migctl's parts, docs/migctl.md.) Without PRE_COPY the time is the full image: the")
+        a("  source's save (`read`) and the target's load (`write`, `finish`). With PRE_COPY the")
+        a("  load has moved into the PRE_COPY phase and the rest is dominated by `read`: the")
+        a("  final SAVE of a (nearly) empty image still goes")
         a("  through the firmware model, which starts an asynchronous SAVE after its command")
         a("  latency with `queue_delayed_work(..., usecs_to_jiffies(fw_latency_us))`")
         a(f"  (`kernel/fw.c`): a configured {env['fw_latency_us']} us becomes one jiffy, so the work runs at the")
@@ -731,10 +736,10 @@ def write_doc(path, svg_name, res):
         fl = dt.get("floor_fw_latency_0")
         none = fl and next((c for c in cells if c["size"] == fl["size"] and c["rate"] == "none"), None)
         if fl and none:
-            d0 = fl["parts_ns_median"]["drain_ns"]
-            d1 = none["precopy"]["parts_ns_median"]["drain_ns"]
+            d0 = fl["parts_ns_median"]["read_ns"]
+            d1 = none["precopy"]["parts_ns_median"]["read_ns"]
             a(f"  Check, same run: with `fw_latency_us=0` ({fl['n']} PRE_COPY migrations, {size_mib(fl['size'])} MiB, no")
-            a(f"  dirtying) the median downtime is {ms(fl['downtime_ns_median'])} ms with a drain of {ms(d0)} ms,")
+            a(f"  dirtying) the median downtime is {ms(fl['downtime_ns_median'])} ms with a read time of {ms(d0)} ms,")
             dn = none["precopy"]["downtime_ns_median"]
             share = (dn - fl["downtime_ns_median"]) / dn if dn else 0
             a(f"  against {ms(dn)} ms and {ms(d1)} ms at {env['fw_latency_us']} us: about {fpct(share)} of the")
@@ -782,7 +787,7 @@ def write_doc(path, svg_name, res):
     a("comes first and last once, and right after each other mode once), so drift and carry-over")
     a("from the previous visit do not favour one. Modes: off; tracefs")
     a(f"(`events/vfmig/enable`, `buffer_size_kb={env['tracefs_buf_kb']}`, mono clock, nobody reading); "
-      "mig-top's BPF (`mig-top -j -d 1` in the background, started and")
+      "mig-top's BPF (`mig-top -j -i 1s` in the background, started and")
     a("attached before the migrations, stopped after); `perf record -k mono -a -e 'vfmig:*' "
       f"-m {env['perf_mmap_pages']}` running the migrations as its child (so its setup is done before they start).")
     a("")

@@ -67,32 +67,35 @@ static void set_state(struct stream *s, __u64 ts, __u32 dev, __u64 mig,
 }
 
 /* Events are generated per actor; the model wants them in time order. */
+struct keyed {
+	struct mig_event e;
+	size_t i;
+};
+
 static int ev_cmp(const void *a, const void *b)
 {
-	const struct mig_event *x = a, *y = b;
+	const struct keyed *x = a, *y = b;
 
-	return x->ts < y->ts ? -1 : x->ts > y->ts;
+	if (x->e.ts != y->e.ts)
+		return x->e.ts < y->e.ts ? -1 : 1;
+	/* stable: equal times keep the order they were generated in */
+	return x->i < y->i ? -1 : x->i > y->i;
 }
 
 static void sort_stream(struct stream *s)
 {
-	/* Stable: equal times keep the order they were generated in. */
-	for (size_t i = 0; i < s->n; i++)
-		s->ev[i].pad = (__u32)i;
-	qsort(s->ev, s->n, sizeof(*s->ev), ev_cmp);
-	for (size_t i = 1; i < s->n; i++) {
-		size_t j = i;
+	struct keyed *k = calloc(s->n, sizeof(*k));
 
-		while (j && s->ev[j - 1].ts == s->ev[j].ts &&
-		       s->ev[j - 1].pad > s->ev[j].pad) {
-			struct mig_event t = s->ev[j];
-
-			s->ev[j] = s->ev[j - 1];
-			s->ev[--j] = t;
-		}
+	if (!k)
+		abort();
+	for (size_t i = 0; i < s->n; i++) {
+		k[i].e = s->ev[i];
+		k[i].i = i;
 	}
+	qsort(k, s->n, sizeof(*k), ev_cmp);
 	for (size_t i = 0; i < s->n; i++)
-		s->ev[i].pad = 0;
+		s->ev[i] = k[i].e;
+	free(k);
 }
 
 /*

@@ -38,6 +38,7 @@
 
 #include <linux/types.h>
 
+#include "json_out.h"
 #include "mig_events.h"
 
 #define SPANS_MAX	(1u << 18)	/* per device: 12 MiB of log at most */
@@ -344,19 +345,22 @@ bool mig_dev_expected(const struct mig_dev *d, __u64 now,
 	return true;
 }
 
-void mig_expected_json(FILE *f, const struct mig_dev *d, __u64 now)
+void mig_expected_json(struct jw *w, const struct mig_dev *d, __u64 now)
 {
 	struct mig_expected x;
+	bool have = mig_dev_expected(d, now, &x);
 
-	if (!mig_dev_expected(d, now, &x)) {
-		fputs("\"expected_downtime_ns\":null,\"expected\":null,", f);
+	jw_uint_opt(w, "expected_downtime_ns", have, have ? x.ns : 0);
+	if (!have) {
+		jw_null(w, "expected");
 		return;
 	}
-	fprintf(f, "\"expected_downtime_ns\":%llu,\"expected\":{"
-		"\"pending_bytes\":%llu,\"rate_Bps\":%llu,\"fixed_ns\":%llu,"
-		"\"learned\":%s},", (unsigned long long)x.ns,
-		(unsigned long long)x.pending, (unsigned long long)x.rate,
-		(unsigned long long)x.fixed_ns, x.learned ? "true" : "false");
+	jw_object(w, "expected");
+	jw_uint(w, "pending_bytes", x.pending);
+	jw_uint(w, "rate_Bps", x.rate);
+	jw_uint(w, "fixed_ns", x.fixed_ns);
+	jw_bool(w, "learned", x.learned);
+	jw_end_object(w);
 }
 
 /* ------------------------------------------------------------------ */

@@ -10,12 +10,15 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <linux/types.h>
 
+#include "json_out.h"
 #include "mig_events.h"
+#include "mig_vmm.h"
 #include "vfmig_abi.h"
 
 static const char *const ev_names[MEV_NR] = {
@@ -36,9 +39,10 @@ static const char *const ev_names[MEV_NR] = {
 	[MEV_ERROR] = "error",
 	[MEV_SAVE_STALL] = "save_stall",
 	[MEV_STATE_CHANGE] = "state_change",
+	[MEV_VMM] = "vmm",
 };
 
-/* The TP_PROTO argument names of each event, a0..a6 (docs/tracepoints.md). */
+/* The names of a0..a6: TP_PROTO's (and the tracepoint records') field names. */
 static const char *const ev_fields[MEV_NR][MIG_EV_NARGS] = {
 	[MEV_DEVICE] = { "event" },
 	[MEV_SET_STATE] = { "from", "target", "result", "ret", "ns" },
@@ -105,6 +109,16 @@ int mig_ev_lookup(const char *name)
 	return -1;
 }
 
+int mig_ev_field(unsigned int type, const char *field)
+{
+	if (type >= MEV_NR)
+		return -1;
+	for (int i = 0; i < MIG_EV_NARGS; i++)
+		if (ev_fields[type][i] && !strcmp(ev_fields[type][i], field))
+			return i;
+	return -1;
+}
+
 const char *mig_state_name(unsigned int s)
 {
 	return s < MS_NR ? state_names[s] : "?";
@@ -139,16 +153,6 @@ int mig_err_site_lookup(const char *name)
 	return -1;
 }
 
-int mig_ev_field(unsigned int type, const char *field)
-{
-	if (type >= MEV_NR)
-		return -1;
-	for (int i = 0; i < MIG_EV_NARGS; i++)
-		if (ev_fields[type][i] && !strcmp(ev_fields[type][i], field))
-			return i;
-	return -1;
-}
-
 const char *mig_part_name(unsigned int p)
 {
 	return p < MP_NR ? part_names[p] : "?";
@@ -174,34 +178,67 @@ bool mig_ev_is_phase(unsigned int type)
 
 void mig_ev_write(FILE *f, const struct mig_event *e)
 {
+	char u[37];
+
 	fprintf(f, "%" PRIu64 " %s %u %s %" PRIu64 " %" PRIu64, (uint64_t)e->ts,
 		mig_ev_name(e->type), e->dev, mig_state_name(e->state),
 		(uint64_t)e->mig_id, (uint64_t)e->state_size);
 	for (int i = 0; i < MIG_EV_NARGS; i++)
 		fprintf(f, " %" PRId64, (int64_t)e->a[i]);
+	/* The device's UUID, once per open: enough for a replay to name it. */
+	if (e->type == MEV_DEVICE && mig_uuid_str(e->uuid, u))
+		fprintf(f, " uuid=%s", u);
 	fputc('\n', f);
 }
 
-/* An integer token: signed if it has a '-', else unsigned (u64 values). */
-static bool parse_int(const char *tok, __u64 *v)
+/* A decimal integer, signed or not, as the u64 of a[] (signed: sign-extended). */
+static int parse_arg(const char *s, __u64 *v)
 {
 	char *end;
 
 	errno = 0;
-	if (*tok == '-')
-		*v = (__u64)strtoll(tok, &end, 10);
+	if (*s == '-')
+		*v = (__u64)strtoll(s, &end, 10);
 	else
-		*v = strtoull(tok, &end, 10);
-	return !errno && end != tok && !*end;
+		*v = strtoull(s, &end, 10);
+	return errno || end == s || *end ? -1 : 0;
+}
+
+const char *mig_uuid_str(const __u8 uuid[16], char buf[37])
+{
+	static const __u8 zero[16];
+
+	if (!memcmp(uuid, zero, 16))
+		return NULL;
+	snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x", uuid[0], uuid[1], uuid[2], uuid[3],
+		 uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9], uuid[10],
+		 uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
+	return buf;
+}
+
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into @uuid (text byte order). */
+static int parse_uuid(const char *s, __u8 uuid[16])
+{
+	unsigned int b[16];
+
+	if (strlen(s) != 36 ||
+	    sscanf(s, "%2x%2x%2x%2x-%2x%2x-%2x%2x-%2x%2x-%2x%2x%2x%2x%2x%2x",
+		   &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7], &b[8],
+		   &b[9], &b[10], &b[11], &b[12], &b[13], &b[14], &b[15]) != 16)
+		return -1;
+	for (int i = 0; i < 16; i++)
+		uuid[i] = (__u8)b[i];
+	return 0;
 }
 
 int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		char *mode, size_t modelen, unsigned long *lineno)
 {
-	char line[2048], m[64], *tok, *save, *eq;
+	char line[2048], m[64], *tok[6 + 64], *save, *t;
 	unsigned long long n;
-	__u64 col[6];
-	int t, s, i, ncol;
+	__u64 v[4];
+	int ntok, type, s;
 
 	while (fgets(line, sizeof(line), f)) {
 		(*lineno)++;
@@ -212,61 +249,51 @@ int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 				snprintf(mode, modelen, "%s", m);
 			continue;
 		}
-		if (line[strspn(line, " \t\r\n")] == '\0')
+		ntok = 0;
+		for (t = strtok_r(line, " \t\r\n", &save); t && ntok < 6 + 64;
+		     t = strtok_r(NULL, " \t\r\n", &save))
+			tok[ntok++] = t;
+		if (!ntok)
 			continue;
+		if (ntok < 6)
+			return -1;
+		type = mig_ev_lookup(tok[1]);
+		if (type < 0 && !strncmp(tok[1], "vfmig_", 6))
+			continue;	/* a tracepoint this version does not know */
+		s = mig_state_lookup(tok[3]);
+		if (s < 0 && !parse_arg(tok[3], &v[3]) && v[3] < MS_NR)
+			s = (int)v[3];		/* a state by number */
+		if (type < 0 || s < 0 || parse_arg(tok[0], &v[0]) ||
+		    parse_arg(tok[2], &v[1]) || v[1] > UINT32_MAX ||
+		    parse_arg(tok[4], &v[2]) || parse_arg(tok[5], &v[3]))
+			return -1;
 		memset(e, 0, sizeof(*e));
-		t = s = -1;
-		ncol = 0;
-		i = 0;
-		for (tok = strtok_r(line, " \t\r\n", &save); tok;
-		     tok = strtok_r(NULL, " \t\r\n", &save)) {
-			__u64 v;
+		e->ts = v[0];
+		e->type = type;
+		e->dev = (__u32)v[1];
+		e->state = s;
+		e->mig_id = v[2];
+		e->state_size = v[3];
+		for (int i = 6; i < ntok; i++) {
+			char *eq = strchr(tok[i], '=');
 			int k;
 
-			if (ncol == 1) {
-				t = mig_ev_lookup(tok);
-				if (t < 0)
+			if (!eq) {		/* positional: a0 a1 ... */
+				if (i - 6 >= MIG_EV_NARGS || parse_arg(tok[i], &e->a[i - 6]))
 					return -1;
-				ncol++;
 				continue;
 			}
-			if (ncol == 3) {
-				s = mig_state_lookup(tok);
-				if (s < 0 && parse_int(tok, &v) && v < MS_NR)
-					s = (int)v;
-				if (s < 0)
+			*eq++ = '\0';		/* named: FIELD=VALUE */
+			if (!strcmp(tok[i], "uuid")) {
+				if (parse_uuid(eq, e->uuid))
 					return -1;
-				ncol++;
 				continue;
 			}
-			eq = ncol == 6 ? strchr(tok, '=') : NULL;
-			if (eq) {	/* NAME=VALUE: by name, unknown ones skipped */
-				*eq = '\0';
-				k = mig_ev_field((unsigned int)t, tok);
-				if (k < 0)
-					continue;
-				if (!parse_int(eq + 1, &v))
-					return -1;
-				e->a[k] = v;
-				continue;
-			}
-			if (!parse_int(tok, &v))
+			k = mig_ev_field(type, tok[i]);
+			if (k >= 0 && parse_arg(eq, &e->a[k]))
 				return -1;
-			if (ncol < 6)
-				col[ncol++] = v;
-			else if (i < MIG_EV_NARGS)
-				e->a[i++] = v;
-			else
-				return -1;
+			/* other fields (a record's extra ones): ignored */
 		}
-		if (ncol < 6)
-			return -1;
-		e->ts = col[0];
-		e->type = t;
-		e->dev = (__u32)col[2];
-		e->state = s;
-		e->mig_id = col[4];
-		e->state_size = col[5];
 		return 1;
 	}
 	return 0;
@@ -459,6 +486,8 @@ static void complete_migration(struct mig_model *m, struct mig_dev *tgt,
 	r.partial = src->partial || tgt->partial || !src->t_susp;
 	r.precopy = src->precopy;
 	mig_attrib_result(src, tgt, &r);
+	r.src_owner = src->owner;
+	r.dst_owner = tgt->owner;
 	src->paired = true;
 	tgt->role = MR_NONE;
 	m->nr_migrations++;
@@ -471,11 +500,28 @@ static bool is_running(__u32 s)
 	return s == MS_RUNNING || s == MS_PRE_COPY;
 }
 
+/* The task of @e drives @d's state from now on (docs/mig-top.md, "Owners"). */
+static void take_owner(struct mig_dev *d, const struct mig_event *e)
+{
+	if (!e->pid)
+		return;
+	if (d->owner.pid != e->pid)
+		memset(&d->owner, 0, sizeof(d->owner));
+	d->owner.pid = e->pid;
+	memcpy(d->owner.comm, e->comm, sizeof(d->owner.comm));
+	d->owner.comm[sizeof(d->owner.comm) - 1] = '\0';
+}
+
 void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 {
 	struct mig_dev *d;
 	__s64 ret;
 
+	if (e->type >= MEV_VMM) {	/* not a device's event (mig_vmm.c) */
+		m->events++;
+		return;
+	}
+	d = mig_model_dev(m, e->dev, true);
 	m->events++;
 	/*
 	 * Only what mig-top's ring buffer carries (MIG_RB_PHASE): a full
@@ -488,6 +534,12 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		return;
 	if (e->state_size)
 		d->state_size = e->state_size;
+	for (size_t i = 0; i < sizeof(e->uuid); i++) {
+		if (e->uuid[i]) {
+			memcpy(d->uuid, e->uuid, sizeof(d->uuid));
+			break;
+		}
+	}
 	/* An event of a newer migration than we know of: we missed its start. */
 	if (e->mig_id > d->mig_id && e->type != MEV_FILE) {
 		__u8 role = MR_NONE;
@@ -515,6 +567,8 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 			d->remove_ts = e->ts;
 		} else if (e->a[0] == 0 /* CREATE */) {
 			d->removed = false;
+		} else if (e->a[0] == 2 /* OPEN */) {
+			take_owner(d, e);
 		}
 		break;
 	case MEV_STATE_STEP:
@@ -539,6 +593,7 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		break;
 	case MEV_SET_STATE:
 		ret = (__s64)e->a[3];
+		take_owner(d, e);
 		if (d->state != e->a[2]) {
 			d->state = (__u32)e->a[2];
 			d->state_since = e->ts;
@@ -665,44 +720,40 @@ void mig_result_summary(char *buf, size_t len, const struct mig_result *r)
 		 mig_cause_words(c, p));
 }
 
-void mig_result_json(FILE *f, const struct mig_result *r)
+void mig_owner_json(struct jw *w, const char *key, const struct mig_owner *o)
 {
-	char sum[128];
+	if (!o->pid) {
+		jw_null(w, key);
+		return;
+	}
+	jw_object(w, key);
+	jw_uint(w, "pid", o->pid);
+	jw_string(w, "comm", o->comm);
+	jw_string(w, "qemu_id", *o->qemu_id ? o->qemu_id : NULL);
+	jw_end_object(w);
+}
 
-	fprintf(f, "{\"type\":\"migration\",\"src_dev\":%u,\"dst_dev\":%u,"
-		"\"src_mig_id\":%" PRIu64 ",\"dst_mig_id\":%" PRIu64 ","
-		"\"t_start_ns\":%" PRIu64 ",\"t_end_ns\":%" PRIu64 ","
-		"\"downtime_ns\":%" PRIu64 ",\"parts\":{",
-		r->src_dev, r->dst_dev, (uint64_t)r->src_mig_id,
-		(uint64_t)r->dst_mig_id, (uint64_t)r->t[0],
-		(uint64_t)r->t[MP_NR], (uint64_t)r->downtime_ns);
-	for (int i = 0; i < MP_NR; i++)
-		fprintf(f, "%s\"%s_ns\":%" PRIu64, i ? "," : "",
-			part_names[i], (uint64_t)r->part_ns[i]);
-	fprintf(f, "},\"bytes\":{\"precopy\":%" PRIu64 ",\"stop_copy\":%" PRIu64
-		",\"total\":%" PRIu64 ",\"written\":%" PRIu64 "},"
-		"\"bytes_match\":%s,\"precopy\":%s,\"precopy_iterations\":%u,"
-		"\"images\":%u,\"errors\":%u,\"partial\":%s",
-		(uint64_t)r->precopy_bytes, (uint64_t)r->stopcopy_bytes,
-		(uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
-		(uint64_t)r->written_bytes, r->bytes_match ? "true" : "false",
-		r->precopy ? "true" : "false", r->precopy_iters, r->images,
-		r->errors, r->partial ? "true" : "false");
-	/* The attribution (docs/downtime.md): causes are fixed names. */
+/* The attribution and the expected downtime (docs/downtime.md). */
+static void attrib_json(struct jw *w, const struct mig_result *r)
+{
+	char key[32], sum[128];
+
 	mig_result_summary(sum, sizeof(sum), r);
-	fprintf(f, ",\"bottleneck\":\"%s\",\"stage\":\"%s\",\"summary\":\"%s\","
-		"\"attribution_complete\":%s,\"causes\":{",
-		mig_cause_name(r->bottleneck), mig_cause_name(r->stage), sum,
-		r->attrib_complete ? "true" : "false");
+	jw_string(w, "bottleneck", mig_cause_name(r->bottleneck));
+	jw_string(w, "stage", mig_cause_name(r->stage));
+	jw_string(w, "summary", sum);
+	jw_bool(w, "attribution_complete", r->attrib_complete);
+	jw_object(w, "causes");
 	for (int c = 0; c < MC_NR; c++) {
 		uint64_t t = 0;
 
 		for (int p = 0; p < MP_NR; p++)
 			t += r->cause_ns[p][c];
-		fprintf(f, "%s\"%s_ns\":%" PRIu64, c ? "," : "",
-			mig_cause_name(c), t);
+		snprintf(key, sizeof(key), "%s_ns", mig_cause_name(c));
+		jw_uint(w, key, t);
 	}
-	fputs("},\"attribution\":{", f);
+	jw_end_object(w);
+	jw_object(w, "attribution");
 	for (int p = 0; p < MP_NR; p++) {
 		uint64_t dev = 0, vmm = 0;
 		int top = 0;
@@ -715,33 +766,64 @@ void mig_result_json(FILE *f, const struct mig_result *r)
 			if (r->cause_ns[p][c] > r->cause_ns[p][top])
 				top = c;
 		}
-		fprintf(f, "%s\"%s\":{\"device_bound_ns\":%" PRIu64
-			",\"vmm_bound_ns\":%" PRIu64 ",\"cause\":",
-			p ? "," : "", part_names[p], dev, vmm);
-		if (r->part_ns[p])
-			fprintf(f, "\"%s\"", mig_cause_name(top));
-		else
-			fputs("null", f);
-		for (int c = 0; c < MC_NR; c++)
-			fprintf(f, ",\"%s_ns\":%" PRIu64, mig_cause_name(c),
-				(uint64_t)r->cause_ns[p][c]);
-		fputc('}', f);
+		jw_object(w, part_names[p]);
+		jw_uint(w, "device_bound_ns", dev);
+		jw_uint(w, "vmm_bound_ns", vmm);
+		jw_string(w, "cause", r->part_ns[p] ? mig_cause_name(top) : NULL);
+		for (int c = 0; c < MC_NR; c++) {
+			snprintf(key, sizeof(key), "%s_ns", mig_cause_name(c));
+			jw_uint(w, key, r->cause_ns[p][c]);
+		}
+		jw_end_object(w);
 	}
-	fputs("},\"dirty_ns\":", f);
-	if (r->precopy && r->dirty_ns)
-		fprintf(f, "%" PRIu64, (uint64_t)r->dirty_ns);
-	else
-		fputs("null", f);
-	if (r->expected)
-		fprintf(f, ",\"expected_downtime_ns\":%" PRIu64 ",\"expected\":{"
-			"\"pending_bytes\":%" PRIu64 ",\"rate_Bps\":%" PRIu64
-			",\"fixed_ns\":%" PRIu64 ",\"learned\":%s}}",
-			(uint64_t)r->expected_ns, (uint64_t)r->expected_pending,
-			(uint64_t)r->expected_rate,
-			(uint64_t)r->expected_fixed_ns,
-			r->expected_learned ? "true" : "false");
-	else
-		fputs(",\"expected_downtime_ns\":null,\"expected\":null}", f);
+	jw_end_object(w);
+	jw_uint_opt(w, "dirty_ns", r->precopy && r->dirty_ns, r->dirty_ns);
+	jw_uint_opt(w, "expected_downtime_ns", r->expected, r->expected_ns);
+	if (!r->expected) {
+		jw_null(w, "expected");
+		return;
+	}
+	jw_object(w, "expected");
+	jw_uint(w, "pending_bytes", r->expected_pending);
+	jw_uint(w, "rate_Bps", r->expected_rate);
+	jw_uint(w, "fixed_ns", r->expected_fixed_ns);
+	jw_bool(w, "learned", r->expected_learned);
+	jw_end_object(w);
+}
+
+void mig_result_json(struct jw *w, const struct mig_result *r)
+{
+	char key[32];
+
+	jw_uint(w, "src_dev", r->src_dev);
+	jw_uint(w, "dst_dev", r->dst_dev);
+	jw_uint(w, "src_mig_id", r->src_mig_id);
+	jw_uint(w, "dst_mig_id", r->dst_mig_id);
+	jw_uint(w, "t_start_ns", r->t[0]);
+	jw_uint(w, "t_end_ns", r->t[MP_NR]);
+	jw_uint(w, "downtime_ns", r->downtime_ns);
+	jw_object(w, "parts");
+	for (int i = 0; i < MP_NR; i++) {
+		snprintf(key, sizeof(key), "%s_ns", part_names[i]);
+		jw_uint(w, key, r->part_ns[i]);
+	}
+	jw_end_object(w);
+	jw_object(w, "bytes");
+	jw_uint(w, "precopy", r->precopy_bytes);
+	jw_uint(w, "stop_copy", r->stopcopy_bytes);
+	jw_uint(w, "total", r->precopy_bytes + r->stopcopy_bytes);
+	jw_uint(w, "written", r->written_bytes);
+	jw_end_object(w);
+	jw_bool(w, "bytes_match", r->bytes_match);
+	jw_bool(w, "precopy", r->precopy);
+	jw_uint(w, "precopy_iterations", r->precopy_iters);
+	jw_uint(w, "images", r->images);
+	jw_uint(w, "errors", r->errors);
+	jw_bool(w, "partial", r->partial);
+	attrib_json(w, r);
+	mig_owner_json(w, "src_owner", &r->src_owner);
+	mig_owner_json(w, "dst_owner", &r->dst_owner);
+	mig_vmm_json(w, &r->vmm);
 }
 
 void mig_result_text(FILE *f, const struct mig_result *r)
@@ -782,4 +864,14 @@ void mig_result_text(FILE *f, const struct mig_result *r)
 			(uint64_t)r->expected_pending, r->expected_rate / 1e6,
 			r->expected_fixed_ns / 1e6,
 			r->expected_learned ? " (learned)" : "");
+	for (int i = 0; i < 2; i++) {
+		const struct mig_owner *o = i ? &r->dst_owner : &r->src_owner;
+
+		if (!o->pid)
+			continue;
+		fprintf(f, "  %s owner: %s pid %u%s%s\n", i ? "target" : "source",
+			o->comm, o->pid, *o->qemu_id ? ", QEMU device id " : "",
+			o->qemu_id);
+	}
+	mig_vmm_text(f, &r->vmm);
 }

@@ -41,8 +41,15 @@ enum mig_ev_type {
 	MEV_ERROR,		/* a0 site, a1 err, a2 fw_status */
 	MEV_SAVE_STALL,		/* a0 seq, a1 stalled, a2 ns */
 	MEV_STATE_CHANGE,	/* a0 from, a1 to, a2 cause */
+	MEV_VMM,		/* not a device's: a uprobe on the VMM (mig-top's
+				 * VMM view, tools/lib/mig_vmm.c): a0 probe
+				 * (enum mig_vmm_probe), a1 0 entry / 1 return;
+				 * dev MIG_VMM_DEV, pid and comm the VMM's */
 	MEV_NR,
 };
+
+#define MIG_VMM_DEV	0xffffffffu	/* dev of MEV_VMM events */
+#define MIG_COMM_LEN	16		/* TASK_COMM_LEN */
 
 #define MIG_EV_NARGS	7
 
@@ -52,10 +59,14 @@ struct mig_event {
 	__u16 cpu;
 	__u32 dev;
 	__u32 state;		/* enum vfio_device_mig_state at event time */
-	__u32 pad;
+	__u32 pid;		/* tgid of the task the event fired in */
 	__u64 mig_id;
 	__u64 state_size;	/* 0 from classic tracepoints (not recorded) */
 	__u64 a[MIG_EV_NARGS];
+	char comm[MIG_COMM_LEN];	/* that task's comm (its thread name) */
+	__u8 uuid[16];		/* vfmig's mdev UUID in text byte order (all
+				 * events but classic tracepoints other than
+				 * vfmig_device); zeros when not known */
 };
 
 /* Per-device live counters (BPF hash map "devstats", key: dev id). */
@@ -82,6 +93,16 @@ struct mig_devstats {
 	__u64 save_stalls;
 };
 
+/* The VMM's functions mig-top's VMM view probes (mig_vmm.c). */
+enum mig_vmm_probe {
+	MVP_STOP_VM = 0,	/* vm_stop_force_state: the source stops the VM */
+	MVP_SAVE_ITERABLE,	/* qemu_savevm_state_complete_precopy_iterable */
+	MVP_SAVE_COMPLETE,	/* qemu_savevm_state_complete_precopy */
+	MVP_VM_START,		/* vm_start: the target runs the VM */
+	MVP_SWITCHOVER_ACK,	/* migrate_send_rp_switchover_ack (entry only) */
+	MVP_NR,
+};
+
 /* Ring buffer policy (const volatile in the BPF program). */
 #define MIG_RB_PHASE	0	/* phase events only (mig-top) */
 #define MIG_RB_ALL	1	/* every event (mig-trace record) */
@@ -102,6 +123,8 @@ enum {
 };
 
 const char *mig_ev_name(unsigned int type);	/* "set_state" ... */
+/* Argument index of @field for event @type (a0..a6), -1 if none. */
+int mig_ev_field(unsigned int type, const char *field);
 int mig_ev_lookup(const char *name);		/* -1 if unknown */
 const char *mig_state_name(unsigned int state);	/* "PRE_COPY" ... */
 int mig_state_lookup(const char *name);		/* -1 if unknown */
@@ -110,18 +133,20 @@ const char *mig_err_site_name(unsigned int site);	/* "checksum" ... */
 int mig_err_site_lookup(const char *name);	/* -1 if unknown */
 bool mig_ev_is_phase(unsigned int type);	/* sent in MIG_RB_PHASE mode */
 
-/* Argument index of @field for event @type (a0..a6), -1 if none. */
-int mig_ev_field(unsigned int type, const char *field);
-
 /*
  * Event files: text, one event a line,
  *   <ts> <event> <dev> <state> <mig_id> <state_size> <a0> ... <a6>
  * with '#' comment lines; "# drops <n>" and "# mode <m>" are metadata.
- * Readers also take <state> as a number and, instead of positional
- * arguments, NAME=VALUE ones (the names of mig_ev_field(); unknown names
- * are skipped, so records with appended fields still read).
+ * A device event ends with uuid=UUID (the mdev UUID, when known).
+ * mig_ev_read() also takes <state> as a number and, instead of a0..a6,
+ * FIELD=VALUE pairs named as in mig_ev_field() (other names are skipped;
+ * uuid=UUID fills uuid[]), and skips events named vfmig_<name> that it
+ * does not know (a newer kernel's tracepoints): tools/perf/vfmig-downtime.py
+ * writes such lines from perf.data.
  */
 void mig_ev_write(FILE *f, const struct mig_event *e);
+/* "xxxxxxxx-xxxx-..." of a uuid[16] into buf (37 bytes); NULL if all zero. */
+const char *mig_uuid_str(const __u8 uuid[16], char buf[37]);
 /* 1 = event, 0 = EOF, -1 = syntax error (line number in *lineno). */
 int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		char *mode, size_t modelen, unsigned long *lineno);
@@ -178,6 +203,38 @@ bool mig_cause_device_bound(unsigned int c);
 unsigned int mig_bottleneck(const __u64 cause_ns[MC_NR], __u64 downtime_ns,
 			    bool precopy, __u64 dirty_ns, unsigned int *stage);
 
+/*
+ * The process that drives a device's migration: the task of its last
+ * vfmig_set_state (or of the vfmig_device open). mig-top replaces the
+ * thread's comm with the process's (/proc/PID/comm) and learns QEMU's
+ * device id from /proc/PID/cmdline (docs/mig-top.md, "Owners").
+ */
+struct mig_owner {
+	__u32 pid;		/* tgid; 0 = not known */
+	char comm[MIG_COMM_LEN];
+	char qemu_id[64];	/* QEMU's -device ...,id=, "" = not learned */
+};
+
+/* The VMM's parts of the pause, in order (docs/downtime.md). */
+enum mig_vmm_part {
+	MV_STOP_VM = 0,		/* V0 source stop entry -> V1 its return */
+	MV_SAVE_ITERABLE,	/* V1 -> V2 RAM and the VFIO devices' data saved */
+	MV_SAVE_NON_ITERABLE,	/* V2 -> V3 other device state, end of stream */
+	MV_TARGET_LOAD,		/* V3 -> V4 target enters vm_start */
+	MV_TARGET_START,	/* V4 -> V5 target's vm_start returns */
+	MV_NR,
+};
+
+struct mig_vmm {		/* the VMM view of one migration */
+	bool valid;		/* false: no view, note says why */
+	__u32 src_pid, dst_pid;
+	__u64 t[MV_NR + 1];	/* V0..V5 as seen, 0 = not seen */
+	__u64 part_ns[MV_NR];	/* of V0..V5 forced non-decreasing */
+	__u64 window_ns;	/* their sum */
+	__u64 t_ack;		/* target sent the switchover ack, 0 = not seen */
+	char note[160];		/* no view: why; a view: what is missing */
+};
+
 struct mig_result {		/* one completed migration */
 	__u32 src_dev, dst_dev;
 	__u64 src_mig_id, dst_mig_id;
@@ -207,6 +264,8 @@ struct mig_result {		/* one completed migration */
 	__u64 expected_rate;	/* bytes/s through the slowest stage */
 	__u64 expected_fixed_ns;
 	bool expected_learned;	/* fixed part from the source's last migration */
+	struct mig_owner src_owner, dst_owner;
+	struct mig_vmm vmm;	/* filled by mig-top (mig_vmm_view()) */
 };
 
 /* One interval of device activity, kept for the attribution. */
@@ -296,6 +355,8 @@ struct mig_dev {
 	struct mig_hist hist;		/* kept across migrations */
 	struct mig_expected at_t0;	/* frozen when leaving PRE_COPY */
 	bool at_t0_valid;
+	struct mig_owner owner;	/* who drives its state */
+	__u8 uuid[16];		/* mdev UUID (text byte order), zeros = unknown */
 };
 
 #define MIG_MAX_DEVS	256
@@ -335,12 +396,16 @@ double mig_dev_progress(const struct mig_dev *d);
  */
 bool mig_dev_expected(const struct mig_dev *d, __u64 now,
 		      struct mig_expected *x);
-/* Its JSON members, `"expected_downtime_ns":N,"expected":{...},` (null
- * when unknown), for a device record. */
-void mig_expected_json(FILE *f, const struct mig_dev *d, __u64 now);
+/* Its members "expected_downtime_ns" and "expected" (null when unknown),
+ * into an open device record. */
+struct jw;
+void mig_expected_json(struct jw *w, const struct mig_dev *d, __u64 now);
 
-/* One JSON object (no newline) for a completed migration. */
-void mig_result_json(FILE *f, const struct mig_result *r);
+/* {"pid","comm","qemu_id"} of an owner as KEY, null when not known. */
+struct jw;
+void mig_owner_json(struct jw *w, const char *key, const struct mig_owner *o);
+/* The fields of a completed migration, into an open JSON record. */
+void mig_result_json(struct jw *w, const struct mig_result *r);
 /* Human text block for a completed migration (used by the TUI and -C). */
 void mig_result_text(FILE *f, const struct mig_result *r);
 /* "final_save 94.0 %: blocked on the reader": the largest part and what

@@ -40,8 +40,6 @@ struct sink {
 	uint64_t last_send_ns;
 	uint64_t sent;			/* SINK_TCP: device stream bytes sent */
 	struct mf_ack ack;
-	/* filled by sink_finish */
-	uint64_t load_ns, resume_ns;
 };
 
 static const char *sink_what(const struct sink *k)
@@ -183,11 +181,7 @@ static int sink_finish(struct sink *k, const struct mf_end *end, char *err)
 	uint32_t len;
 
 	if (k->kind == SINK_LOCAL) {
-		if (loader_finish(&k->ld, err))
-			return -1;
-		k->load_ns = k->ld.stop_write_ns + k->ld.stop_ns;
-		k->resume_ns = k->ld.resume_ns;
-		return 0;
+		return loader_finish(&k->ld, err);
 	}
 	mf_end_pack(end, pay, &len);
 	if (!k->raw &&
@@ -215,8 +209,6 @@ static int sink_finish(struct sink *k, const struct mf_end *end, char *err)
 			mf_type_name(h.type));
 		return -1;
 	}
-	k->load_ns = k->ack.load_tail_ns;
-	k->resume_ns = k->ack.resume_ns;
 	return 0;
 }
 
@@ -262,30 +254,34 @@ void source_recover(struct vfio_dev *d)
 }
 
 /*
- * The bottleneck in mig-top's words (docs/downtime.md, "migctl and the
- * kernel's causes"): waiting in read()/poll() and the state changes are
- * the devices' time, the throttle's sleeps the reader holding back, the
- * rest of the transfer transport, the target's writes its load.
+ * The bottleneck in mig-top's words (docs/downtime.md, "migctl's parts and
+ * the kernel's"): the source's state changes and waiting in read()/poll()
+ * are the device's time, the --bandwidth sleeps the reader holding back,
+ * handing data to a local target its load (to a socket or file:
+ * transport), finishing the target its load and resume, migctl's own time
+ * the VMM's.
  */
-static void report_bottleneck(struct report *r, bool pre)
+static void report_bottleneck(struct report *r, bool pre, bool local)
 {
+	const struct user_parts *p = &r->parts;
 	__u64 c[MC_NR] = { 0 };
-	uint64_t dirty = 0, data, fixed;
+	uint64_t dirty = 0, data, resume;
 
-	c[MC_DEVICE] = r->suspend_ns + r->drain_ns + r->resume_ns;
-	c[MC_VMM_READ] = r->throttle_ns < r->transfer_ns ? r->throttle_ns :
-			 r->transfer_ns;
-	c[MC_TRANSPORT] = r->transfer_ns - c[MC_VMM_READ];
-	c[MC_TARGET_LOAD] = r->load_ns;
+	resume = r->has_target_side && r->tgt_resume_ns < p->finish_ns ?
+		 r->tgt_resume_ns : 0;
+	c[MC_DEVICE] = p->source_set_state_ns + p->read_ns + resume;
+	c[MC_VMM_READ] = p->throttle_ns;
+	c[local ? MC_TARGET_LOAD : MC_TRANSPORT] += p->write_ns;
+	c[MC_TARGET_LOAD] += p->finish_ns - resume;
+	c[MC_VMM] = p->other_ns;
 	/*
-	 * Moving what was left dirty (more than a page): the stop-copy
-	 * data's way, beyond the fixed cost of an image, about one state
-	 * arc (suspend_ns holds two).
+	 * Moving what was left dirty (more than a page): reading, handing
+	 * over and throttling the stop-copy data, beyond the fixed cost of
+	 * an image, about one state change (source_set_state holds two).
 	 */
-	data = r->drain_ns + r->transfer_ns + r->load_ns;
-	fixed = r->suspend_ns / 2;
-	if (pre && r->stop_copy_bytes > 4096)
-		dirty = data > fixed ? data - fixed : 0;
+	data = p->read_ns + p->write_ns + p->throttle_ns;
+	if (pre && r->stop_copy_bytes > 4096 && data > p->source_set_state_ns / 2)
+		dirty = data - p->source_set_state_ns / 2;
 	r->bottleneck = mig_cause_name(mig_bottleneck(c, r->downtime_ns, pre,
 						      dirty, NULL));
 }
@@ -299,10 +295,10 @@ struct run {
 	uint8_t *buf;
 	uint64_t bytes_pre, bytes_stop;
 	uint64_t read_ns;		/* read() + poll() on the save fd */
-	uint64_t sink_ns;
+	uint64_t sink_ns;		/* handing data to the sink */
+	uint64_t throttle_ns;		/* bandwidth cap sleeps */
 	uint64_t pump_ns;		/* wall time of PRE_COPY pumps */
 	uint64_t thr_start, thr_bytes;	/* bandwidth cap */
-	uint64_t throttle_ns;		/* slept for the cap */
 	/* PRE_COPY rounds: a SAVE's start to the end of its stream read */
 	uint64_t round_start, round_ns, round_bytes;
 };
@@ -317,22 +313,22 @@ static void sleep_ns(uint64_t ns)
 
 static void throttle(struct run *s, size_t n)
 {
-	uint64_t want, el;
+	uint64_t want, el, t = now_ns();
 
 	if (!g_opts.bandwidth)
 		return;
 	if (!s->thr_start)
-		s->thr_start = now_ns();
+		s->thr_start = t;
 	s->thr_bytes += n;
 	want = (uint64_t)((double)s->thr_bytes * 1e9 / (double)g_opts.bandwidth);
-	el = now_ns() - s->thr_start;
+	el = t - s->thr_start;
 	while (want > el && !g_stop) {
-		uint64_t d = want - el, t = now_ns();
+		uint64_t d = want - el;
 
 		sleep_ns(d > 100000000ull ? 100000000ull : d);
-		s->throttle_ns += now_ns() - t;
 		el = now_ns() - s->thr_start;
 	}
+	s->throttle_ns += now_ns() - t;
 }
 
 /*
@@ -456,7 +452,8 @@ static int precopy_loop(struct run *s, struct report *r, char *err)
 			bw = g_opts.bandwidth;
 		pending = init + dirty + sc;
 		thresh = (uint64_t)((double)bw * (double)g_opts.downtime_limit_ns / 1e9);
-		r->bandwidth_bps = bw;
+		r->has_switchover = true;
+		r->bandwidth_Bps = bw;
 		r->pending_bytes = pending;
 		r->expected_downtime_ns = bw ? (uint64_t)((double)pending * 1e9 / (double)bw) :
 					  UINT64_MAX;
@@ -524,7 +521,8 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	struct run s = { .src = src, .k = k, .fd = -1 };
 	struct mf_hello hello = { 0 };
 	struct mf_end end = { 0 };
-	uint64_t t_start, t_pre = 0, t0, t1, parts;
+	uint64_t t_start, t_pre = 0, t0, t1, t, sum;
+	struct user_parts *up = &r->parts;
 	char buf[32];
 	uint32_t st;
 	int ret = -1;
@@ -546,7 +544,7 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 		source_recover(src);
 		if (vfio_dev_get_state(src, &st) || st != VFIO_DEVICE_STATE_RUNNING) {
 			set_err(err, "source %s is in state %s and cannot return to RUNNING",
-				src->name, vfio_state_name(st));
+				src->name, mig_state_name(st));
 			return -1;
 		}
 	}
@@ -587,7 +585,7 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 		goto fail;
 	if (set_src(&s, VFIO_DEVICE_STATE_STOP_COPY, pre ? NULL : &s.fd, err))
 		goto fail;
-	r->suspend_ns = now_ns() - t0;
+	up->source_set_state_ns = now_ns() - t0;
 	if (s.fd < 0) {
 		set_err(err, "%s: STOP_COPY returned no data fd", src->name);
 		goto fail;
@@ -595,45 +593,57 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	if (!pre)
 		set_nonblock(s.fd);
 	s.read_ns = s.sink_ns = s.throttle_ns = 0;
-	if (sink_switchover(k, err) || pump(&s, true, err))
+	t = now_ns();
+	if (sink_switchover(k, err))
 		goto fail;
-	r->drain_ns = s.read_ns;
-	r->throttle_ns = s.throttle_ns;
-	r->precopy_rate_bps = s.round_ns ? (uint64_t)((double)s.round_bytes * 1e9 /
+	s.sink_ns += now_ns() - t;
+	if (pump(&s, true, err))
+		goto fail;
+	up->read_ns = s.read_ns;
+	up->write_ns = s.sink_ns;
+	up->throttle_ns = s.throttle_ns;
+	r->precopy_rate_Bps = s.round_ns ? (uint64_t)((double)s.round_bytes * 1e9 /
 						      (double)s.round_ns) : 0;
 	end.precopy_bytes = s.bytes_pre;
 	end.stop_copy_bytes = s.bytes_stop;
 	end.total_bytes = s.bytes_pre + s.bytes_stop;
 	end.iterations = r->iterations;
+	t = now_ns();
 	if (sink_finish(k, &end, err))
 		goto fail;
 	t1 = now_ns();
 
-	/* Downtime ends: the target runs (or the file is complete). */
+	/*
+	 * Downtime ends: the target runs (or the file is complete). The parts
+	 * are disjoint intervals of this one thread inside [T0, T5].
+	 */
+	up->finish_ns = t1 - t;
 	r->has_downtime = true;
+	r->t_start_ns = t0;
+	r->t_end_ns = t1;
 	r->downtime_ns = t1 - t0;
+	sum = up->source_set_state_ns + up->read_ns + up->write_ns +
+	      up->throttle_ns + up->finish_ns;
+	up->other_ns = r->downtime_ns > sum ? r->downtime_ns - sum : 0;
 	r->precopy_ns = pre ? t0 - t_pre : 0;
-	r->load_ns = k->load_ns;
-	r->resume_ns = k->resume_ns;
-	parts = r->suspend_ns + r->drain_ns + r->load_ns + r->resume_ns;
-	if (parts > r->downtime_ns) {
-		/* TCP: target load overlapped the drain; the source counts first. */
-		r->load_overlap_ns = parts - r->downtime_ns;
-		r->load_ns = r->load_overlap_ns > r->load_ns ? 0 :
-			     r->load_ns - r->load_overlap_ns;
-		parts = r->suspend_ns + r->drain_ns + r->load_ns + r->resume_ns;
-	}
-	r->transfer_ns = r->downtime_ns > parts ? r->downtime_ns - parts : 0;
+	r->has_bytes = r->has_phase_bytes = true;
 	r->precopy_bytes = s.bytes_pre;
 	r->stop_copy_bytes = s.bytes_stop;
 	r->total_bytes = end.total_bytes;
+	r->has_iterations = true;
 	if (k->kind == SINK_TCP) {
-		r->load_total_ns = k->ack.load_total_ns;
+		r->has_target_side = true;
+		r->tgt_load_ns = k->ack.load_tail_ns;
+		r->tgt_load_total_ns = k->ack.load_total_ns;
+		r->tgt_resume_ns = k->ack.resume_ns;
 		memcpy(r->tgt_digest, k->ack.digest, sizeof(r->tgt_digest));
 	} else if (k->kind == SINK_LOCAL) {
-		r->load_total_ns = k->ld.write_ns + k->ld.stop_ns;
+		r->has_target_side = true;
+		r->tgt_load_ns = k->ld.stop_write_ns + k->ld.stop_ns;
+		r->tgt_load_total_ns = k->ld.write_ns + k->ld.stop_ns;
+		r->tgt_resume_ns = k->ld.resume_ns;
 	}
-	report_bottleneck(r, pre);
+	report_bottleneck(r, pre, k->kind == SINK_LOCAL);
 
 	/* The source stays stopped: STOP_COPY -> STOP closes the stream. */
 	if (set_src(&s, VFIO_DEVICE_STATE_STOP, NULL, err)) {
@@ -644,6 +654,8 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	s.fd = -1;
 	r->total_ns = now_ns() - t_start;
 	r->source_state = "STOP";
+	if (k->kind != SINK_FILE)	/* the target runs (TCP: its ACK says so) */
+		r->target_state = "RUNNING";
 	read_vfmig_ids(src, r->src_digest, r->src_generation, r->src_mig_id,
 		       g_opts.verify);
 	if (k->kind == SINK_LOCAL)
