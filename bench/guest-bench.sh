@@ -76,6 +76,30 @@ mkdev() {
 setattr() { echo "$3" >"/sys/bus/mdev/devices/$1/vfmig/$2" || die "cannot set $2=$3 on $1"; }
 rmdev() { echo 1 >"/sys/bus/mdev/devices/$1/remove"; }
 
+# bench_dev SIZE: a device with the benchmark's firmware knobs, no dirtying.
+bench_dev() {
+	local u
+	u=$(mkdev "$1")
+	setattr "$u" fw_latency_us "$FW_LATENCY_US"
+	setattr "$u" fw_throughput "$FW_THROUGHPUT"
+	setattr "$u" dirty_rate 0
+	echo "$u"
+}
+
+# start_migtop OUT: mig-top -j in the background into OUT (errors OUT.err),
+# once it is attached; its pid in $top.
+start_migtop() {
+	local d=0
+	"$MIGTOP" -j -i 1s >"$1" 2>"$1.err" &
+	top=$!
+	until grep -q '"type":"start"' "$1" 2>/dev/null; do
+		d=$((d + 1))
+		[ $d -lt 600 ] || die "mig-top did not start: $(cat "$1.err")"
+		kill -0 "$top" 2>/dev/null || die "mig-top exited: $(cat "$1.err")"
+		sleep 0.1
+	done
+}
+
 # mig OPTS...: one migctl run; its JSON (also on failure) on stdout.
 mig() {
 	local out
@@ -135,24 +159,16 @@ session() {
 		printf '{"source":"tracefs","round":%d,"stats":%s}\n' "$round" "$d" >>"$RAW/drops.jsonl"
 		: >$TRACEFS/trace ;;
 	bpf)
-		"$MIGTOP" -j -i 1s >"$TMP/top.json" 2>"$TMP/top.err" &
-		top=$!
-		d=0
-		until grep -q '"type":"start"' "$TMP/top.json" 2>/dev/null; do
-			d=$((d + 1))
-			[ $d -lt 600 ] || die "mig-top did not start: $(cat "$TMP/top.err")"
-			kill -0 $top 2>/dev/null || die "mig-top exited: $(cat "$TMP/top.err")"
-			sleep 0.1
-		done
+		start_migtop "$TMP/top.json"
 		session_workload bpf "$round"
 		# Split the cost: mig-top's BPF programs stay attached and fill the
 		# ring buffer, its user-space consumer is stopped (bpf_stopped).
-		kill -STOP $top
+		kill -STOP "$top"
 		session_migs bpf_stopped "$round"
-		kill -CONT $top
+		kill -CONT "$top"
 		sleep 1.2 # one more interval: the last rows and counters
-		kill -INT $top
-		wait $top || die "mig-top failed: $(cat "$TMP/top.err")"
+		kill -INT "$top"
+		wait "$top" || die "mig-top failed: $(cat "$TMP/top.json.err")"
 		head -1 "$TMP/top.json" >>"$RAW/migtop-start.jsonl"
 		printf '{"source":"mig-top","round":%d,"summary":%s,"migrations_seen":%d,"max_row_drops":%d}\n' "$round" \
 			"$(grep '"type":"summary"' "$TMP/top.json" | tail -1)" \
@@ -206,13 +222,8 @@ EOF
 
 # ---- 1. downtime matrix
 for size in $SIZES; do
-	src=$(mkdev "$size")
-	tgt=$(mkdev "$size")
-	for u in "$src" "$tgt"; do
-		setattr "$u" fw_latency_us "$FW_LATENCY_US"
-		setattr "$u" fw_throughput "$FW_THROUGHPUT"
-		setattr "$u" dirty_rate 0
-	done
+	src=$(bench_dev "$size")
+	tgt=$(bench_dev "$size")
 	for rate in $RATES; do
 		name=${rate%%:*} pps=${rate#*:}
 		setattr "$src" dirty_rate "$pps"
@@ -250,23 +261,10 @@ for size in $SIZES; do
 done
 
 # ---- 1b. expected downtime: mig-top's estimate at T0 against the downtime
-"$MIGTOP" -j -i 1s >"$TMP/exp-top.json" 2>"$TMP/exp-top.err" &
-top=$!
-d=0
-until grep -q '"type":"start"' "$TMP/exp-top.json" 2>/dev/null; do
-	d=$((d + 1))
-	[ $d -lt 600 ] || die "mig-top did not start: $(cat "$TMP/exp-top.err")"
-	kill -0 $top 2>/dev/null || die "mig-top exited: $(cat "$TMP/exp-top.err")"
-	sleep 0.1
-done
+start_migtop "$TMP/exp-top.json"
 for size in $SIZES; do
-	src=$(mkdev "$size")
-	tgt=$(mkdev "$size")
-	for u in "$src" "$tgt"; do
-		setattr "$u" fw_latency_us "$FW_LATENCY_US"
-		setattr "$u" fw_throughput "$FW_THROUGHPUT"
-		setattr "$u" dirty_rate 0
-	done
+	src=$(bench_dev "$size")
+	tgt=$(bench_dev "$size")
 	for rate in $RATES; do
 		name=${rate%%:*} pps=${rate#*:}
 		setattr "$src" dirty_rate "$pps"
@@ -281,8 +279,8 @@ for size in $SIZES; do
 	rmdev "$tgt"
 done
 sleep 1.2 # mig-top's last records
-kill -INT $top
-wait $top || die "mig-top failed: $(cat "$TMP/exp-top.err")"
+kill -INT "$top"
+wait "$top" || die "mig-top failed: $(cat "$TMP/exp-top.json.err")"
 grep '"type":"migration"' "$TMP/exp-top.json" >"$RAW/expected-top.jsonl" || true
 
 # ---- 2. data path
@@ -293,14 +291,9 @@ for i in $(seq 1 "$DP_RUNS"); do
 done
 
 # ---- 3. tracing cost
-TRACE_SRC=$(mkdev "$TRACE_SIZE")
-TRACE_TGT=$(mkdev "$TRACE_SIZE")
+TRACE_SRC=$(bench_dev "$TRACE_SIZE")
+TRACE_TGT=$(bench_dev "$TRACE_SIZE")
 export TRACE_SRC TRACE_TGT
-for u in "$TRACE_SRC" "$TRACE_TGT"; do
-	setattr "$u" fw_latency_us "$FW_LATENCY_US"
-	setattr "$u" fw_throughput "$FW_THROUGHPUT"
-	setattr "$u" dirty_rate 0
-done
 # Warm-up (not counted): the first migrations and mig-top's first BPF load.
 mig -r "$TRACE_SRC" "$TRACE_TGT" >/dev/null
 "$BURST" 2000 >/dev/null
