@@ -224,34 +224,17 @@ void jw_null(struct jw *w, const char *key)
 	fputs("null", w->f);
 }
 
-void jw_uint_opt(struct jw *w, const char *key, bool have, uint64_t v)
-{
-	if (have)
-		jw_uint(w, key, v);
-	else
-		jw_null(w, key);
+/* The value if @have, else null. */
+#define JW_OPT(name, type, put)						\
+void name(struct jw *w, const char *key, bool have, type v)		\
+{									\
+	if (have)							\
+		put(w, key, v);						\
+	else								\
+		jw_null(w, key);					\
 }
 
-void jw_int_opt(struct jw *w, const char *key, bool have, int64_t v)
-{
-	if (have)
-		jw_int(w, key, v);
-	else
-		jw_null(w, key);
-}
-
-void jw_double_opt(struct jw *w, const char *key, bool have, double v)
-{
-	if (have)
-		jw_double(w, key, v);
-	else
-		jw_null(w, key);
-}
-
-void jw_bool_opt(struct jw *w, const char *key, bool have, bool v)
-{
-	if (have)
-		jw_bool(w, key, v);
-	else
-		jw_null(w, key);
-}
+JW_OPT(jw_uint_opt, uint64_t, jw_uint)
+JW_OPT(jw_int_opt, int64_t, jw_int)
+JW_OPT(jw_double_opt, double, jw_double)
+JW_OPT(jw_bool_opt, bool, jw_bool)
