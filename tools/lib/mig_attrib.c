@@ -197,10 +197,15 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The median of the first @n (1..MIG_HIST) of @v. */
+#define MEDIAN_MAX	(MIG_ARCS > MIG_HIST ? MIG_ARCS : MIG_HIST)
+
+/* The median of the first @n (1..MEDIAN_MAX) of @v. */
 static double median_of(const double *v, __u32 n)
 {
-	double s[MIG_HIST];
+	double s[MEDIAN_MAX];
+
+	if (n > MEDIAN_MAX)
+		n = MEDIAN_MAX;
 
 	memcpy(s, v, n * sizeof(*s));
 	qsort(s, n, sizeof(*s), cmp_double);
@@ -273,12 +278,45 @@ static void round_close(struct mig_dev *d)
 }
 
 /*
+ * What one firmware command costs, as a SUSPEND or RESUME arc: the median
+ * of the model's last arcs of any device (a target prepared for this
+ * migration has made some); else the source's arc into PRE_COPY.
+ */
+static double arc_cost(const struct mig_model *m, const struct mig_dev *d)
+{
+	double v[MIG_ARCS];
+	__u32 n = m->narcs < MIG_ARCS ? m->narcs : MIG_ARCS;
+
+	if (!n)
+		return (double)d->ex.cmd_ns;
+	for (__u32 i = 0; i < n; i++)
+		v[i] = (double)m->arc_ns[i];
+	return median_of(v, n);
+}
+
+/* One SUSPEND or RESUME command: the arcs arc_cost() learns from. */
+static bool simple_arc(__u64 from, __u64 to)
+{
+	static const __u8 arcs[][2] = {
+		{ MS_RUNNING, MS_RUNNING_P2P }, { MS_RUNNING_P2P, MS_RUNNING },
+		{ MS_RUNNING_P2P, MS_STOP }, { MS_STOP, MS_RUNNING_P2P },
+		{ MS_PRE_COPY, MS_PRE_COPY_P2P }, { MS_PRE_COPY_P2P, MS_PRE_COPY },
+	};
+
+	for (size_t i = 0; i < sizeof(arcs) / sizeof(arcs[0]); i++)
+		if (from == arcs[i][0] && to == arcs[i][1])
+			return true;
+	return false;
+}
+
+/*
  * Time of a round of @bytes = a + b * bytes, by least squares over the
  * rounds when their sizes differ enough (twice) to tell a from b; else (or
- * with no usable line) the intercept is the source's command time, what
- * a SAVE costs before its first chunk. false: no round yet.
+ * with no usable line) the intercept is @a0, a command's time: what a SAVE
+ * costs before its first chunk. false: no round yet.
  */
-static bool round_fit(const struct mig_expect *x, double *a, double *b)
+static bool round_fit(const struct mig_expect *x, double a0, double *a,
+		      double *b)
 {
 	double n = x->rounds;
 
@@ -294,29 +332,29 @@ static bool round_fit(const struct mig_expect *x, double *a, double *b)
 				return true;
 		}
 	}
-	*a = (double)x->cmd_ns;
+	*a = a0;
 	if (*a * n >= x->sy)
 		*a = 0;
 	*b = (x->sy - *a * n) / x->sx;
 	return true;
 }
 
-bool mig_dev_expected(const struct mig_dev *d, __u64 now,
-		      struct mig_expected *out)
+bool mig_dev_expected(const struct mig_model *m, const struct mig_dev *d,
+		      __u64 now, struct mig_expected *out)
 {
 	const struct mig_expect *x = &d->ex;
 	__u64 full = d->state_size + d->state_size / 512, left, grow = 0;
-	double a, b, pending, fixed, k;
+	double a, b, pending, fixed, k, arc = arc_cost(m, d);
 	bool learned = hist_get(&d->hist, &fixed, &k);
 
 	if (d->role != MR_SOURCE || !d->precopy || d->partial)
 		return false;
-	if (!round_fit(x, &a, &b)) {
+	if (!round_fit(x, arc, &a, &b)) {
 		/* Before the first round ends: the current one's pace. */
 		if (!x->round_open || d->precopy_bytes <= x->round_read0 ||
 		    now <= x->round_start)
 			return false;
-		a = (double)x->cmd_ns;
+		a = arc;
 		b = (double)(now - x->round_start) /
 		    (double)(d->precopy_bytes - x->round_read0);
 	}
@@ -338,17 +376,18 @@ bool mig_dev_expected(const struct mig_dev *d, __u64 now,
 	memset(out, 0, sizeof(*out));
 	out->learned = learned;
 	/* Without history: SUSPEND x2 on the source, RESUME x2 on the target. */
-	out->fixed_ns = (__u64)(learned ? fixed : 4.0 * x->cmd_ns) + (__u64)a;
+	out->fixed_ns = (__u64)(learned ? fixed : 4.0 * arc) + (__u64)a;
 	out->pending = (__u64)pending;
 	out->rate = b > 0 ? (__u64)(1e9 / b) : 0;
 	out->ns = out->fixed_ns + (__u64)(b * pending);
 	return true;
 }
 
-void mig_expected_json(struct jw *w, const struct mig_dev *d, __u64 now)
+void mig_expected_json(struct jw *w, const struct mig_model *m,
+		       const struct mig_dev *d, __u64 now)
 {
 	struct mig_expected x;
-	bool have = mig_dev_expected(d, now, &x);
+	bool have = mig_dev_expected(m, d, now, &x);
 
 	jw_uint_opt(w, "expected_downtime_ns", have, have ? x.ns : 0);
 	if (!have) {
@@ -386,6 +425,8 @@ void mig_attrib_event(struct mig_model *m, struct mig_dev *d,
 		start = sub0(e->ts, e->a[3]);
 		if (d->t_susp || d->role == MR_TARGET)
 			span_add(d, MSPAN_ARC, start, e->ts, 0, 0);
+		if (simple_arc(e->a[0], e->a[1]))
+			m->arc_ns[m->narcs++ % MIG_ARCS] = e->a[3];
 		if (!src)
 			break;
 		if (e->a[1] == MS_STOP_COPY)
@@ -403,7 +444,7 @@ void mig_attrib_event(struct mig_model *m, struct mig_dev *d,
 		if (e->a[0] == MS_PRE_COPY && d->precopy && d->t_susp == start) {
 			/* T0: what the downtime should be from here */
 			round_close(d);
-			d->at_t0_valid = mig_dev_expected(d, start, &d->at_t0);
+			d->at_t0_valid = mig_dev_expected(m, d, start, &d->at_t0);
 		}
 		break;
 	case MEV_SAVE_STALL:
@@ -649,8 +690,8 @@ static void sweep(const struct mig_dev *src, const struct mig_dev *tgt,
 /* A completed migration                                               */
 /* ------------------------------------------------------------------ */
 
-void mig_attrib_result(struct mig_dev *src, struct mig_dev *tgt,
-		       struct mig_result *r)
+void mig_attrib_result(struct mig_model *m, struct mig_dev *src,
+		       struct mig_dev *tgt, struct mig_result *r)
 {
 	__u64 total[MC_NR] = { 0 }, data;
 	unsigned int stage;
@@ -667,12 +708,12 @@ void mig_attrib_result(struct mig_dev *src, struct mig_dev *tgt,
 	 * costs before its first chunk (a command), when STOP_COPY carried
 	 * more than a page (an empty final image is 88 bytes).
 	 */
-	if (!round_fit(&src->ex, &a, &b)) {
-		a = (double)src->ex.cmd_ns;
+	if (!round_fit(&src->ex, arc_cost(m, src), &a, &b)) {
+		a = arc_cost(m, src);
 		b = 0;
 	}
 	data = sub0(r->part_ns[MP_FINAL_SAVE] + r->part_ns[MP_DRAIN],
-		    src->ex.cmd_ns);
+		    (__u64)arc_cost(m, src));
 	if (r->precopy && r->stopcopy_bytes > 4096)
 		r->dirty_ns = data;
 	r->bottleneck = mig_bottleneck(total, r->downtime_ns, r->precopy,

@@ -485,7 +485,7 @@ static void complete_migration(struct mig_model *m, struct mig_dev *tgt,
 	r.errors = src->errors + tgt->errors;
 	r.partial = src->partial || tgt->partial || !src->t_susp;
 	r.precopy = src->precopy;
-	mig_attrib_result(src, tgt, &r);
+	mig_attrib_result(m, src, tgt, &r);
 	r.src_owner = src->owner;
 	r.dst_owner = tgt->owner;
 	src->paired = true;

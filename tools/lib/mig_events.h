@@ -285,7 +285,8 @@ struct mig_expect {
 	__u64 q_read;		/* bytes read by then */
 	__u32 queries;
 	__u64 dirt_bytes, dirt_ns;	/* new dirty data between queries */
-	__u64 cmd_ns;		/* RUNNING -> PRE_COPY arc: one command */
+	__u64 cmd_ns;		/* RUNNING -> PRE_COPY arc: a command and
+				 * the save file's creation */
 	/* rounds: a SAVE's start to its last byte read */
 	bool round_open, round_done;
 	__u64 round_start, round_read0, round_end;
@@ -361,8 +362,13 @@ struct mig_dev {
 
 #define MIG_MAX_DEVS	256
 
+#define MIG_ARCS	8
+
 struct mig_model {
 	struct mig_dev devs[MIG_MAX_DEVS];
+	/* the last SUSPEND/RESUME arcs of any device: what one costs */
+	__u64 arc_ns[MIG_ARCS];
+	__u32 narcs;
 	void (*on_migration)(const struct mig_result *r, void *arg);
 	void *arg;
 	unsigned long long events;
@@ -394,12 +400,13 @@ double mig_dev_progress(const struct mig_dev *d);
  * @now: what is pending, at the rate its PRE_COPY rounds measured through
  * the slowest stage, plus the fixed part. false when it cannot tell.
  */
-bool mig_dev_expected(const struct mig_dev *d, __u64 now,
-		      struct mig_expected *x);
+bool mig_dev_expected(const struct mig_model *m, const struct mig_dev *d,
+		      __u64 now, struct mig_expected *x);
 /* Its members "expected_downtime_ns" and "expected" (null when unknown),
  * into an open device record. */
 struct jw;
-void mig_expected_json(struct jw *w, const struct mig_dev *d, __u64 now);
+void mig_expected_json(struct jw *w, const struct mig_model *m,
+		       const struct mig_dev *d, __u64 now);
 
 /* {"pid","comm","qemu_id"} of an owner as KEY, null when not known. */
 struct jw;
@@ -417,8 +424,8 @@ void mig_attrib_event(struct mig_model *m, struct mig_dev *d,
 		      const struct mig_event *e);
 void mig_attrib_reset(struct mig_dev *d);
 void mig_attrib_free(struct mig_dev *d);
-void mig_attrib_result(struct mig_dev *src, struct mig_dev *tgt,
-		       struct mig_result *r);
+void mig_attrib_result(struct mig_model *m, struct mig_dev *src,
+		       struct mig_dev *tgt, struct mig_result *r);
 #endif /* !__VMLINUX_H__ */
 
 #endif /* MIG_EVENTS_H */

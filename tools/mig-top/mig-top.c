@@ -580,7 +580,7 @@ static void print_json_rows(void)
 		jw_uint(&jw, "time_in_phase_ns",
 			d->state_since && now > d->state_since ? now - d->state_since : 0);
 		jw_uint_opt(&jw, "eta_ns", r->eta_s >= 0, (uint64_t)(r->eta_s * 1e9));
-		mig_expected_json(&jw, d, now);
+		mig_expected_json(&jw, &model, d, now);
 		jw_uint_opt(&jw, "chunks", fw, st->chunks);
 		jw_uint_opt(&jw, "images", fw, st->images);
 		jw_uint_opt(&jw, "loads", fw, st->loads);
@@ -648,7 +648,7 @@ static bool expected_line(char *b, size_t n, const struct mig_dev *d)
 	struct mig_expected x;
 	char p[16];
 
-	if (d->state != MS_PRE_COPY || !mig_dev_expected(d, view_now(), &x))
+	if (d->state != MS_PRE_COPY || !mig_dev_expected(&model, d, view_now(), &x))
 		return false;
 	fmt_bytes(p, sizeof(p), (double)x.pending);
 	snprintf(b, n, "dev %u: %.3f ms (%s pending at %.1f MB/s + %.3f ms fixed%s)",

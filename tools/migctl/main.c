@@ -120,6 +120,7 @@ static void print_json(const struct report *r, const char *err)
 		jw_null(&w, "parts");
 	}
 	jw_string(&w, "bottleneck", r->has_downtime ? r->bottleneck : NULL);
+	jw_uint_opt(&w, "read_wait_ns", r->has_downtime, r->read_wait_ns);
 	jw_uint_opt(&w, "precopy_rate_Bps", r->has_downtime && r->precopy_rate_Bps,
 		    r->precopy_rate_Bps);
 	jw_uint_opt(&w, "downtime_limit_ns", source_cmd, g_opts.downtime_limit_ns);

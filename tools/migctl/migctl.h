@@ -71,6 +71,7 @@ struct report {
 	uint64_t tgt_resume_ns;		/* STOP -> RUNNING_P2P -> RUNNING */
 	/* the attribution (docs/downtime.md) */
 	const char *bottleneck;		/* mig_cause_name() */
+	uint64_t read_wait_ns;		/* of parts.read_ns, in poll() */
 	uint64_t precopy_rate_Bps;	/* PRE_COPY rounds' bytes / their time */
 	char src_digest[16], tgt_digest[16];
 	char src_generation[24], tgt_generation[24];

@@ -255,11 +255,11 @@ void source_recover(struct vfio_dev *d)
 
 /*
  * The bottleneck in mig-top's words (docs/downtime.md, "migctl's parts and
- * the kernel's"): the source's state changes and waiting in read()/poll()
- * are the device's time, the --bandwidth sleeps the reader holding back,
- * handing data to a local target its load (to a socket or file:
- * transport), finishing the target its load and resume, migctl's own time
- * the VMM's.
+ * the kernel's"): the source's state changes and waiting in poll() for its
+ * data are the device's time; copying the data out in read() and the
+ * --bandwidth sleeps the reader's; handing data to a local target its load
+ * (to a socket or file: transport), finishing the target its load and
+ * resume, migctl's own time the VMM's.
  */
 static void report_bottleneck(struct report *r, bool pre, bool local)
 {
@@ -269,8 +269,8 @@ static void report_bottleneck(struct report *r, bool pre, bool local)
 
 	resume = r->has_target_side && r->tgt_resume_ns < p->finish_ns ?
 		 r->tgt_resume_ns : 0;
-	c[MC_DEVICE] = p->source_set_state_ns + p->read_ns + resume;
-	c[MC_VMM_READ] = p->throttle_ns;
+	c[MC_DEVICE] = p->source_set_state_ns + r->read_wait_ns + resume;
+	c[MC_VMM_READ] = p->read_ns - r->read_wait_ns + p->throttle_ns;
 	c[local ? MC_TARGET_LOAD : MC_TRANSPORT] += p->write_ns;
 	c[MC_TARGET_LOAD] += p->finish_ns - resume;
 	c[MC_VMM] = p->other_ns;
@@ -295,6 +295,7 @@ struct run {
 	uint8_t *buf;
 	uint64_t bytes_pre, bytes_stop;
 	uint64_t read_ns;		/* read() + poll() on the save fd */
+	uint64_t wait_ns;		/* ... of it in poll(): waiting for data */
 	uint64_t sink_ns;		/* handing data to the sink */
 	uint64_t throttle_ns;		/* bandwidth cap sleeps */
 	uint64_t pump_ns;		/* wall time of PRE_COPY pumps */
@@ -391,7 +392,9 @@ static int pump(struct run *s, bool stop_phase, char *err)
 
 			poll(&p, 1, POLL_SLICE_MS);
 		}
-		s->read_ns += now_ns() - t;
+		t = now_ns() - t;
+		s->read_ns += t;
+		s->wait_ns += t;
 	}
 }
 
@@ -592,7 +595,7 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	}
 	if (!pre)
 		set_nonblock(s.fd);
-	s.read_ns = s.sink_ns = s.throttle_ns = 0;
+	s.read_ns = s.wait_ns = s.sink_ns = s.throttle_ns = 0;
 	t = now_ns();
 	if (sink_switchover(k, err))
 		goto fail;
@@ -600,6 +603,7 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	if (pump(&s, true, err))
 		goto fail;
 	up->read_ns = s.read_ns;
+	r->read_wait_ns = s.wait_ns;
 	up->write_ns = s.sink_ns;
 	up->throttle_ns = s.throttle_ns;
 	r->precopy_rate_Bps = s.round_ns ? (uint64_t)((double)s.round_bytes * 1e9 /
