@@ -7,19 +7,20 @@
  * (mig-top), from an event file (mig-top -r, mig-trace) or from perf.
  *
  * Attribution: while the devices migrate, each keeps a log of what it was
- * busy with (struct mig_span): its state arcs, the SAVE's stalls on a full
+ * busy with (struct mig_span): its state arcs and state change requests,
+ * the SAVE's stalls on a full
  * budget, the chunks it queued, the reads of the save file and the writes
  * of the resume file.
  * When a migration completes, one sweep over the logs of its source and
  * target charges every instant of T0..T5 to one cause (enum mig_cause),
  * by the part it falls in:
  *
- *   source_suspend  a source arc runs: device; else vmm
+ *   source_suspend  a source arc or request runs: device; else vmm
  *   final_save      nothing is queued for the reader (and the SAVE does
  *   drain           not stall): device; else reader()
  *   target_load     a target write or arc runs: target_load; bytes read
  *                   and not written yet: transport; else vmm
- *   target_resume   a target arc runs: device; else vmm
+ *   target_resume   a target arc or request runs: device; else vmm
  *
  * reader() is the time data waits for the reader (the SAVE stalls on a
  * full budget, or chunks are queued and not read): target_load while a
@@ -405,6 +406,17 @@ void mig_expected_json(struct jw *w, const struct mig_model *m,
 /* ------------------------------------------------------------------ */
 /* Events                                                              */
 /* ------------------------------------------------------------------ */
+
+/*
+ * A state change request the driver handled (vfmig_set_state, from ts - ns
+ * to ts): the device's time like its arcs, with what the driver does
+ * between and around them (locking, the VFIO core's loop).
+ */
+void mig_attrib_request(struct mig_dev *d, const struct mig_event *e)
+{
+	if (d->t_susp || d->role == MR_TARGET)
+		span_add(d, MSPAN_ARC, sub0(e->ts, e->a[4]), e->ts, 0, 0);
+}
 
 static bool is_precopy(__u64 s)
 {

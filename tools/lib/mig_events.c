@@ -594,6 +594,7 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 	case MEV_SET_STATE:
 		ret = (__s64)e->a[3];
 		take_owner(d, e);
+		mig_attrib_request(d, e);	/* before it may complete */
 		if (d->state != e->a[2]) {
 			d->state = (__u32)e->a[2];
 			d->state_since = e->ts;

@@ -422,6 +422,7 @@ void mig_result_summary(char *buf, size_t len, const struct mig_result *r);
 /* Internal: the attribution's hooks in the model (mig_attrib.c). */
 void mig_attrib_event(struct mig_model *m, struct mig_dev *d,
 		      const struct mig_event *e);
+void mig_attrib_request(struct mig_dev *d, const struct mig_event *e);
 void mig_attrib_reset(struct mig_dev *d);
 void mig_attrib_free(struct mig_dev *d);
 void mig_attrib_result(struct mig_model *m, struct mig_dev *src,
