@@ -17,7 +17,8 @@
  *
  *   source_suspend  a source arc or request runs: device; else vmm
  *   final_save      nothing is queued for the reader (and the SAVE does
- *   drain           not stall): device; else reader()
+ *   drain           not stall), or a source request still runs: device;
+ *                   else reader()
  *   target_load     a target write or arc runs: target_load; bytes read
  *                   and not written yet: transport; else vmm
  *   target_resume   a target arc or request runs: device; else vmm
@@ -581,7 +582,10 @@ static unsigned int classify(const struct sweep *s, int part)
 		return s->arc_src > 0 ? MC_DEVICE : MC_VMM;
 	case MP_FINAL_SAVE:
 	case MP_DRAIN:
-		return s->r >= s->q && !s->stall ? MC_DEVICE : reader_cause(s);
+		/* nothing queued, or the reader still in the driver's request */
+		if ((s->r >= s->q && !s->stall) || s->arc_src > 0)
+			return MC_DEVICE;
+		return reader_cause(s);
 	case MP_TGT_LOAD:
 		if (s->write > 0 || s->arc_tgt > 0)
 			return MC_TARGET_LOAD;
