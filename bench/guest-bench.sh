@@ -8,6 +8,9 @@
 #      (no PRE_COPY) then `migctl migrate` (PRE_COPY), interleaved, both
 #      with -r so the pair is reused                 -> downtime.jsonl
 #      and, for BENCH_FLOOR_SIZE, PRE_COPY with fw_latency_us=0 -> floor.jsonl
+#   1b. expected downtime: the same sizes and rates, BENCH_EXP_REPS PRE_COPY
+#      migrations each under one mig-top -j: its migration records (expected
+#      and measured downtime) -> expected-top.jsonl, migctl's -> expected.jsonl
 #   2. data path: build/bench/datapath vfmig-256M, BENCH_DP_RUNS times
 #                                                     -> datapath.jsonl
 #   3. tracing cost: BENCH_TRACE_ROUNDS rounds; each round visits the modes
@@ -38,6 +41,7 @@ RATES=${BENCH_RATES:-"none:0 low:160 high:3200 extreme:50000"}
 FW_LATENCY_US=${BENCH_FW_LATENCY_US:-100}
 FW_THROUGHPUT=${BENCH_FW_THROUGHPUT:-0}
 FLOOR_SIZE=${BENCH_FLOOR_SIZE:-64M}
+EXP_REPS=${BENCH_EXP_REPS:-$REPS}
 DP_RUNS=${BENCH_DP_RUNS:-5}
 DP_TYPE=${BENCH_DP_TYPE:-vfmig-256M}
 TRACE_ROUNDS=${BENCH_TRACE_ROUNDS:-8}
@@ -71,6 +75,30 @@ mkdev() {
 }
 setattr() { echo "$3" >"/sys/bus/mdev/devices/$1/vfmig/$2" || die "cannot set $2=$3 on $1"; }
 rmdev() { echo 1 >"/sys/bus/mdev/devices/$1/remove"; }
+
+# bench_dev SIZE: a device with the benchmark's firmware knobs, no dirtying.
+bench_dev() {
+	local u
+	u=$(mkdev "$1")
+	setattr "$u" fw_latency_us "$FW_LATENCY_US"
+	setattr "$u" fw_throughput "$FW_THROUGHPUT"
+	setattr "$u" dirty_rate 0
+	echo "$u"
+}
+
+# start_migtop OUT: mig-top -j in the background into OUT (errors OUT.err),
+# once it is attached; its pid in $top.
+start_migtop() {
+	local d=0
+	"$MIGTOP" -j -i 1s >"$1" 2>"$1.err" &
+	top=$!
+	until grep -q '"type":"start"' "$1" 2>/dev/null; do
+		d=$((d + 1))
+		[ $d -lt 600 ] || die "mig-top did not start: $(cat "$1.err")"
+		kill -0 "$top" 2>/dev/null || die "mig-top exited: $(cat "$1.err")"
+		sleep 0.1
+	done
+}
 
 # mig OPTS...: one migctl run; its JSON (also on failure) on stdout.
 mig() {
@@ -131,24 +159,16 @@ session() {
 		printf '{"source":"tracefs","round":%d,"stats":%s}\n' "$round" "$d" >>"$RAW/drops.jsonl"
 		: >$TRACEFS/trace ;;
 	bpf)
-		"$MIGTOP" -j -i 1s >"$TMP/top.json" 2>"$TMP/top.err" &
-		top=$!
-		d=0
-		until grep -q '"type":"start"' "$TMP/top.json" 2>/dev/null; do
-			d=$((d + 1))
-			[ $d -lt 600 ] || die "mig-top did not start: $(cat "$TMP/top.err")"
-			kill -0 $top 2>/dev/null || die "mig-top exited: $(cat "$TMP/top.err")"
-			sleep 0.1
-		done
+		start_migtop "$TMP/top.json"
 		session_workload bpf "$round"
 		# Split the cost: mig-top's BPF programs stay attached and fill the
 		# ring buffer, its user-space consumer is stopped (bpf_stopped).
-		kill -STOP $top
+		kill -STOP "$top"
 		session_migs bpf_stopped "$round"
-		kill -CONT $top
+		kill -CONT "$top"
 		sleep 1.2 # one more interval: the last rows and counters
-		kill -INT $top
-		wait $top || die "mig-top failed: $(cat "$TMP/top.err")"
+		kill -INT "$top"
+		wait "$top" || die "mig-top failed: $(cat "$TMP/top.json.err")"
 		head -1 "$TMP/top.json" >>"$RAW/migtop-start.jsonl"
 		printf '{"source":"mig-top","round":%d,"summary":%s,"migrations_seen":%d,"max_row_drops":%d}\n' "$round" \
 			"$(grep '"type":"summary"' "$TMP/top.json" | tail -1)" \
@@ -192,7 +212,7 @@ cat >"$RAW/env.json" <<EOF
  "guest_cpus":$(nproc),"guest_mem_kb":$(awk '/MemTotal/ {print $2}' /proc/meminfo),
  "guest_cmdline":"$(tr -d '"\n' </proc/cmdline)",
  "perf":"$(${PERF:-false} --version 2>/dev/null | tr -d '"\n')",
- "reps":$REPS,"sizes":"$SIZES","rates":"$RATES",
+ "reps":$REPS,"exp_reps":$EXP_REPS,"sizes":"$SIZES","rates":"$RATES",
  "fw_latency_us":$FW_LATENCY_US,"fw_throughput":$FW_THROUGHPUT,"chunk_size":$chunk,"mig_budget":$budget,
  "downtime_limit_ms":300,
  "dp_runs":$DP_RUNS,"dp_type":"$DP_TYPE",
@@ -202,13 +222,8 @@ EOF
 
 # ---- 1. downtime matrix
 for size in $SIZES; do
-	src=$(mkdev "$size")
-	tgt=$(mkdev "$size")
-	for u in "$src" "$tgt"; do
-		setattr "$u" fw_latency_us "$FW_LATENCY_US"
-		setattr "$u" fw_throughput "$FW_THROUGHPUT"
-		setattr "$u" dirty_rate 0
-	done
+	src=$(bench_dev "$size")
+	tgt=$(bench_dev "$size")
 	for rate in $RATES; do
 		name=${rate%%:*} pps=${rate#*:}
 		setattr "$src" dirty_rate "$pps"
@@ -245,6 +260,29 @@ for size in $SIZES; do
 	rmdev "$tgt"
 done
 
+# ---- 1b. expected downtime: mig-top's estimate at T0 against the downtime
+start_migtop "$TMP/exp-top.json"
+for size in $SIZES; do
+	src=$(bench_dev "$size")
+	tgt=$(bench_dev "$size")
+	for rate in $RATES; do
+		name=${rate%%:*} pps=${rate#*:}
+		setattr "$src" dirty_rate "$pps"
+		log "expected downtime $size $name ($pps pages/s): $EXP_REPS reps"
+		for rep in $(seq 1 "$EXP_REPS"); do
+			m=$(mig -r "$src" "$tgt")
+			printf '{"size":"%s","rate":"%s","dirty_rate":%d,"rep":%d,"m":%s}\n' \
+				"$size" "$name" "$pps" "$rep" "$m" >>"$RAW/expected.jsonl"
+		done
+	done
+	rmdev "$src"
+	rmdev "$tgt"
+done
+sleep 1.2 # mig-top's last records
+kill -INT "$top"
+wait "$top" || die "mig-top failed: $(cat "$TMP/exp-top.json.err")"
+grep '"type":"migration"' "$TMP/exp-top.json" >"$RAW/expected-top.jsonl" || true
+
 # ---- 2. data path
 for i in $(seq 1 "$DP_RUNS"); do
 	log "datapath $DP_TYPE run $i"
@@ -253,14 +291,9 @@ for i in $(seq 1 "$DP_RUNS"); do
 done
 
 # ---- 3. tracing cost
-TRACE_SRC=$(mkdev "$TRACE_SIZE")
-TRACE_TGT=$(mkdev "$TRACE_SIZE")
+TRACE_SRC=$(bench_dev "$TRACE_SIZE")
+TRACE_TGT=$(bench_dev "$TRACE_SIZE")
 export TRACE_SRC TRACE_TGT
-for u in "$TRACE_SRC" "$TRACE_TGT"; do
-	setattr "$u" fw_latency_us "$FW_LATENCY_US"
-	setattr "$u" fw_throughput "$FW_THROUGHPUT"
-	setattr "$u" dirty_rate 0
-done
 # Warm-up (not counted): the first migrations and mig-top's first BPF load.
 mig -r "$TRACE_SRC" "$TRACE_TGT" >/dev/null
 "$BURST" 2000 >/dev/null

@@ -32,7 +32,6 @@ static __always_inline bool is_phase(__u32 type)
 {
 	switch (type) {
 	case MEV_SAVE_RECORD:
-	case MEV_IMAGE_CHUNK:
 	case MEV_RESUME_RECORD:
 	case MEV_IMAGE_LOAD:
 	case MEV_FW_SUBMIT:
@@ -48,7 +47,7 @@ static __always_inline void update_stats(struct mig_event *e)
 	static const struct mig_devstats zero;
 	struct mig_devstats *s;
 	__u32 key = e->dev;
-	__u64 op;
+	__u64 op, lat;
 
 	s = bpf_map_lookup_elem(&devstats, &key);
 	if (!s) {
@@ -110,17 +109,26 @@ static __always_inline void update_stats(struct mig_event *e)
 		break;
 	case MEV_FW_DONE:
 		op = e->a[1];
+		/* A SAVE's latency without its stalls: the firmware's work. */
+		lat = e->a[5] > e->a[6] ? e->a[5] - e->a[6] : 0;
 		if (op < MIG_FW_NR) {
 			__sync_fetch_and_add(&s->fw_count[op], 1);
-			__sync_fetch_and_add(&s->fw_lat_sum[op], e->a[5]);
-			if (e->a[5] > s->fw_lat_max[op])
-				s->fw_lat_max[op] = e->a[5];
+			__sync_fetch_and_add(&s->fw_lat_sum[op], lat);
+			if (lat > s->fw_lat_max[op])
+				s->fw_lat_max[op] = lat;
 		}
 		if (e->a[3])
 			__sync_fetch_and_add(&s->fw_failed, 1);
 		break;
 	case MEV_ERROR:
 		__sync_fetch_and_add(&s->errors, 1);
+		break;
+	case MEV_SAVE_STALL:
+		if (e->a[1]) {
+			__sync_fetch_and_add(&s->save_stalls, 1);
+		} else {
+			__sync_fetch_and_add(&s->save_stall_ns, e->a[2]);
+		}
 		break;
 	}
 }
@@ -186,14 +194,16 @@ ARGS_PROGS(vfmig_file, MEV_FILE, 4, 0)
 ARGS_PROGS(vfmig_save_record, MEV_SAVE_RECORD, 4, 0)
 ARGS_PROGS(vfmig_image_chunk, MEV_IMAGE_CHUNK, 7, 0)
 ARGS_PROGS(vfmig_image_done, MEV_IMAGE_DONE, 7, 1u << 5)
-ARGS_PROGS(vfmig_save_read, MEV_SAVE_READ, 3, 0)
-ARGS_PROGS(vfmig_resume_write, MEV_RESUME_WRITE, 3, 0)
+ARGS_PROGS(vfmig_save_read, MEV_SAVE_READ, 5, 0)
+ARGS_PROGS(vfmig_resume_write, MEV_RESUME_WRITE, 5, 0)
 ARGS_PROGS(vfmig_resume_record, MEV_RESUME_RECORD, 4, 0)
 ARGS_PROGS(vfmig_image_load, MEV_IMAGE_LOAD, 6, 1u << 5)
 ARGS_PROGS(vfmig_fw_cmd_submit, MEV_FW_SUBMIT, 4, 0)
-ARGS_PROGS(vfmig_fw_cmd_done, MEV_FW_DONE, 6, 0)
+ARGS_PROGS(vfmig_fw_cmd_done, MEV_FW_DONE, 7, 0)
 ARGS_PROGS(vfmig_precopy_info, MEV_PRECOPY_INFO, 4, 1u << 2)
 ARGS_PROGS(vfmig_error, MEV_ERROR, 3, 1u << 1)
+ARGS_PROGS(vfmig_save_stall, MEV_SAVE_STALL, 3, 0)
+ARGS_PROGS(vfmig_state_change, MEV_STATE_CHANGE, 3, 0)
 
 /* The UUID pointer (argument 2) is read here: a1/a2 carry its bytes. */
 static __always_inline void put_uuid(struct mig_event *e, const __u8 *u)
@@ -256,7 +266,7 @@ struct rec_image_done {
 	REC_HEAD; __u32 kind, image_seq, chunks; int status;
 	__u64 npages, bytes, ns;
 };
-struct rec_data_io { REC_HEAD; __u64 pos, len; __s64 ret; };
+struct rec_data_io { REC_HEAD; __u64 pos, len; __s64 ret; __u64 queued, ns; };
 struct rec_image_load {
 	REC_HEAD; __u32 image_seq, chunk_seq, npages, chunk_flags;
 	__u64 bytes; int ret;
@@ -264,6 +274,7 @@ struct rec_image_load {
 struct rec_fw_submit { REC_HEAD; __u64 seq; __u32 opcode, op_mod; __u64 bytes; };
 struct rec_fw_done {
 	REC_HEAD; __u64 seq; __u32 opcode, op_mod, status; __u64 bytes, lat_ns;
+	__u64 stall_ns;
 };
 struct rec_precopy_info {
 	REC_HEAD; __u64 initial_bytes, dirty_bytes; int ret; __u32 save_issued;
@@ -272,6 +283,8 @@ struct rec_error { REC_HEAD; __u32 site; int err; __u32 fw_status; };
 struct rec_mig_uuid {
 	REC_HEAD; __u32 kind; __u8 uuid[16]; __u64 pos, mono_ns, tai_ns;
 };
+struct rec_save_stall { REC_HEAD; __u64 seq; __u32 stalled; __u64 ns; };
+struct rec_state_change { REC_HEAD; __u32 from, to, cause; };
 
 #define REC_INIT(e, r, t)						\
 	struct mig_event e = {};					\
@@ -356,6 +369,7 @@ static __always_inline int rec_data_io(struct rec_data_io *r, __u32 type)
 {
 	REC_INIT(e, r, type);
 	e.a[0] = r->pos; e.a[1] = r->len; e.a[2] = r->ret;
+	e.a[3] = r->queued; e.a[4] = r->ns;
 	return process(&e);
 }
 
@@ -395,6 +409,7 @@ int tp_vfmig_fw_cmd_done(struct rec_fw_done *r)
 	REC_INIT(e, r, MEV_FW_DONE);
 	e.a[0] = r->seq; e.a[1] = r->opcode; e.a[2] = r->op_mod;
 	e.a[3] = r->status; e.a[4] = r->bytes; e.a[5] = r->lat_ns;
+	e.a[6] = r->stall_ns;
 	return process(&e);
 }
 
@@ -422,5 +437,21 @@ int tp_vfmig_mig_uuid(struct rec_mig_uuid *r)
 	e.a[0] = r->kind;
 	put_uuid(&e, r->uuid);
 	e.a[3] = r->pos; e.a[4] = r->mono_ns; e.a[5] = r->tai_ns;
+	return process(&e);
+}
+
+SEC("tp/vfmig/vfmig_save_stall")
+int tp_vfmig_save_stall(struct rec_save_stall *r)
+{
+	REC_INIT(e, r, MEV_SAVE_STALL);
+	e.a[0] = r->seq; e.a[1] = r->stalled; e.a[2] = r->ns;
+	return process(&e);
+}
+
+SEC("tp/vfmig/vfmig_state_change")
+int tp_vfmig_state_change(struct rec_state_change *r)
+{
+	REC_INIT(e, r, MEV_STATE_CHANGE);
+	e.a[0] = r->from; e.a[1] = r->to; e.a[2] = r->cause;
 	return process(&e);
 }

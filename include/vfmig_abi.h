@@ -17,7 +17,7 @@
 #ifndef VFMIG_ABI_H
 #define VFMIG_ABI_H
 
-#define VFMIG_ABI_VERSION	3
+#define VFMIG_ABI_VERSION	4
 
 /* ---------------------------------------------------------------------- */
 /* Migration stream records                                                */

@@ -235,11 +235,21 @@ static ssize_t vfmig_resume_step(struct vfmig_resume_file *migf,
 	return ret ? ret : n;
 }
 
+/* Bytes of the record being gathered: consumed, not loaded yet. */
+static u64 vfmig_resume_queued(struct vfmig_resume_file *migf)
+{
+	lockdep_assert_held(&migf->lock);
+	if (migf->load_state == VFMIG_LOAD_READ_HEADER && !migf->hdr_fill)
+		return 0;
+	return migf->pos - migf->rec_pos;
+}
+
 static ssize_t vfmig_resume_write(struct file *filp, const char __user *ubuf,
 				  size_t len, loff_t *ppos)
 {
 	struct vfmig_resume_file *migf = filp->private_data;
 	struct vfmig_dev *vmdev = migf->vmdev;
+	u64 start = ktime_get_ns(), queued;
 	loff_t start_pos;
 	ssize_t done = 0, ret = 0;
 	int gen;
@@ -279,9 +289,11 @@ static ssize_t vfmig_resume_write(struct file *filp, const char __user *ubuf,
 		ret = 0;
 	}
 out:
+	queued = vfmig_resume_queued(migf);
 	mutex_unlock(&migf->lock);
 	ret = ret ? ret : done;
-	vfmig_trace_file(migf, vfmig_resume_write, start_pos, len, ret);
+	vfmig_trace_file(migf, vfmig_resume_write, start_pos, len, ret, queued,
+			 ktime_get_ns() - start);
 	vfmig_data_unlock(vmdev);
 	return ret;
 }

@@ -453,11 +453,23 @@ static ssize_t vfmig_save_copy(struct vfmig_save_file *migf, char __user *ubuf,
 	return done;
 }
 
+/* Bytes queued on the stream and not read yet. */
+static u64 vfmig_save_queued(struct vfmig_save_file *migf)
+{
+	loff_t pos = READ_ONCE(migf->pos), max_pos;
+
+	spin_lock(&migf->list_lock);
+	max_pos = migf->max_pos;
+	spin_unlock(&migf->list_lock);
+	return max_pos > pos ? max_pos - pos : 0;
+}
+
 static ssize_t vfmig_save_read(struct file *filp, char __user *ubuf,
 			       size_t len, loff_t *ppos)
 {
 	struct vfmig_save_file *migf = filp->private_data;
 	bool nonblock = filp->f_flags & O_NONBLOCK;
+	u64 start = ktime_get_ns();
 	loff_t start_pos;
 	ssize_t ret;
 
@@ -470,7 +482,9 @@ static ssize_t vfmig_save_read(struct file *filp, char __user *ubuf,
 					     vfmig_save_ready(migf))) {
 			vfmig_trace_file(migf, vfmig_save_read,
 					 READ_ONCE(migf->pos), len,
-					 -ERESTARTSYS);
+					 -ERESTARTSYS,
+					 vfmig_save_queued(migf),
+					 ktime_get_ns() - start);
 			return -ERESTARTSYS;
 		}
 		mutex_lock(&migf->lock);
@@ -487,7 +501,8 @@ static ssize_t vfmig_save_read(struct file *filp, char __user *ubuf,
 		ret = vfmig_save_copy(migf, ubuf, len);
 	mutex_unlock(&migf->lock);
 
-	vfmig_trace_file(migf, vfmig_save_read, start_pos, len, ret);
+	vfmig_trace_file(migf, vfmig_save_read, start_pos, len, ret,
+			 vfmig_save_queued(migf), ktime_get_ns() - start);
 	if (ret < 0 && ret != -ENOMSG && ret != -EAGAIN)
 		vfmig_trace_file(migf, vfmig_error, VFMIG_ERR_SAVE_READ, ret,
 				 0);

@@ -352,16 +352,23 @@ TRACE_EVENT(vfmig_image_done,
 		      __entry->bytes, __entry->status, __entry->ns)
 );
 
+/*
+ * @queued: bytes the file holds after the call (save: queued and unread;
+ * resume: the incomplete record not loaded yet). @ns: how long the call
+ * took in the driver, waits and LOADs included.
+ */
 DECLARE_EVENT_CLASS(vfmig_data_io,
 		    TP_PROTO(const struct vfmig_trace_dev *d, u64 pos, u64 len,
-			     s64 ret),
-		    TP_ARGS(d, pos, len, ret),
+			     s64 ret, u64 queued, u64 ns),
+		    TP_ARGS(d, pos, len, ret, queued, ns),
 		    TP_STRUCT__entry(__field(u32, dev)
 				     __field(u32, state)
 				     __field(u64, mig_id)
 				     __field(u64, pos)
 				     __field(u64, len)
 				     __field(s64, ret)
+				     __field(u64, queued)
+				     __field(u64, ns)
 		    ),
 		    TP_fast_assign(__entry->dev = d->id;
 				   __entry->state = d->state;
@@ -369,24 +376,27 @@ DECLARE_EVENT_CLASS(vfmig_data_io,
 				   __entry->pos = pos;
 				   __entry->len = len;
 				   __entry->ret = ret;
+				   __entry->queued = queued;
+				   __entry->ns = ns;
 		    ),
-		    TP_printk("dev=%u mig_id=%llu pos=%llu len=%llu ret=%lld",
+		    TP_printk("dev=%u mig_id=%llu pos=%llu len=%llu ret=%lld queued=%llu ns=%llu",
 			      __entry->dev, __entry->mig_id, __entry->pos,
-			      __entry->len, __entry->ret)
+			      __entry->len, __entry->ret, __entry->queued,
+			      __entry->ns)
 );
 
 /* read() on a save file: @len requested, @ret bytes copied or -errno. */
 DEFINE_EVENT(vfmig_data_io, vfmig_save_read,
 	     TP_PROTO(const struct vfmig_trace_dev *d, u64 pos, u64 len,
-		      s64 ret),
-	     TP_ARGS(d, pos, len, ret)
+		      s64 ret, u64 queued, u64 ns),
+	     TP_ARGS(d, pos, len, ret, queued, ns)
 );
 
 /* write() on a resume file: @len offered, @ret bytes consumed or -errno. */
 DEFINE_EVENT(vfmig_data_io, vfmig_resume_write,
 	     TP_PROTO(const struct vfmig_trace_dev *d, u64 pos, u64 len,
-		      s64 ret),
-	     TP_ARGS(d, pos, len, ret)
+		      s64 ret, u64 queued, u64 ns),
+	     TP_ARGS(d, pos, len, ret, queued, ns)
 );
 
 /* A record header the resume file parsed, at stream offset @pos. */

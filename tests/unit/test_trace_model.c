@@ -67,6 +67,7 @@ static void test_one(void)
 		      "checksum"));
 	CHECK(mig_err_site_lookup("checksum") == 7 && mig_err_site_lookup("load") == 5);
 	CHECK(!strcmp(mig_err_site_name(99), "?"));
+	mig_model_free(m);
 	free(m);
 	free(s.ev);
 }
@@ -96,6 +97,7 @@ static void test_concurrent(void)
 		CHECK(res[k].dst_dev == res[k].src_dev + 1);
 		CHECK(res[k].downtime_ns == 1210);
 	}
+	mig_model_free(m);
 	free(m);
 	free(a.ev);
 	free(b.ev);
@@ -177,6 +179,7 @@ static void test_uuid_pairing(void)
 			CHECK(!res[0].by_uuid && !res[0].has_mig_uuid);
 			CHECK(res[0].dst_dev == 1 && res[0].src_dev == 2);
 		}
+		mig_model_free(m);
 		free(m);
 		free(a.ev);
 		free(b.ev);
@@ -200,6 +203,7 @@ static void test_midway(void)
 	CHECK(nres == 1);
 	CHECK(res[0].partial);
 	CHECK(res[0].downtime_ns == 1210);
+	mig_model_free(m);
 	free(m);
 	free(s.ev);
 }

@@ -57,7 +57,7 @@ static void test_owner_and_view(void)
 	const uint64_t b = 100000;
 	struct mig_result r;
 	struct mig_vmm v;
-	char buf[2048];
+	char buf[8192];
 	struct jw w;
 	FILE *f;
 
@@ -145,6 +145,7 @@ static void test_owner_and_view(void)
 	fclose(f);
 	CHECK(strstr(buf, ",\"vmm\":null,\"vmm_note\":\"no VMM view") != NULL);
 	free(t);
+	mig_model_free(m);
 	free(m);
 	free(s.ev);
 }

@@ -37,6 +37,8 @@ static const char *const ev_names[MEV_NR] = {
 	[MEV_FW_DONE] = "fw_cmd_done",
 	[MEV_PRECOPY_INFO] = "precopy_info",
 	[MEV_ERROR] = "error",
+	[MEV_SAVE_STALL] = "save_stall",
+	[MEV_STATE_CHANGE] = "state_change",
 	[MEV_VMM] = "vmm",
 	[MEV_MIG_UUID] = "mig_uuid",
 };
@@ -52,19 +54,21 @@ static const char *const ev_fields[MEV_NR][MIG_EV_NARGS] = {
 			      "chunk_flags", "bytes", "pos" },
 	[MEV_IMAGE_DONE] = { "kind", "image_seq", "chunks", "npages", "bytes",
 			     "status", "ns" },
-	[MEV_SAVE_READ] = { "pos", "len", "ret" },
-	[MEV_RESUME_WRITE] = { "pos", "len", "ret" },
+	[MEV_SAVE_READ] = { "pos", "len", "ret", "queued", "ns" },
+	[MEV_RESUME_WRITE] = { "pos", "len", "ret", "queued", "ns" },
 	[MEV_RESUME_RECORD] = { "pos", "size", "tag", "flags" },
 	[MEV_IMAGE_LOAD] = { "image_seq", "chunk_seq", "npages", "chunk_flags",
 			     "bytes", "ret" },
 	[MEV_FW_SUBMIT] = { "seq", "opcode", "op_mod", "bytes" },
 	[MEV_FW_DONE] = { "seq", "opcode", "op_mod", "status", "bytes",
-			  "lat_ns" },
+			  "lat_ns", "stall_ns" },
 	[MEV_PRECOPY_INFO] = { "initial_bytes", "dirty_bytes", "ret",
 			       "save_issued" },
 	[MEV_ERROR] = { "site", "err", "fw_status" },
 	[MEV_MIG_UUID] = { "kind", "uuid_hi", "uuid_lo", "pos", "mono_ns",
 			   "tai_ns" },
+	[MEV_SAVE_STALL] = { "seq", "stalled", "ns" },
+	[MEV_STATE_CHANGE] = { "from", "to", "cause" },
 };
 
 static const char *const state_names[MS_NR] = {
@@ -161,7 +165,6 @@ bool mig_ev_is_phase(unsigned int type)
 {
 	switch (type) {
 	case MEV_SAVE_RECORD:
-	case MEV_IMAGE_CHUNK:
 	case MEV_RESUME_RECORD:
 	case MEV_IMAGE_LOAD:
 	case MEV_FW_SUBMIT:
@@ -356,6 +359,12 @@ void mig_model_init(struct mig_model *m,
 	m->arg = arg;
 }
 
+void mig_model_free(struct mig_model *m)
+{
+	for (int i = 0; i < MIG_MAX_DEVS; i++)
+		mig_attrib_free(&m->devs[i]);
+}
+
 struct mig_dev *mig_model_dev(struct mig_model *m, __u32 dev, bool create)
 {
 	struct mig_dev *free_slot = NULL, *oldest = NULL;
@@ -377,6 +386,7 @@ struct mig_dev *mig_model_dev(struct mig_model *m, __u32 dev, bool create)
 		free_slot = oldest;	/* recycle the longest-gone device */
 	if (!free_slot)
 		return NULL;
+	mig_attrib_free(free_slot);
 	memset(free_slot, 0, sizeof(*free_slot));
 	free_slot->used = true;
 	free_slot->dev = dev;
@@ -413,6 +423,7 @@ static void reset_migration(struct mig_dev *d, __u64 mig_id, __u8 role)
 	d->t_first_write = d->t_last_write = 0;
 	/* A STOP_COPY-only save file opens after the suspend arcs. */
 	d->t_susp = role == MR_SOURCE ? t_susp : 0;
+	mig_attrib_reset(d);
 }
 
 void mig_model_seed(struct mig_model *m, __u32 dev, __u32 state,
@@ -447,8 +458,10 @@ void mig_model_gc(struct mig_model *m, __u64 now, __u64 keep_ns)
 	for (int i = 0; i < MIG_MAX_DEVS; i++) {
 		struct mig_dev *d = &m->devs[i];
 
-		if (d->used && d->removed && now - d->remove_ts > keep_ns)
+		if (d->used && d->removed && now - d->remove_ts > keep_ns) {
+			mig_attrib_free(d);
 			memset(d, 0, sizeof(*d));
+		}
 	}
 }
 
@@ -537,6 +550,7 @@ static void complete_migration(struct mig_model *m, struct mig_dev *tgt,
 	r.errors = src->errors + tgt->errors;
 	r.partial = src->partial || tgt->partial || !src->t_susp;
 	r.precopy = src->precopy;
+	mig_attrib_result(m, src, tgt, &r);
 	r.src_owner = src->owner;
 	r.dst_owner = tgt->owner;
 	src->paired = true;
@@ -616,6 +630,13 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 	}
 	d = mig_model_dev(m, e->dev, true);
 	m->events++;
+	/*
+	 * Only what mig-top's ring buffer carries (MIG_RB_PHASE): a full
+	 * recording (mig-trace, perf) then gives the same results.
+	 */
+	if (!mig_ev_is_phase(e->type))
+		return;
+	d = mig_model_dev(m, e->dev, true);
 	if (!d)
 		return;
 	if (e->state_size)
@@ -686,6 +707,7 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 	case MEV_SET_STATE:
 		ret = (__s64)e->a[3];
 		take_owner(d, e);
+		mig_attrib_request(d, e);	/* before it may complete */
 		if (d->state != e->a[2]) {
 			d->state = (__u32)e->a[2];
 			d->state_since = e->ts;
@@ -786,6 +808,7 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 			d->tai_off_max = off;
 		d->tai_off = off;
 	}
+	mig_attrib_event(m, d, e);
 }
 
 const char *mig_dev_phase(const struct mig_dev *d)
@@ -874,6 +897,21 @@ void mig_side_json(struct jw *w, const struct mig_side *s)
 	jw_bool(w, "partial", s->partial);
 }
 
+void mig_result_summary(char *buf, size_t len, const struct mig_result *r)
+{
+	unsigned int p = 0, c = 0;
+
+	for (unsigned int i = 1; i < MP_NR; i++)
+		if (r->part_ns[i] > r->part_ns[p])
+			p = i;
+	for (unsigned int i = 1; i < MC_NR; i++)
+		if (r->cause_ns[p][i] > r->cause_ns[p][c])
+			c = i;
+	snprintf(buf, len, "%s %.1f %%: %s", part_names[p],
+		 r->downtime_ns ? 100.0 * r->part_ns[p] / r->downtime_ns : 0.0,
+		 mig_cause_words(c, p));
+}
+
 void mig_owner_json(struct jw *w, const char *key, const struct mig_owner *o)
 {
 	if (!o->pid) {
@@ -884,6 +922,64 @@ void mig_owner_json(struct jw *w, const char *key, const struct mig_owner *o)
 	jw_uint(w, "pid", o->pid);
 	jw_string(w, "comm", o->comm);
 	jw_string(w, "qemu_id", *o->qemu_id ? o->qemu_id : NULL);
+	jw_end_object(w);
+}
+
+/* The attribution and the expected downtime (docs/downtime.md). */
+static void attrib_json(struct jw *w, const struct mig_result *r)
+{
+	char key[32], sum[128];
+
+	mig_result_summary(sum, sizeof(sum), r);
+	jw_string(w, "bottleneck", mig_cause_name(r->bottleneck));
+	jw_string(w, "stage", mig_cause_name(r->stage));
+	jw_string(w, "summary", sum);
+	jw_bool(w, "attribution_complete", r->attrib_complete);
+	jw_object(w, "causes");
+	for (int c = 0; c < MC_NR; c++) {
+		uint64_t t = 0;
+
+		for (int p = 0; p < MP_NR; p++)
+			t += r->cause_ns[p][c];
+		snprintf(key, sizeof(key), "%s_ns", mig_cause_name(c));
+		jw_uint(w, key, t);
+	}
+	jw_end_object(w);
+	jw_object(w, "attribution");
+	for (int p = 0; p < MP_NR; p++) {
+		uint64_t dev = 0, vmm = 0;
+		int top = 0;
+
+		for (int c = 0; c < MC_NR; c++) {
+			if (mig_cause_device_bound(c))
+				dev += r->cause_ns[p][c];
+			else
+				vmm += r->cause_ns[p][c];
+			if (r->cause_ns[p][c] > r->cause_ns[p][top])
+				top = c;
+		}
+		jw_object(w, part_names[p]);
+		jw_uint(w, "device_bound_ns", dev);
+		jw_uint(w, "vmm_bound_ns", vmm);
+		jw_string(w, "cause", r->part_ns[p] ? mig_cause_name(top) : NULL);
+		for (int c = 0; c < MC_NR; c++) {
+			snprintf(key, sizeof(key), "%s_ns", mig_cause_name(c));
+			jw_uint(w, key, r->cause_ns[p][c]);
+		}
+		jw_end_object(w);
+	}
+	jw_end_object(w);
+	jw_uint_opt(w, "dirty_ns", r->precopy && r->dirty_ns, r->dirty_ns);
+	jw_uint_opt(w, "expected_downtime_ns", r->expected, r->expected_ns);
+	if (!r->expected) {
+		jw_null(w, "expected");
+		return;
+	}
+	jw_object(w, "expected");
+	jw_uint(w, "pending_bytes", r->expected_pending);
+	jw_uint(w, "rate_Bps", r->expected_rate);
+	jw_uint(w, "fixed_ns", r->expected_fixed_ns);
+	jw_bool(w, "learned", r->expected_learned);
 	jw_end_object(w);
 }
 
@@ -918,6 +1014,7 @@ void mig_result_json(struct jw *w, const struct mig_result *r)
 	jw_uint(w, "images", r->images);
 	jw_uint(w, "errors", r->errors);
 	jw_bool(w, "partial", r->partial);
+	attrib_json(w, r);
 	mig_owner_json(w, "src_owner", &r->src_owner);
 	mig_owner_json(w, "dst_owner", &r->dst_owner);
 	mig_vmm_json(w, &r->vmm);
@@ -926,6 +1023,7 @@ void mig_result_json(struct jw *w, const struct mig_result *r)
 void mig_result_text(FILE *f, const struct mig_result *r)
 {
 	double tot = (double)r->downtime_ns;
+	char sum[128];
 
 	fprintf(f, "migration dev %u -> dev %u: downtime %.3f ms, %" PRIu64
 		" bytes (precopy %" PRIu64 ", stop_copy %" PRIu64 ")%s\n",
@@ -940,10 +1038,33 @@ void mig_result_text(FILE *f, const struct mig_result *r)
 	} else {
 		fprintf(f, "  no migration UUID: paired by bytes and time\n");
 	}
-	for (int i = 0; i < MP_NR; i++)
-		fprintf(f, "  %-15s %10.3f ms %5.1f%%\n", part_names[i],
-			r->part_ns[i] / 1e6,
-			tot > 0 ? 100.0 * r->part_ns[i] / tot : 0.0);
+	for (int i = 0; i < MP_NR; i++) {
+		uint64_t dev = 0;
+		int top = 0;
+
+		for (int c = 0; c < MC_NR; c++) {
+			if (mig_cause_device_bound(c))
+				dev += r->cause_ns[i][c];
+			if (r->cause_ns[i][c] > r->cause_ns[i][top])
+				top = c;
+		}
+		fprintf(f, "  %-15s %10.3f ms %5.1f%%  device %5.1f%%  %s\n",
+			part_names[i], r->part_ns[i] / 1e6,
+			tot > 0 ? 100.0 * r->part_ns[i] / tot : 0.0,
+			r->part_ns[i] ? 100.0 * dev / r->part_ns[i] : 0.0,
+			r->part_ns[i] ? mig_cause_name(top) : "-");
+	}
+	mig_result_summary(sum, sizeof(sum), r);
+	fprintf(f, "  bottleneck: %s (%s)%s\n", mig_cause_name(r->bottleneck),
+		sum, r->attrib_complete ? "" : " [attribution incomplete]");
+	if (r->expected)
+		fprintf(f, "  expected downtime %.3f ms (%+.1f%%): %" PRIu64
+			" bytes pending at %.1f MB/s + %.3f ms fixed%s\n",
+			r->expected_ns / 1e6,
+			tot > 0 ? 100.0 * ((double)r->expected_ns - tot) / tot : 0.0,
+			(uint64_t)r->expected_pending, r->expected_rate / 1e6,
+			r->expected_fixed_ns / 1e6,
+			r->expected_learned ? " (learned)" : "");
 	for (int i = 0; i < 2; i++) {
 		const struct mig_owner *o = i ? &r->dst_owner : &r->src_owner;
 

@@ -28,17 +28,19 @@ enum mig_ev_type {
 				 * a4 chunk_flags, a5 bytes, a6 pos */
 	MEV_IMAGE_DONE,		/* a0 kind, a1 image_seq, a2 chunks, a3 npages,
 				 * a4 bytes, a5 status, a6 ns */
-	MEV_SAVE_READ,		/* a0 pos, a1 len, a2 ret */
-	MEV_RESUME_WRITE,	/* a0 pos, a1 len, a2 ret */
+	MEV_SAVE_READ,		/* a0 pos, a1 len, a2 ret, a3 queued, a4 ns */
+	MEV_RESUME_WRITE,	/* a0 pos, a1 len, a2 ret, a3 queued, a4 ns */
 	MEV_RESUME_RECORD,	/* a0 pos, a1 size, a2 tag, a3 flags */
 	MEV_IMAGE_LOAD,		/* a0 image_seq, a1 chunk_seq, a2 npages,
 				 * a3 chunk_flags, a4 bytes, a5 ret */
 	MEV_FW_SUBMIT,		/* a0 seq, a1 opcode, a2 op_mod, a3 bytes */
 	MEV_FW_DONE,		/* a0 seq, a1 opcode, a2 op_mod, a3 status,
-				 * a4 bytes, a5 lat_ns */
+				 * a4 bytes, a5 lat_ns, a6 stall_ns */
 	MEV_PRECOPY_INFO,	/* a0 initial_bytes, a1 dirty_bytes, a2 ret,
 				 * a3 save_issued */
 	MEV_ERROR,		/* a0 site, a1 err, a2 fw_status */
+	MEV_SAVE_STALL,		/* a0 seq, a1 stalled, a2 ns */
+	MEV_STATE_CHANGE,	/* a0 from, a1 to, a2 cause */
 	MEV_VMM,		/* not a device's: a uprobe on the VMM (mig-top's
 				 * VMM view, tools/lib/mig_vmm.c): a0 probe
 				 * (enum mig_vmm_probe), a1 0 entry / 1 return;
@@ -88,11 +90,13 @@ struct mig_devstats {
 	__u64 loads, load_bytes;	/* chunks loaded on the target */
 	__u64 precopy_initial, precopy_dirty;	/* last precopy_info */
 	__u64 fw_count[MIG_FW_NR];
-	__u64 fw_lat_sum[MIG_FW_NR];
-	__u64 fw_lat_max[MIG_FW_NR];
+	__u64 fw_lat_sum[MIG_FW_NR];	/* SAVE: without its stalls */
+	__u64 fw_lat_max[MIG_FW_NR];	/* SAVE: without its stalls */
 	__u64 fw_failed;
 	__u64 errors;
 	__u64 events;
+	__u64 save_stall_ns;	/* SAVEs paused on a full budget */
+	__u64 save_stalls;
 };
 
 /* The VMM's functions mig-top's VMM view probes (mig_vmm.c). */
@@ -177,6 +181,43 @@ enum mig_part {
 const char *mig_part_name(unsigned int p);	/* "source_suspend" ... */
 
 /*
+ * Attribution (docs/downtime.md, tools/lib/mig_attrib.c): every instant of
+ * a downtime is charged to one cause, so each part splits into causes that
+ * add up to it exactly. DEVICE and TARGET_LOAD are device-bound time (a
+ * device works, the VMM waits); the others are VMM-bound.
+ */
+enum mig_cause {
+	MC_DEVICE = 0,	/* a device's firmware works: cutting the image,
+			 * SUSPEND/RESUME arcs; the reader waits */
+	MC_VMM_READ,	/* data waits for the source's reader (the SAVE
+			 * stalled on a full budget, or the rest is queued),
+			 * the target holds every byte read: nobody reads */
+	MC_TRANSPORT,	/* bytes read from the source are not at the target
+			 * yet and the target is not loading */
+	MC_TARGET_LOAD,	/* the target's write() (its LOADs) or RESUMING ->
+			 * STOP runs */
+	MC_VMM,		/* nobody works: the VMM between two requests */
+	MC_NR,
+};
+/* A bottleneck that is not a stage: the state left dirty at switchover. */
+#define MC_DIRTY	MC_NR
+
+const char *mig_cause_name(unsigned int c);	/* "device" ... "dirty" */
+/* What the cause means in words, "blocked on the reader"; @part may
+ * refine it (MP_NR: any part). */
+const char *mig_cause_words(unsigned int c, unsigned int part);
+bool mig_cause_device_bound(unsigned int c);
+/*
+ * The bottleneck of a migration from its time per cause: the largest
+ * cause, or MC_DIRTY when the source used PRE_COPY and moving the data
+ * left dirty at switchover (@dirty_ns: the time the downtime spent moving
+ * the stop-copy data, beyond the fixed cost of an image) took more than
+ * half of the downtime. @stage (may be NULL) gets the largest cause.
+ */
+unsigned int mig_bottleneck(const __u64 cause_ns[MC_NR], __u64 downtime_ns,
+			    bool precopy, __u64 dirty_ns, unsigned int *stage);
+
+/*
  * The process that drives a device's migration: the task of its last
  * vfmig_set_state (or of the vfmig_device open). mig-top replaces the
  * thread's comm with the process's (/proc/PID/comm) and learns QEMU's
@@ -226,9 +267,69 @@ struct mig_result {		/* one completed migration */
 	bool bytes_match;	/* precopy + stopcopy == written */
 	bool partial;		/* tool started after the migration began */
 	bool precopy;		/* source used PRE_COPY */
+	/* attribution: each part by cause; row p sums to part_ns[p] */
+	__u64 cause_ns[MP_NR][MC_NR];
+	__u8 bottleneck;	/* enum mig_cause or MC_DIRTY */
+	__u8 stage;		/* enum mig_cause: the largest cause */
+	bool attrib_complete;	/* every span of the window was logged */
+	__u64 dirty_ns;		/* PRE_COPY: time final_save + drain spent
+				 * moving data (beyond a round's fixed cost) */
+	/* expected downtime, estimated when the source left PRE_COPY */
+	bool expected;		/* the fields below are valid */
+	__u64 expected_ns;	/* fixed_ns + pending_bytes / rate */
+	__u64 expected_pending;	/* bytes left for the downtime */
+	__u64 expected_rate;	/* bytes/s through the slowest stage */
+	__u64 expected_fixed_ns;
+	bool expected_learned;	/* fixed part from the source's last migration */
 	struct mig_owner src_owner, dst_owner;
 	struct mig_vmm vmm;	/* filled by mig-top (mig_vmm_view()) */
 };
+
+/* One interval of device activity, kept for the attribution. */
+enum { MSPAN_ARC, MSPAN_STALL, MSPAN_READ, MSPAN_WRITE, MSPAN_CHUNK };
+struct mig_span {
+	__u64 start, end;	/* monotonic ns */
+	__u64 pos0, pos1;	/* READ/WRITE: stream offsets before, after;
+				 * CHUNK: pos1 = the end of the chunk queued */
+	__u64 queued;		/* READ: bytes left queued after it */
+	__u32 kind;
+};
+
+/* Per source: what the expected downtime is computed from. */
+struct mig_expect {
+	__u64 q_ts;		/* last precopy_info */
+	__u64 q_pending;	/* its initial + dirty bytes */
+	__u64 q_read;		/* bytes read by then */
+	__u32 queries;
+	__u64 dirt_bytes, dirt_ns;	/* new dirty data between queries */
+	__u64 cmd_ns;		/* RUNNING -> PRE_COPY arc: a command and
+				 * the save file's creation */
+	/* rounds: a SAVE's start to its last byte read */
+	bool round_open, round_done;
+	__u64 round_start, round_read0, round_end;
+	double sx, sy, sxx, sxy;	/* least squares of ns over bytes */
+	double xmin, xmax;		/* the smallest and largest round */
+	__u32 rounds;
+};
+
+/*
+ * Per source, from its last MIG_HIST PRE_COPY migrations (medians): the
+ * fixed part of their downtimes, and how much faster (k < 1) their
+ * downtimes moved data than their PRE_COPY rounds did.
+ */
+#define MIG_HIST	5
+struct mig_hist {
+	__u64 fixed_ns[MIG_HIST];
+	double k[MIG_HIST];
+	__u32 nfixed, nk;	/* values so far (the rings wrap) */
+};
+
+/* An expected downtime and what it is made of. */
+struct mig_expected {
+	__u64 ns, pending, rate, fixed_ns;
+	bool learned;		/* from the source's last migrations */
+};
+
 
 enum mig_role { MR_NONE = 0, MR_SOURCE, MR_TARGET };
 
@@ -316,14 +417,29 @@ struct mig_dev {
 	__u64 written_bytes;
 	__u64 t_first_write, t_last_write;
 	__u64 t_loaded;		/* T4 */
+	/* attribution (mig_attrib.c) */
+	struct mig_span *spans;
+	__u32 nspans, spans_cap;
+	bool spans_lost;
+	__u64 q_end;		/* stream offset queued up to (chunks, reads) */
+	__u64 q_end_t1;		/* ... as STOP_COPY began */
+	struct mig_expect ex;
+	struct mig_hist hist;		/* kept across migrations */
+	struct mig_expected at_t0;	/* frozen when leaving PRE_COPY */
+	bool at_t0_valid;
 	struct mig_owner owner;	/* who drives its state */
 	__u8 uuid[16];		/* mdev UUID (text byte order), zeros = unknown */
 };
 
 #define MIG_MAX_DEVS	256
 
+#define MIG_ARCS	8
+
 struct mig_model {
 	struct mig_dev devs[MIG_MAX_DEVS];
+	/* the last SUSPEND/RESUME arcs of any device: what one costs */
+	__u64 arc_ns[MIG_ARCS];
+	__u32 narcs;
 	void (*on_migration)(const struct mig_result *r, void *arg);
 	void (*on_side)(const struct mig_side *s, void *arg);	/* optional */
 	void *arg;
@@ -334,6 +450,8 @@ struct mig_model {
 void mig_model_init(struct mig_model *m,
 		    void (*on_migration)(const struct mig_result *, void *),
 		    void *arg);
+/* Free what the devices hold (the model itself is the caller's). */
+void mig_model_free(struct mig_model *m);
 void mig_model_feed(struct mig_model *m, const struct mig_event *e);
 struct mig_dev *mig_model_dev(struct mig_model *m, __u32 dev, bool create);
 /*
@@ -349,6 +467,18 @@ void mig_model_gc(struct mig_model *m, __u64 now, __u64 keep_ns);
 const char *mig_dev_phase(const struct mig_dev *d);
 /* Precopy progress of a source in [0, 1], -1 when not applicable. */
 double mig_dev_progress(const struct mig_dev *d);
+/*
+ * The downtime a source in PRE_COPY would have if it switched over at
+ * @now: what is pending, at the rate its PRE_COPY rounds measured through
+ * the slowest stage, plus the fixed part. false when it cannot tell.
+ */
+bool mig_dev_expected(const struct mig_model *m, const struct mig_dev *d,
+		      __u64 now, struct mig_expected *x);
+/* Its members "expected_downtime_ns" and "expected" (null when unknown),
+ * into an open device record. */
+struct jw;
+void mig_expected_json(struct jw *w, const struct mig_model *m,
+		       const struct mig_dev *d, __u64 now);
 
 /* {"pid","comm","qemu_id"} of an owner as KEY, null when not known. */
 struct jw;
@@ -359,6 +489,18 @@ void mig_result_json(struct jw *w, const struct mig_result *r);
 void mig_side_json(struct jw *w, const struct mig_side *s);
 /* Human text block for a completed migration (used by the TUI and -C). */
 void mig_result_text(FILE *f, const struct mig_result *r);
+/* "final_save 94.0 %: blocked on the reader": the largest part and what
+ * it waited for. */
+void mig_result_summary(char *buf, size_t len, const struct mig_result *r);
+
+/* Internal: the attribution's hooks in the model (mig_attrib.c). */
+void mig_attrib_event(struct mig_model *m, struct mig_dev *d,
+		      const struct mig_event *e);
+void mig_attrib_request(struct mig_dev *d, const struct mig_event *e);
+void mig_attrib_reset(struct mig_dev *d);
+void mig_attrib_free(struct mig_dev *d);
+void mig_attrib_result(struct mig_model *m, struct mig_dev *src,
+		       struct mig_dev *tgt, struct mig_result *r);
 #endif /* !__VMLINUX_H__ */
 
 #endif /* MIG_EVENTS_H */

@@ -127,6 +127,7 @@ int mig_host_load(struct mig_host *h, const char *path, bool keep_events,
 		mig_model_feed(m, &e);
 	}
 	fclose(f);
+	mig_model_free(m);
 	free(m);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s:%lu: bad event line", path, lineno);

@@ -534,6 +534,7 @@ int tc_check(const char *spec, const struct tc_events *evs, FILE *out,
 	}
 	(void)save;
 	free(copy);
+	mig_model_free(m);
 	free(m);
 	return c.sum->errors ? -1 : c.sum->failed;
 }

@@ -654,6 +654,7 @@ static void print_json_rows(void)
 		jw_uint(&jw, "time_in_phase_ns",
 			d->state_since && now > d->state_since ? now - d->state_since : 0);
 		jw_uint_opt(&jw, "eta_ns", r->eta_s >= 0, (uint64_t)(r->eta_s * 1e9));
+		mig_expected_json(&jw, &model, d, now);
 		jw_uint_opt(&jw, "chunks", fw, st->chunks);
 		jw_uint_opt(&jw, "images", fw, st->images);
 		jw_uint_opt(&jw, "loads", fw, st->loads);
@@ -673,6 +674,8 @@ static void print_json_rows(void)
 		}
 		jw_uint_opt(&jw, "fw_failed", fw, st->fw_failed);
 		jw_uint_opt(&jw, "errors", have, st->errors);
+		jw_uint_opt(&jw, "save_stalls", fw, st->save_stalls);
+		jw_uint_opt(&jw, "save_stall_ns", fw, st->save_stall_ns);
 		if (d->last_err) {
 			jw_object(&jw, "last_error");
 			jw_string(&jw, "site", mig_err_site_name(d->last_err_site));
@@ -711,6 +714,21 @@ static void fmt_bytes(char *b, size_t n, double v)
 		i++;
 	}
 	snprintf(b, n, i ? "%.1f%s" : "%.0f%s", v, u[i]);
+}
+
+/* "3.2 ms (1.2M pending at 410.0 MB/s + 1.1 ms fixed)" for a PRE_COPY source. */
+static bool expected_line(char *b, size_t n, const struct mig_dev *d)
+{
+	struct mig_expected x;
+	char p[16];
+
+	if (d->state != MS_PRE_COPY || !mig_dev_expected(&model, d, view_now(), &x))
+		return false;
+	fmt_bytes(p, sizeof(p), (double)x.pending);
+	snprintf(b, n, "dev %u: %.3f ms (%s pending at %.1f MB/s + %.3f ms fixed%s)",
+		 d->dev, x.ns / 1e6, p, x.rate / 1e6, x.fixed_ns / 1e6,
+		 x.learned ? ", learned" : "");
+	return true;
 }
 
 static void fmt_ns(char *b, size_t n, double ns)
@@ -818,6 +836,9 @@ static void print_text(void)
 		row_line(line, sizeof(line), &rows[i]);
 		printf("%s\n", line);
 	}
+	for (int i = 0; i < nrows; i++)
+		if (expected_line(line, sizeof(line), rows[i].md))
+			printf("expected downtime if switched now: %s\n", line);
 	fflush(stdout);
 }
 
@@ -866,7 +887,7 @@ static void draw_breakdown(int y, int cols, const struct mig_result *r)
 	int width = cols - 12;
 	uint64_t a0 = r->t[0], a1 = r->t[MP_NR];
 	__u64 vb[MV_NR + 1];
-	char a[16];
+	char a[16], sum[128];
 
 	if (width < 10)
 		return;
@@ -901,14 +922,26 @@ static void draw_breakdown(int y, int cols, const struct mig_result *r)
 		printw(" %c %s %s (%.1f%%) ", part_ch[p], mig_part_name(p), a,
 		       r->downtime_ns ? 100.0 * r->part_ns[p] / r->downtime_ns : 0);
 	}
+	/* Whom it waited for (docs/downtime.md, "Attribution"). */
+	mig_result_summary(sum, sizeof(sum), r);
+	mvprintw(y + 3, 0, " Bottleneck: ");
+	attron(A_BOLD);
+	printw("%s", mig_cause_name(r->bottleneck));
+	attroff(A_BOLD);
+	printw(" (%s)", sum);
+	if (r->expected) {
+		fmt_ns(a, sizeof(a), r->expected_ns);
+		printw("   expected %s (%+.0f%%)", a, r->downtime_ns ?
+		       100.0 * ((double)r->expected_ns - r->downtime_ns) / r->downtime_ns : 0);
+	}
 	if (!v->valid) {
-		mvprintw(y + 3, 0, "  %.*s", cols - 3,
+		mvprintw(y + 4, 0, "  %.*s", cols - 3,
 			 *v->note ? v->note : "no VMM view");
 		return;
 	}
-	mvprintw(y + 3, 0, "  VMM");
-	draw_bar(y + 3, 10, width, vb, MV_NR, vmm_ch, a0, a1);
-	move(y + 4, 0);
+	mvprintw(y + 4, 0, "  VMM");
+	draw_bar(y + 4, 10, width, vb, MV_NR, vmm_ch, a0, a1);
+	move(y + 5, 0);
 	fmt_ns(a, sizeof(a), v->window_ns);
 	printw(" VMM pause %s:", a);
 	for (int p = 0; p < MV_NR; p++) {
@@ -942,19 +975,27 @@ static void draw_tui(void)
 	mvprintw(3, 0, "%-*.*s", cols, cols, HDR);
 	attroff(A_REVERSE);
 	y = 4;
-	for (int i = 0; i < nrows && y < rows_ - 10; i++, y++) {
+	for (int i = 0; i < nrows && y < rows_ - 11; i++, y++) {
 		row_line(line, sizeof(line), &rows[i]);
 		mvprintw(y, 0, "%.*s", cols, line);
 	}
 	if (!nrows)
 		mvprintw(y++, 0, generic ? "  (no device has changed migration state yet)" :
 			 "  (no vfmig devices seen yet)");
-	y = rows_ - 10 > y + 1 ? rows_ - 10 : y + 1;
+	for (int i = 0; i < nrows && y < rows_ - 11; i++) {
+		char ex[600];
+
+		if (!expected_line(line, sizeof(line), rows[i].md))
+			continue;
+		snprintf(ex, sizeof(ex), "Expected downtime if switched now: %s", line);
+		mvprintw(y++, 0, "%.*s", cols, ex);
+	}
+	y = rows_ - 11 > y + 1 ? rows_ - 11 : y + 1;
 	if (ndone) {
 		int first = ndone > opts.keep ? ndone - opts.keep : 0;
 
 		draw_breakdown(y, cols, &done[ndone - 1]);
-		y += 6;
+		y += 7;
 		mvprintw(y++, 0, "Recent migrations (S suspend, F final save, D drain, L target load, R target resume):");
 		for (int i = ndone - 1; i >= first && y < rows_; i--, y++) {
 			const struct mig_result *r = &done[i];
@@ -967,8 +1008,8 @@ static void draw_tui(void)
 				fmt_ns(a, sizeof(a), r->part_ns[p]);
 				printw(" %c:%-8s", part_ch[p], a);
 			}
-			printw(" %" PRIu64 "B%s", (uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
-			       r->partial ? " partial" : "");
+			printw(" %" PRIu64 "B %s%s", (uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
+			       mig_cause_name(r->bottleneck), r->partial ? " partial" : "");
 			if (r->vmm.valid) {
 				fmt_ns(a, sizeof(a), r->vmm.window_ns);
 				printw("  VMM pause %s", a);
@@ -1083,8 +1124,10 @@ static int replay(const char *path)
 		print_text();
 	}
 	fflush(stdout);
-	if (prom_output(mode, replay_drops))
+	if (prom_output(mode, replay_drops)) {
+		mig_model_free(&model);
 		return 1;
+	}
 	/* --prom-listen: serve the replay's numbers until SIGINT or SIGTERM. */
 	while (prom.listen_fd >= 0 && !exiting) {
 		struct pollfd pfd = { .fd = prom.listen_fd, .events = POLLIN };
@@ -1092,6 +1135,7 @@ static int replay(const char *path)
 		if (poll(&pfd, 1, 200) > 0)
 			prom_serve(&prom, &model, replay_drops, mode);
 	}
+	mig_model_free(&model);
 	return 0;
 }
 
@@ -1227,6 +1271,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < ndone; i++)
 			mig_result_text(stdout, &done[i]);
 	ring_buffer__free(rb);
+	mig_model_free(&model);
 	owners_close();
 	if (generic)
 		generic_close(&gtracer);

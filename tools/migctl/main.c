@@ -119,6 +119,10 @@ static void print_json(const struct report *r, const char *err)
 	} else {
 		jw_null(&w, "parts");
 	}
+	jw_string(&w, "bottleneck", r->has_downtime ? r->bottleneck : NULL);
+	jw_uint_opt(&w, "read_wait_ns", r->has_downtime, r->read_wait_ns);
+	jw_uint_opt(&w, "precopy_rate_Bps", r->has_downtime && r->precopy_rate_Bps,
+		    r->precopy_rate_Bps);
 	jw_uint_opt(&w, "downtime_limit_ns", source_cmd, g_opts.downtime_limit_ns);
 	jw_uint_opt(&w, "bandwidth_limit_Bps", source_cmd && g_opts.bandwidth,
 		    g_opts.bandwidth);
@@ -171,6 +175,8 @@ static void print_human(const struct report *r)
 		       " + throttle %.3f + finish %.3f + other %.3f\n", ms(r->downtime_ns),
 		       ms(p->source_set_state_ns), ms(p->read_ns), ms(p->write_ns),
 		       ms(p->throttle_ns), ms(p->finish_ns), ms(p->other_ns));
+		if (r->bottleneck)
+			printf("  bottleneck: %s\n", r->bottleneck);
 		if (r->has_switchover)
 			printf("  at switchover: %" PRIu64 " bytes pending, bandwidth %.1f MB/s,"
 			       " expected downtime %.1f ms (limit %.1f ms)\n",

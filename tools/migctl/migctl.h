@@ -73,6 +73,10 @@ struct report {
 	 * save), after the target's RUNNING call (receive, load, migrate);
 	 * 0 when the command did not get there */
 	uint64_t t_suspend_tai_ns, t_running_tai_ns;
+	/* the attribution (docs/downtime.md) */
+	const char *bottleneck;		/* mig_cause_name() */
+	uint64_t read_wait_ns;		/* of parts.read_ns, in poll() */
+	uint64_t precopy_rate_Bps;	/* PRE_COPY rounds' bytes / their time */
 	char src_digest[16], tgt_digest[16];
 	char src_generation[24], tgt_generation[24];
 	char src_mig_id[24], tgt_mig_id[24];

@@ -18,6 +18,7 @@
 #include <linux/types.h>
 #include <linux/vfio.h>
 
+#include "mig_events.h"
 #include "migctl.h"
 
 #define READ_BUF	(1u << 20)	/* as QEMU's data buffer */
@@ -252,6 +253,39 @@ void source_recover(struct vfio_dev *d)
 		vfio_dev_reset(d);
 }
 
+/*
+ * The bottleneck in mig-top's words (docs/downtime.md, "migctl's parts and
+ * the kernel's"): the source's state changes and waiting in poll() for its
+ * data are the device's time; copying the data out in read() and the
+ * --bandwidth sleeps the reader's; handing data to a local target its load
+ * (to a socket or file: transport), finishing the target its load and
+ * resume, migctl's own time the VMM's.
+ */
+static void report_bottleneck(struct report *r, bool pre, bool local)
+{
+	const struct user_parts *p = &r->parts;
+	__u64 c[MC_NR] = { 0 };
+	uint64_t dirty = 0, data, resume;
+
+	resume = r->has_target_side && r->tgt_resume_ns < p->finish_ns ?
+		 r->tgt_resume_ns : 0;
+	c[MC_DEVICE] = p->source_set_state_ns + r->read_wait_ns + resume;
+	c[MC_VMM_READ] = p->read_ns - r->read_wait_ns + p->throttle_ns;
+	c[local ? MC_TARGET_LOAD : MC_TRANSPORT] += p->write_ns;
+	c[MC_TARGET_LOAD] += p->finish_ns - resume;
+	c[MC_VMM] = p->other_ns;
+	/*
+	 * Moving what was left dirty (more than a page): reading, handing
+	 * over and throttling the stop-copy data, beyond the fixed cost of
+	 * an image, about one state change (source_set_state holds two).
+	 */
+	data = p->read_ns + p->write_ns + p->throttle_ns;
+	if (pre && r->stop_copy_bytes > 4096 && data > p->source_set_state_ns / 2)
+		dirty = data - p->source_set_state_ns / 2;
+	r->bottleneck = mig_cause_name(mig_bottleneck(c, r->downtime_ns, pre,
+						      dirty, NULL));
+}
+
 /* --- the engine ----------------------------------------------------------- */
 
 struct run {
@@ -261,10 +295,13 @@ struct run {
 	uint8_t *buf;
 	uint64_t bytes_pre, bytes_stop;
 	uint64_t read_ns;		/* read() + poll() on the save fd */
+	uint64_t wait_ns;		/* ... of it in poll(): waiting for data */
 	uint64_t sink_ns;		/* handing data to the sink */
 	uint64_t throttle_ns;		/* bandwidth cap sleeps */
 	uint64_t pump_ns;		/* wall time of PRE_COPY pumps */
 	uint64_t thr_start, thr_bytes;	/* bandwidth cap */
+	/* PRE_COPY rounds: a SAVE's start to the end of its stream read */
+	uint64_t round_start, round_ns, round_bytes;
 };
 
 static void sleep_ns(uint64_t ns)
@@ -355,7 +392,9 @@ static int pump(struct run *s, bool stop_phase, char *err)
 
 			poll(&p, 1, POLL_SLICE_MS);
 		}
-		s->read_ns += now_ns() - t;
+		t = now_ns() - t;
+		s->read_ns += t;
+		s->wait_ns += t;
 	}
 }
 
@@ -376,21 +415,39 @@ static int precopy_query(struct run *s, uint64_t *init, uint64_t *dirty,
 	return 0;
 }
 
+/*
+ * A PRE_COPY pump, timed also as a round: from the start of the SAVE it
+ * reads (PRE_COPY entry, or the query that issued it) to its last byte,
+ * as mig-top measures the stream's rate through every stage.
+ */
+static int precopy_pump(struct run *s, struct report *r, char *err)
+{
+	uint64_t t = now_ns(), b = s->bytes_pre;
+
+	if (pump(s, false, err))
+		return -1;
+	s->pump_ns += now_ns() - t;
+	r->iterations++;
+	if (s->bytes_pre > b) {
+		s->round_ns += now_ns() - s->round_start;
+		s->round_bytes += s->bytes_pre - b;
+	}
+	return 0;
+}
+
 /* PRE_COPY until QEMU's switchover rule or a cap says stop. */
 static int precopy_loop(struct run *s, struct report *r, char *err)
 {
-	uint64_t t_start = now_ns(), init, dirty, sc, t;
+	uint64_t t_start = now_ns(), init, dirty, sc;
 
 	for (;;) {
 		uint64_t bw, pending, thresh;
 
-		t = now_ns();
-		if (pump(s, false, err))
+		if (precopy_pump(s, r, err))
 			return -1;
-		s->pump_ns += now_ns() - t;
-		r->iterations++;
 		if (precopy_query(s, &init, &dirty, &sc, err))
 			return -1;
+		s->round_start = now_ns();
 
 		bw = s->pump_ns ? (uint64_t)((double)s->bytes_pre * 1e9 /
 					     (double)s->pump_ns) : 0;
@@ -410,13 +467,8 @@ static int precopy_loop(struct run *s, struct report *r, char *err)
 			 * now (vfmig, mlx5): read it while the device still
 			 * runs instead of in the downtime.
 			 */
-			if (dirty) {
-				t = now_ns();
-				if (pump(s, false, err))
-					return -1;
-				s->pump_ns += now_ns() - t;
-				r->iterations++;
-			}
+			if (dirty && precopy_pump(s, r, err))
+				return -1;
 			return 0;
 		}
 		if (r->iterations >= g_opts.max_iterations) {
@@ -519,6 +571,7 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	r->mode = pre ? "precopy" : "stop_copy";
 	if (pre) {
 		t_pre = now_ns();
+		s.round_start = t_pre;
 		if (set_src(&s, VFIO_DEVICE_STATE_PRE_COPY, &s.fd, err))
 			goto fail;
 		set_nonblock(s.fd);
@@ -543,7 +596,7 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	}
 	if (!pre)
 		set_nonblock(s.fd);
-	s.read_ns = s.sink_ns = s.throttle_ns = 0;
+	s.read_ns = s.wait_ns = s.sink_ns = s.throttle_ns = 0;
 	t = now_ns();
 	if (sink_switchover(k, err))
 		goto fail;
@@ -551,8 +604,11 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	if (pump(&s, true, err))
 		goto fail;
 	up->read_ns = s.read_ns;
+	r->read_wait_ns = s.wait_ns;
 	up->write_ns = s.sink_ns;
 	up->throttle_ns = s.throttle_ns;
+	r->precopy_rate_Bps = s.round_ns ? (uint64_t)((double)s.round_bytes * 1e9 /
+						      (double)s.round_ns) : 0;
 	end.precopy_bytes = s.bytes_pre;
 	end.stop_copy_bytes = s.bytes_stop;
 	end.total_bytes = s.bytes_pre + s.bytes_stop;
@@ -593,6 +649,7 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 		r->tgt_resume_ns = k->ld.resume_ns;
 		r->t_running_tai_ns = k->ld.running_tai_ns;
 	}
+	report_bottleneck(r, pre, k->kind == SINK_LOCAL);
 
 	/* The source stays stopped: STOP_COPY -> STOP closes the stream. */
 	if (set_src(&s, VFIO_DEVICE_STATE_STOP, NULL, err)) {
