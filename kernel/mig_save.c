@@ -547,7 +547,8 @@ static long vfmig_precopy_info(struct vfmig_save_file *migf,
 		goto out_unlock;
 	}
 	if (migf->state == VFMIG_SAVE_PRECOPY) {
-		ret = vfmig_save_query_bytes(vmdev, VFMIG_FW_QUERY_INC, &inc);
+		ret = vfmig_save_query_bytes(vmdev, VFMIG_FW_QUERY_INC, &inc,
+					     NULL);
 		if (ret)
 			goto out_unlock;
 	}
@@ -623,17 +624,20 @@ static const struct file_operations vfmig_save_fops = {
 
 /*
  * QUERY_STATE_SIZE in stream bytes: the firmware's records plus the
- * CHUNK_CRC record this file puts in front of each.
+ * CHUNK_CRC record this file puts in front of each. @full (may be NULL):
+ * a full final image of the state now.
  */
-int vfmig_save_query_bytes(struct vfmig_dev *vmdev, u32 flags, u64 *bytes)
+int vfmig_save_query_bytes(struct vfmig_dev *vmdev, u32 flags, u64 *bytes,
+			   u64 *full)
 {
-	u64 chunks;
+	struct vfmig_fw_size sz;
 	int ret;
 
 	lockdep_assert_held(&vmdev->state_mutex);
-	ret = vfmig_fw_query_size(&vmdev->fw, flags, bytes, &chunks);
-	if (!ret)
-		*bytes += chunks * VFMIG_CRC_RECORD_BYTES;
+	ret = vfmig_fw_query_size(&vmdev->fw, flags, &sz);
+	*bytes = sz.bytes + sz.chunks * VFMIG_CRC_RECORD_BYTES;
+	if (full)
+		*full = sz.full_bytes + sz.full_chunks * VFMIG_CRC_RECORD_BYTES;
 	return ret;
 }
 
@@ -646,7 +650,7 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 {
 	struct vfmig_save_file *migf;
 	__le64 stop_copy_size;
-	u64 full;
+	u64 initial, full;
 	int ret;
 
 	lockdep_assert_held(&vmdev->state_mutex);
@@ -684,7 +688,7 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 	stream_open(migf->filp->f_inode, migf->filp);
 	vfmig_trace_file(migf, vfmig_file, VFMIG_FILE_SAVE, true, 0, 0);
 
-	ret = vfmig_save_query_bytes(vmdev, 0, &full);
+	ret = vfmig_save_query_bytes(vmdev, 0, &initial, &full);
 	if (ret)
 		goto err_fput;
 	/* Tell the target how much data the final image may carry. */
@@ -695,7 +699,7 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 	if (ret)
 		goto err_fput;
 	if (precopy)
-		migf->initial_end = migf->max_pos + full;
+		migf->initial_end = migf->max_pos + initial;
 
 	spin_lock(&migf->list_lock);
 	ret = vfmig_save_start_locked(migf, precopy ? VFMIG_IMAGE_INITIAL :
