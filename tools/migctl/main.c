@@ -130,6 +130,10 @@ static void print_json(const struct report *r, const char *err)
 	json_u64("iterations", r->iterations, &f);
 	json_u64("total_ns", r->total_ns, &f);
 	json_u64("precopy_ns", r->precopy_ns, &f);
+	if (r->end_mono_ns) {
+		json_u64("start_mono_ns", r->start_mono_ns, &f);
+		json_u64("end_mono_ns", r->end_mono_ns, &f);
+	}
 	if (r->has_downtime) {
 		json_u64("downtime_ns", r->downtime_ns, &f);
 		json_u64("suspend_ns", r->suspend_ns, &f);

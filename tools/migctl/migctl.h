@@ -37,6 +37,7 @@ struct report {
 	char source[64], target[64];
 	uint32_t iterations;
 	uint64_t total_ns, precopy_ns;
+	uint64_t start_mono_ns, end_mono_ns;	/* CLOCK_MONOTONIC of total_ns's ends */
 	uint64_t downtime_ns, suspend_ns, drain_ns, transfer_ns, load_ns,
 		 resume_ns, load_overlap_ns;
 	uint64_t precopy_bytes, stop_copy_bytes, total_bytes;

@@ -590,7 +590,9 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	}
 	close(s.fd);
 	s.fd = -1;
-	r->total_ns = now_ns() - t_start;
+	r->end_mono_ns = now_ns();
+	r->start_mono_ns = t_start;
+	r->total_ns = r->end_mono_ns - t_start;
 	r->source_state = "STOP";
 	read_vfmig_ids(src, r->src_digest, r->src_generation, r->src_mig_id,
 		       g_opts.verify);
