@@ -57,4 +57,44 @@ static __always_inline void submit_event(struct mig_event *e)
 		count_drop(0);
 }
 
+/* The task an event fires in: who drives the device (docs/mig-top.md). */
+static __always_inline void set_task(struct mig_event *e)
+{
+	e->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+}
+
+/*
+ * The VMM view (tools/lib/mig_vmm.c): uprobes and uretprobes on the VMM's
+ * migration functions, one pair of programs per enum mig_vmm_probe
+ * (vmm_in_N / vmm_out_N), attached by userspace to the owner's binary
+ * (tools/mig-top/attach.c). Not autoloaded unless asked for; no CO-RE, so
+ * the object still loads without kernel BTF.
+ */
+static __always_inline int vmm_hit(__u32 probe, __u32 ret)
+{
+	struct mig_event e = {};
+
+	e.ts = bpf_ktime_get_ns();
+	e.cpu = bpf_get_smp_processor_id();
+	e.type = MEV_VMM;
+	e.dev = MIG_VMM_DEV;
+	set_task(&e);
+	e.a[0] = probe;
+	e.a[1] = ret;
+	submit_event(&e);
+	return 0;
+}
+
+#define VMM_PROBE(n)							\
+SEC("uprobe") int vmm_in_##n(void *ctx) { return vmm_hit(n, 0); }	\
+SEC("uretprobe") int vmm_out_##n(void *ctx) { return vmm_hit(n, 1); }
+
+VMM_PROBE(0)
+VMM_PROBE(1)
+VMM_PROBE(2)
+VMM_PROBE(3)
+VMM_PROBE(4)
+_Static_assert(MVP_NR == 5, "one VMM_PROBE per enum mig_vmm_probe");
+
 #endif /* MIG_COMMON_BPF_H */

@@ -184,6 +184,7 @@ static __always_inline void emit(__u32 type, __u32 dev, __u32 state,
 		return;
 	e.ts = bpf_ktime_get_ns();
 	e.cpu = bpf_get_smp_processor_id();
+	set_task(&e);
 	e.type = type;
 	e.dev = dev;
 	e.state = state == GEN_STATE_UNKNOWN ? 0 : state;

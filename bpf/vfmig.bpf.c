@@ -131,6 +131,7 @@ static __always_inline int process(struct mig_event *e)
 		return 0;
 	e->ts = bpf_ktime_get_ns();
 	e->cpu = bpf_get_smp_processor_id();
+	set_task(e);
 	update_stats(e);
 	if (rb_mode == MIG_RB_ALL || is_phase(e->type)) {
 		submit_event(e);
@@ -155,6 +156,7 @@ static __always_inline int from_args(__u64 *ctx, __u32 type, int nargs,
 	e.state = td.state;
 	e.mig_id = td.mig_id;
 	e.state_size = td.state_size;
+	__builtin_memcpy(e.uuid, td.uuid, sizeof(e.uuid));
 #pragma unroll
 	for (int i = 0; i < MIG_EV_NARGS; i++) {
 		__u64 v;
@@ -234,6 +236,7 @@ int tp_vfmig_device(struct rec_device *r)
 {
 	REC_INIT(e, r, MEV_DEVICE);
 	e.state_size = r->state_size;
+	__builtin_memcpy(e.uuid, r->uuid, sizeof(e.uuid));
 	e.a[0] = r->event;
 	return process(&e);
 }

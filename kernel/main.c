@@ -714,7 +714,7 @@ static int vfmig_set_mig_knob(struct vfmig_dev *vmdev, u64 *knob, u64 v)
 {
 	int ret = 0;
 
-	mutex_lock(&vmdev->state_mutex);
+	vfmig_state_mutex_lock(vmdev);
 	if (vmdev->saving_migf || vmdev->resuming_migf)
 		ret = -EBUSY;
 	else
@@ -743,7 +743,7 @@ static ssize_t chunk_size_store(struct device *dev,
 	if (!IS_ALIGNED(v, VFMIG_PAGE_SIZE))
 		return -EINVAL;
 	pages = v / VFMIG_PAGE_SIZE;
-	mutex_lock(&vmdev->state_mutex);
+	vfmig_state_mutex_lock(vmdev);
 	if (vmdev->saving_migf || vmdev->resuming_migf) {
 		ret = -EBUSY;
 	} else {
@@ -908,7 +908,7 @@ static ssize_t vfmig_mig_flag_store(struct device *dev, const char *buf,
 		on = true;
 	else
 		return -EINVAL;
-	mutex_lock(&vmdev->state_mutex);
+	vfmig_state_mutex_lock(vmdev);
 	if (vmdev->opened) {
 		ret = -EBUSY;
 	} else {

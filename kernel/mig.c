@@ -98,12 +98,13 @@ static void vfmig_reset_pending(struct vfmig_dev *vmdev)
 }
 
 /*
- * The FSM's lock and unlock: a reset that found the mutex taken (mlx5's
- * deferred reset: the reset path never waits for state_mutex) is carried
- * out by the next FSM holder, on lock or before it lets go. The data files
+ * The lock and unlock of the FSM and of the knobs that check for migration
+ * files: a reset that found the mutex taken (mlx5's deferred reset: the
+ * reset path never waits for state_mutex) is carried out by the next
+ * holder, on lock or before it lets go. The data files
  * unlock with vfmig_data_unlock(), which leaves it to vfmig_reset_work().
  */
-static void vfmig_state_mutex_lock(struct vfmig_dev *vmdev)
+void vfmig_state_mutex_lock(struct vfmig_dev *vmdev)
 {
 	mutex_lock(&vmdev->state_mutex);
 	vfmig_reset_pending(vmdev);

@@ -267,29 +267,36 @@ TRACE_EVENT(vfmig_file,
 		      __entry->peak_bytes)
 );
 
-TRACE_EVENT(vfmig_save_record,
-	    TP_PROTO(const struct vfmig_trace_dev *d, u64 pos, u64 size,
-		     u32 tag, u32 flags),
-	    TP_ARGS(d, pos, size, tag, flags),
-	    TP_STRUCT__entry(__field(u32, dev)
-			     __field(u32, state)
-			     __field(u64, mig_id)
-			     __field(u64, pos)
-			     __field(u64, size)
-			     __field(u32, tag)
-			     __field(u32, flags)
-	    ),
-	    TP_fast_assign(__entry->dev = d->id;
-			   __entry->state = d->state;
-			   __entry->mig_id = d->mig_id;
-			   __entry->pos = pos;
-			   __entry->size = size;
-			   __entry->tag = tag;
-			   __entry->flags = flags;
-	    ),
-	    TP_printk("dev=%u mig_id=%llu pos=%llu size=%llu tag=%u flags=%u",
-		      __entry->dev, __entry->mig_id, __entry->pos,
-		      __entry->size, __entry->tag, __entry->flags)
+DECLARE_EVENT_CLASS(vfmig_record,
+		    TP_PROTO(const struct vfmig_trace_dev *d, u64 pos,
+			     u64 size, u32 tag, u32 flags),
+		    TP_ARGS(d, pos, size, tag, flags),
+		    TP_STRUCT__entry(__field(u32, dev)
+				     __field(u32, state)
+				     __field(u64, mig_id)
+				     __field(u64, pos)
+				     __field(u64, size)
+				     __field(u32, tag)
+				     __field(u32, flags)
+		    ),
+		    TP_fast_assign(__entry->dev = d->id;
+				   __entry->state = d->state;
+				   __entry->mig_id = d->mig_id;
+				   __entry->pos = pos;
+				   __entry->size = size;
+				   __entry->tag = tag;
+				   __entry->flags = flags;
+		    ),
+		    TP_printk("dev=%u mig_id=%llu pos=%llu size=%llu tag=%u flags=%u",
+			      __entry->dev, __entry->mig_id, __entry->pos,
+			      __entry->size, __entry->tag, __entry->flags)
+);
+
+/* A record header the save file emitted, at stream offset @pos. */
+DEFINE_EVENT(vfmig_record, vfmig_save_record,
+	     TP_PROTO(const struct vfmig_trace_dev *d, u64 pos, u64 size,
+		      u32 tag, u32 flags),
+	     TP_ARGS(d, pos, size, tag, flags)
 );
 
 TRACE_EVENT(vfmig_image_chunk,
@@ -400,29 +407,11 @@ DEFINE_EVENT(vfmig_data_io, vfmig_resume_write,
 	     TP_ARGS(d, pos, len, ret)
 );
 
-TRACE_EVENT(vfmig_resume_record,
-	    TP_PROTO(const struct vfmig_trace_dev *d, u64 pos, u64 size,
-		     u32 tag, u32 flags),
-	    TP_ARGS(d, pos, size, tag, flags),
-	    TP_STRUCT__entry(__field(u32, dev)
-			     __field(u32, state)
-			     __field(u64, mig_id)
-			     __field(u64, pos)
-			     __field(u64, size)
-			     __field(u32, tag)
-			     __field(u32, flags)
-	    ),
-	    TP_fast_assign(__entry->dev = d->id;
-			   __entry->state = d->state;
-			   __entry->mig_id = d->mig_id;
-			   __entry->pos = pos;
-			   __entry->size = size;
-			   __entry->tag = tag;
-			   __entry->flags = flags;
-	    ),
-	    TP_printk("dev=%u mig_id=%llu pos=%llu size=%llu tag=%u flags=%u",
-		      __entry->dev, __entry->mig_id, __entry->pos,
-		      __entry->size, __entry->tag, __entry->flags)
+/* A record header the resume file parsed, at stream offset @pos. */
+DEFINE_EVENT(vfmig_record, vfmig_resume_record,
+	     TP_PROTO(const struct vfmig_trace_dev *d, u64 pos, u64 size,
+		      u32 tag, u32 flags),
+	     TP_ARGS(d, pos, size, tag, flags)
 );
 
 TRACE_EVENT(vfmig_image_load,

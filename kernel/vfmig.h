@@ -131,6 +131,7 @@ static inline u64 vfmig_vmalloc_footprint(u64 size)
 /* mig.c */
 extern const struct vfio_migration_ops vfmig_migration_ops;
 void vfmig_mig_init(struct vfmig_dev *vmdev);
+void vfmig_state_mutex_lock(struct vfmig_dev *vmdev);
 void vfmig_state_mutex_unlock(struct vfmig_dev *vmdev);
 void vfmig_reset_done(struct vfmig_dev *vmdev);
 void vfmig_mig_open(struct vfmig_dev *vmdev);

@@ -44,8 +44,18 @@ vfmig_load() {
 	insmod "$VFMIG_BUILD/kernel/vfmig.ko" "$@" || die "insmod vfmig.ko failed"
 }
 
+# vfmig_unload: rmmod vfmig. A BPF program on vfmig's tracepoints (mig-top,
+# mig-trace) holds the module until the kernel frees it, an RCU grace period
+# after its tracer closed it: a module in use is retried for up to 10 s.
 vfmig_unload() {
-	if module_loaded vfmig; then
-		rmmod vfmig || die "rmmod vfmig failed"
-	fi
+	module_loaded vfmig || return 0
+	n=0
+	until rmmod vfmig 2>/dev/null; do
+		n=$((n + 1))
+		if [ $n -ge 50 ]; then
+			rmmod vfmig || die "rmmod vfmig failed"
+			return 0
+		fi
+		sleep 0.2
+	done
 }

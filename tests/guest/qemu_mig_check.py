@@ -27,9 +27,21 @@ Checks (each failure is printed as "FAIL: ..."; exit 1 if any):
   is transferred >> 10 (kbytes, rounded down); the migration stream
   (ram "transferred", every byte QEMU wrote) holds at least the device data
   plus QEMU's 16-byte header (VFIO_MIG_FLAG_DEV_DATA_STATE, size) per block.
-- mig-top (with --mig-top): one migration record whose bytes equal the
-  trace's and whose downtime equals the device window computed here
-  (same events, same clock) within 50 us.
+- mig-top (with --mig-top, run with -j -a): one migration record whose
+  bytes equal the trace's and whose downtime equals the device window
+  computed here (same events, same clock) within 50 us; its owners are the
+  two QEMU processes (pid, comm qemu-system-x86, the device ids the test
+  gave); its VMM view (uprobes on QEMU) is there, and on one clock with the
+  device's arcs (mig-top's own ns stamps): the source's vm_stop_force_state
+  call holds T0 (the device leaves the running states), the source's stop
+  entry .. the return of qemu_savevm_state_complete_precopy_iterable holds
+  the device's entry into STOP_COPY, and the stop's return .. that return
+  holds the source's last STOP_COPY read (the trace's stamp, 1 us
+  resolution: QEMU moves the device STOP_COPY -> STOP only in its cleanup,
+  after the migration); the target's vm_start call holds its RESUMING ->
+  STOP and T5; with PRE_COPY the target sent the switchover ack before the
+  source stopped. These are calls and the device steps they make, not
+  timings.
 
 QEMU's trace stamps (realtime) are put on the trace's monotonic clock with
 the report's clock pair; T0 must fall between QEMU's src-downtime-start and
@@ -257,11 +269,16 @@ def main():
            " on one clock: the clock pair is off" % (a0, a1))
 
     if a.mig_top:
-        recs = []
+        recs, arcs, devs, vmms = [], [], [], []
         with open(a.mig_top) as f:
             for line in f:
-                if '"type":"migration"' in line.replace(" ", ""):
-                    recs.append(json.loads(line))
+                try:
+                    o = json.loads(line)
+                except ValueError:
+                    c.check(False, "mig-top printed a line that is not JSON: %r" % line)
+                    continue
+                {"migration": recs, "arc": arcs, "device": devs,
+                 "vmm": vmms}.get(o["type"], []).append(o)
         if ck(len(recs) == 1, "mig-top reported %d migrations" % len(recs)):
             r = recs[0]
             b = r["bytes"]
@@ -277,7 +294,72 @@ def main():
             s["mig_top_downtime_us"] = round(r["downtime_ns"] / 1e3)
             s["mig_top_parts_us"] = {k.replace("_ns", ""): round(v / 1e3)
                                      for k, v in r["parts"].items()}
+            check_owners(c, rep, r, devs, vmms)
+            last_sc = [e["ts"] for e in reads if e["ts"] >= t1]
+            check_vmm(c, a.mode, rep, r, arcs, s,
+                      round(last_sc[-1] * 1e9) if last_sc else None)
     return finish(c, s, a)
+
+
+def check_owners(c, rep, r, devs, vmms):
+    """mig-top names QEMU as the owner of both devices, with their ids."""
+    ck = c.check
+    for side in ("src", "dst"):
+        o = r.get(side + "_owner") or {}
+        want = {"pid": rep.get(side + "_pid"), "comm": "qemu-system-x86",
+                "qemu_id": rep.get("dev_id", {}).get(side)}
+        ck(o == want, "mig-top %s_owner %s, want %s" % (side, o, want))
+        rows = [d for d in devs if d["dev"] == r[side + "_dev"] and d.get("owner")]
+        ck(rows and rows[-1]["owner"] == want,
+           "mig-top device rows of dev %d: owner %s, want %s"
+           % (r[side + "_dev"], rows[-1]["owner"] if rows else None, want))
+    ck(len(vmms) == 1 and vmms[0]["view"] and vmms[0]["probes"] >= 4
+       and vmms[0]["comm"] == "qemu-system-x86",
+       "mig-top's VMM probes on QEMU: %s" % vmms)
+
+
+def check_vmm(c, mode, rep, r, arcs, s, t3):
+    """The VMM view on one clock with the device's arcs (see the docstring)."""
+    ck = c.check
+    v = r.get("vmm")
+    if not ck(v, "no VMM view in mig-top's record (vmm_note %r)" % r.get("vmm_note")):
+        return
+    ck(v["src_pid"] == rep.get("src_pid") and v["dst_pid"] == rep.get("dst_pid"),
+       "VMM view of pids %s -> %s" % (v["src_pid"], v["dst_pid"]))
+    ck(sum(v["parts"].values()) == v["window_ns"], "VMM parts do not add up")
+    t = v["t_ns"]
+    ck(all(t[k] for k in ("stop_vm_enter", "stop_vm_exit", "save_iterable_exit",
+                          "save_complete_exit", "vm_start_enter", "vm_start_exit")),
+       "VMM view lacks boundaries: %s (%s)" % (t, r.get("vmm_note")))
+    sa = [e for e in arcs if e["dev"] == r["src_dev"] and e["ret"] == 0]
+    da = [e for e in arcs if e["dev"] == r["dst_dev"] and e["ret"] == 0]
+    t0 = r["t_start_ns"]
+    t5 = r["t_end_ns"]
+    into_sc = [e["ts_ns"] for e in sa if e["to"] == "STOP_COPY"]
+    loaded = [e["ts_ns"] - e["ns"] for e in da if e["from"] == "RESUMING" and e["to"] == "STOP"]
+    if not ck(into_sc and loaded and t3,
+              "mig-top arcs lack STOP_COPY or RESUMING -> STOP (%d, %d arcs), or no "
+              "STOP_COPY read in the trace" % (len(sa), len(da))) or \
+            not all(t[k] for k in t if k != "switchover_ack"):
+        return
+    v0, v1, v2 = t["stop_vm_enter"], t["stop_vm_exit"], t["save_iterable_exit"]
+    ck(v0 <= t0 <= v1, "T0 %d outside the source's vm_stop_force_state %d..%d" % (t0, v0, v1))
+    ck(v0 <= into_sc[-1] <= v2,
+       "the source entered STOP_COPY at %d, outside vm_stop_force_state entry %d .. "
+       "complete_precopy_iterable return %d" % (into_sc[-1], v0, v2))
+    # The trace's stamp t3 is truncated to the us: the true one is in [t3, t3 + 1 us).
+    ck(v1 < t3 + 1000 and t3 <= v2,
+       "the source's last STOP_COPY read (trace, %d ns) outside vm_stop_force_state's "
+       "return %d .. complete_precopy_iterable's %d" % (t3, v1, v2))
+    ck(t["vm_start_enter"] <= loaded[-1] and t5 <= t["vm_start_exit"],
+       "the target's RESUMING -> STOP %d .. RUNNING %d outside its vm_start %d..%d"
+       % (loaded[-1], t5, t["vm_start_enter"], t["vm_start_exit"]))
+    if mode == "precopy":
+        ck(t["switchover_ack"] and t["switchover_ack"] <= v0,
+           "switchover ack %s not before the source stopped %d" % (t["switchover_ack"], v0))
+    s["vmm_window_us"] = round(v["window_ns"] / 1e3)
+    s["vmm_parts_us"] = {k.replace("_ns", ""): round(x / 1e3) for k, x in v["parts"].items()}
+    s["vmm_from_t0_us"] = {k: round((x - t0) / 1e3) if x else None for k, x in t.items()}
 
 
 def finish(c, s, a):

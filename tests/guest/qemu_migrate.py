@@ -14,7 +14,8 @@ both devices' sysfs digests (the source's after it stopped: QEMU has it in
 STOP when the migration completes), takes query-migrate of both sides and
 HMP `info migrate` of the source, quits both QEMUs and prints:
 
-    {"status", "qemu_version", "src_pid", "dst_pid", "query_migrate" (source),
+    {"status", "qemu_version", "src_pid", "dst_pid", "dev_id" {"src", "dst"},
+     "query_migrate" (source),
      "dst_query_migrate", "hmp_info_migrate", "src_digest", "dst_digest",
      "src_mig_state", "dst_mig_state", "events" {"src": [...], "dst": [...]},
      "trace" {"src": FILE, "dst": FILE} (with --trace),
@@ -98,7 +99,8 @@ class VM:
         d = args.dir
         self.qmp_path = os.path.join(d, role + ".qmp")
         self.log = os.path.join(d, role + ".trace")
-        dev = "vfio-pci,id=vf0,sysfsdev=/sys/bus/mdev/devices/%s" % uuid
+        self.dev_id = getattr(args, role + "_id")
+        dev = "vfio-pci,id=%s,sysfsdev=/sys/bus/mdev/devices/%s" % (self.dev_id, uuid)
         dev += ",enable-migration=on,migration-events=on"
         cmd = qemu_cmd() + [
             "-name", "vfmig-" + role, "-M", "q35", "-accel", "tcg",
@@ -166,6 +168,7 @@ def migrate(args):
         vms.append(src)
         report["qemu_version"] = src.qmp.version
         report["src_pid"], report["dst_pid"] = src.proc.pid, dst.proc.pid
+        report["dev_id"] = {"src": src.dev_id, "dst": dst.dev_id}
         for vm in (src, dst):
             vm.qmp.cmd("migrate-set-capabilities", {"capabilities": caps})
         dst.qmp.cmd("migrate-incoming", {"uri": uri})
@@ -250,6 +253,8 @@ def main():
     ap.add_argument("--dst", required=True, help="target mdev UUID")
     ap.add_argument("--dir", required=True, help="work directory")
     ap.add_argument("--port", type=int, default=4444)
+    ap.add_argument("--src-id", default="vf0", help="the source device's QEMU id")
+    ap.add_argument("--dst-id", default="vf0", help="the target device's QEMU id")
     ap.add_argument("--mem", type=int, default=128, help="VM memory, MiB")
     ap.add_argument("--max-bandwidth", type=int, help="bytes/s (QEMU's default: 128 MiB/s)")
     ap.add_argument("--downtime-limit", type=int, help="ms (QEMU's default: 300)")

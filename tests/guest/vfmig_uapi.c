@@ -4470,7 +4470,14 @@ static int t_memory_bound_1g(const void *arg)
 	     f0 > fmin ? f0 - fmin : 0);
 	CHECK(tot > (1ull << 30), "stream of %" PRIu64 " bytes", tot);
 	CHECK(peak <= budget, "mig_peak_bytes %" PRIu64 " above the budget %" PRIu64, peak, budget);
-	CHECK(fmin == UINT64_MAX || f0 <= fmin || f0 - fmin <= budget + (8u << 20),
+	/*
+	 * The memory really taken is what mig_peak_bytes reports (a kmalloc
+	 * rounding up each chunk record to 2 MiB took twice the figure), and
+	 * within the budget. The slack is the guest's own churn.
+	 */
+	CHECK(fmin == UINT64_MAX || f0 <= fmin || f0 - fmin <= peak + (3u << 20),
+	      "saving 1 GiB took %" PRIu64 " bytes of memory, mig_peak_bytes says %" PRIu64, f0 - fmin, peak);
+	CHECK(fmin == UINT64_MAX || f0 <= fmin || f0 - fmin <= budget + (3u << 20),
 	      "saving 1 GiB took %" PRIu64 " bytes of memory (budget %" PRIu64 ")", f0 - fmin, budget);
 	return 0;
 }

@@ -51,7 +51,7 @@ dst=$(mkdev)
 echo "$RATE" >/sys/bus/mdev/devices/"$src"/vfmig/dirty_rate
 banner "two $TYPE devices: source $src (workload: $RATE dirty pages/s), target $dst"
 
-tmux -S "$sock" new-session -d -x 160 -y 32 \
+tmux -S "$sock" new-session -d -x 200 -y 34 \
 	"TERM=xterm-256color $B/bin/mig-top -d 0.5"
 i=0
 until frame | grep -q 'mode: '; do
@@ -88,7 +88,13 @@ sleep 1.2
 banner "mig-top: the two migrations"
 frame
 
+# mig-top quits (detaching its probes) before the module goes.
 tmux -S "$sock" send-keys q
+i=0
+while tmux -S "$sock" has-session 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 cleanup
 trap - EXIT
 vfmig_unload

@@ -128,7 +128,7 @@ QMP: capabilities events, return-path, switchover-ack; max-bandwidth $BW MiB/s,
      migrate-incoming / migrate tcp:127.0.0.1:<port>; poll query-migrate
 EOF
 
-tmux -S "$sock" new-session -d -x 160 -y 32 \
+tmux -S "$sock" new-session -d -x 200 -y 34 \
 	"TERM=xterm-256color $B/bin/mig-top -d 0.5"
 i=0
 until frame | grep -q 'mode: '; do
@@ -183,7 +183,13 @@ else
 fi
 
 echo 0 >$tr/events/vfmig/enable
+# mig-top quits (detaching its probes) before the module goes.
 tmux -S "$sock" send-keys q
+i=0
+while tmux -S "$sock" has-session 2>/dev/null && [ $i -lt 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 cleanup
 trap - EXIT
 vfmig_unload

@@ -15,6 +15,7 @@
 #include <linux/types.h>
 
 #include "mig_events.h"
+#include "mig_vmm.h"
 #include "vfmig_abi.h"
 
 static const char *const ev_names[MEV_NR] = {
@@ -33,6 +34,7 @@ static const char *const ev_names[MEV_NR] = {
 	[MEV_FW_DONE] = "fw_cmd_done",
 	[MEV_PRECOPY_INFO] = "precopy_info",
 	[MEV_ERROR] = "error",
+	[MEV_VMM] = "vmm",
 };
 
 static const char *const state_names[MS_NR] = {
@@ -363,6 +365,8 @@ static void complete_migration(struct mig_model *m, struct mig_dev *tgt,
 	r.errors = src->errors + tgt->errors;
 	r.partial = src->partial || tgt->partial || !src->t_susp;
 	r.precopy = src->precopy;
+	r.src_owner = src->owner;
+	r.dst_owner = tgt->owner;
 	src->paired = true;
 	tgt->role = MR_NONE;
 	m->nr_migrations++;
@@ -375,16 +379,39 @@ static bool is_running(__u32 s)
 	return s == MS_RUNNING || s == MS_PRE_COPY;
 }
 
+/* The task of @e drives @d's state from now on (docs/mig-top.md, "Owners"). */
+static void take_owner(struct mig_dev *d, const struct mig_event *e)
+{
+	if (!e->pid)
+		return;
+	if (d->owner.pid != e->pid)
+		memset(&d->owner, 0, sizeof(d->owner));
+	d->owner.pid = e->pid;
+	memcpy(d->owner.comm, e->comm, sizeof(d->owner.comm));
+	d->owner.comm[sizeof(d->owner.comm) - 1] = '\0';
+}
+
 void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 {
-	struct mig_dev *d = mig_model_dev(m, e->dev, true);
+	struct mig_dev *d;
 	__s64 ret;
 
+	if (e->type >= MEV_VMM) {	/* not a device's event (mig_vmm.c) */
+		m->events++;
+		return;
+	}
+	d = mig_model_dev(m, e->dev, true);
 	m->events++;
 	if (!d)
 		return;
 	if (e->state_size)
 		d->state_size = e->state_size;
+	for (size_t i = 0; i < sizeof(e->uuid); i++) {
+		if (e->uuid[i]) {
+			memcpy(d->uuid, e->uuid, sizeof(d->uuid));
+			break;
+		}
+	}
 	/* An event of a newer migration than we know of: we missed its start. */
 	if (e->mig_id > d->mig_id && e->type != MEV_FILE) {
 		__u8 role = MR_NONE;
@@ -412,6 +439,8 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 			d->remove_ts = e->ts;
 		} else if (e->a[0] == 0 /* CREATE */) {
 			d->removed = false;
+		} else if (e->a[0] == 2 /* OPEN */) {
+			take_owner(d, e);
 		}
 		break;
 	case MEV_STATE_STEP:
@@ -436,6 +465,7 @@ void mig_model_feed(struct mig_model *m, const struct mig_event *e)
 		break;
 	case MEV_SET_STATE:
 		ret = (__s64)e->a[3];
+		take_owner(d, e);
 		if (d->state != e->a[2]) {
 			d->state = (__u32)e->a[2];
 			d->state_since = e->ts;
@@ -546,6 +576,37 @@ double mig_dev_progress(const struct mig_dev *d)
 	return (double)d->precopy_bytes / (double)total;
 }
 
+void mig_json_str(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+void mig_owner_json(FILE *f, const struct mig_owner *o)
+{
+	if (!o->pid) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f, "{\"pid\":%u,\"comm\":", o->pid);
+	mig_json_str(f, o->comm);
+	fputs(",\"qemu_id\":", f);
+	mig_json_str(f, *o->qemu_id ? o->qemu_id : NULL);
+	fputc('}', f);
+}
+
 void mig_result_json(FILE *f, const struct mig_result *r)
 {
 	fprintf(f, "{\"type\":\"migration\",\"src_dev\":%u,\"dst_dev\":%u,"
@@ -561,12 +622,18 @@ void mig_result_json(FILE *f, const struct mig_result *r)
 	fprintf(f, "},\"bytes\":{\"precopy\":%" PRIu64 ",\"stop_copy\":%" PRIu64
 		",\"total\":%" PRIu64 ",\"written\":%" PRIu64 "},"
 		"\"bytes_match\":%s,\"precopy\":%s,\"precopy_iterations\":%u,"
-		"\"images\":%u,\"errors\":%u,\"partial\":%s}",
+		"\"images\":%u,\"errors\":%u,\"partial\":%s",
 		(uint64_t)r->precopy_bytes, (uint64_t)r->stopcopy_bytes,
 		(uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
 		(uint64_t)r->written_bytes, r->bytes_match ? "true" : "false",
 		r->precopy ? "true" : "false", r->precopy_iters, r->images,
 		r->errors, r->partial ? "true" : "false");
+	fputs(",\"src_owner\":", f);
+	mig_owner_json(f, &r->src_owner);
+	fputs(",\"dst_owner\":", f);
+	mig_owner_json(f, &r->dst_owner);
+	mig_vmm_json(f, &r->vmm);
+	fputc('}', f);
 }
 
 void mig_result_text(FILE *f, const struct mig_result *r)
@@ -583,4 +650,14 @@ void mig_result_text(FILE *f, const struct mig_result *r)
 		fprintf(f, "  %-15s %10.3f ms %5.1f%%\n", part_names[i],
 			r->part_ns[i] / 1e6,
 			tot > 0 ? 100.0 * r->part_ns[i] / tot : 0.0);
+	for (int i = 0; i < 2; i++) {
+		const struct mig_owner *o = i ? &r->dst_owner : &r->src_owner;
+
+		if (!o->pid)
+			continue;
+		fprintf(f, "  %s owner: %s pid %u%s%s\n", i ? "target" : "source",
+			o->comm, o->pid, *o->qemu_id ? ", QEMU device id " : "",
+			o->qemu_id);
+	}
+	mig_vmm_text(f, &r->vmm);
 }

@@ -39,8 +39,15 @@ enum mig_ev_type {
 	MEV_PRECOPY_INFO,	/* a0 initial_bytes, a1 dirty_bytes, a2 ret,
 				 * a3 save_issued */
 	MEV_ERROR,		/* a0 site, a1 err, a2 fw_status */
+	MEV_VMM,		/* not a device's: a uprobe on the VMM (mig-top's
+				 * VMM view, tools/lib/mig_vmm.c): a0 probe
+				 * (enum mig_vmm_probe), a1 0 entry / 1 return;
+				 * dev MIG_VMM_DEV, pid and comm the VMM's */
 	MEV_NR,
 };
+
+#define MIG_VMM_DEV	0xffffffffu	/* dev of MEV_VMM events */
+#define MIG_COMM_LEN	16		/* TASK_COMM_LEN */
 
 #define MIG_EV_NARGS	7
 
@@ -50,10 +57,14 @@ struct mig_event {
 	__u16 cpu;
 	__u32 dev;
 	__u32 state;		/* enum vfio_device_mig_state at event time */
-	__u32 pad;
+	__u32 pid;		/* tgid of the task the event fired in */
 	__u64 mig_id;
 	__u64 state_size;	/* 0 from classic tracepoints (not recorded) */
 	__u64 a[MIG_EV_NARGS];
+	char comm[MIG_COMM_LEN];	/* that task's comm (its thread name) */
+	__u8 uuid[16];		/* vfmig's mdev UUID in text byte order (all
+				 * events but classic tracepoints other than
+				 * vfmig_device); zeros when not known */
 };
 
 /* Per-device live counters (BPF hash map "devstats", key: dev id). */
@@ -76,6 +87,16 @@ struct mig_devstats {
 	__u64 fw_failed;
 	__u64 errors;
 	__u64 events;
+};
+
+/* The VMM's functions mig-top's VMM view probes (mig_vmm.c). */
+enum mig_vmm_probe {
+	MVP_STOP_VM = 0,	/* vm_stop_force_state: the source stops the VM */
+	MVP_SAVE_ITERABLE,	/* qemu_savevm_state_complete_precopy_iterable */
+	MVP_SAVE_COMPLETE,	/* qemu_savevm_state_complete_precopy */
+	MVP_VM_START,		/* vm_start: the target runs the VM */
+	MVP_SWITCHOVER_ACK,	/* migrate_send_rp_switchover_ack (entry only) */
+	MVP_NR,
 };
 
 /* Ring buffer policy (const volatile in the BPF program). */
@@ -131,6 +152,38 @@ enum mig_part {
 };
 const char *mig_part_name(unsigned int p);	/* "source_suspend" ... */
 
+/*
+ * The process that drives a device's migration: the task of its last
+ * vfmig_set_state (or of the vfmig_device open). mig-top replaces the
+ * thread's comm with the process's (/proc/PID/comm) and learns QEMU's
+ * device id from /proc/PID/cmdline (docs/mig-top.md, "Owners").
+ */
+struct mig_owner {
+	__u32 pid;		/* tgid; 0 = not known */
+	char comm[MIG_COMM_LEN];
+	char qemu_id[64];	/* QEMU's -device ...,id=, "" = not learned */
+};
+
+/* The VMM's parts of the pause, in order (docs/downtime.md). */
+enum mig_vmm_part {
+	MV_STOP_VM = 0,		/* V0 source stop entry -> V1 its return */
+	MV_SAVE_ITERABLE,	/* V1 -> V2 RAM and the VFIO devices' data saved */
+	MV_SAVE_NON_ITERABLE,	/* V2 -> V3 other device state, end of stream */
+	MV_TARGET_LOAD,		/* V3 -> V4 target enters vm_start */
+	MV_TARGET_START,	/* V4 -> V5 target's vm_start returns */
+	MV_NR,
+};
+
+struct mig_vmm {		/* the VMM view of one migration */
+	bool valid;		/* false: no view, note says why */
+	__u32 src_pid, dst_pid;
+	__u64 t[MV_NR + 1];	/* V0..V5 as seen, 0 = not seen */
+	__u64 part_ns[MV_NR];	/* of V0..V5 forced non-decreasing */
+	__u64 window_ns;	/* their sum */
+	__u64 t_ack;		/* target sent the switchover ack, 0 = not seen */
+	char note[160];		/* no view: why; a view: what is missing */
+};
+
 struct mig_result {		/* one completed migration */
 	__u32 src_dev, dst_dev;
 	__u64 src_mig_id, dst_mig_id;
@@ -146,6 +199,8 @@ struct mig_result {		/* one completed migration */
 	bool bytes_match;	/* precopy + stopcopy == written */
 	bool partial;		/* tool started after the migration began */
 	bool precopy;		/* source used PRE_COPY */
+	struct mig_owner src_owner, dst_owner;
+	struct mig_vmm vmm;	/* filled by mig-top (mig_vmm_view()) */
 };
 
 enum mig_role { MR_NONE = 0, MR_SOURCE, MR_TARGET };
@@ -180,6 +235,8 @@ struct mig_dev {
 	/* target side */
 	__u64 written_bytes;
 	__u64 t_loaded;		/* T4 */
+	struct mig_owner owner;	/* who drives its state */
+	__u8 uuid[16];		/* mdev UUID (text byte order), zeros = unknown */
 };
 
 #define MIG_MAX_DEVS	256
@@ -210,6 +267,11 @@ void mig_model_gc(struct mig_model *m, __u64 now, __u64 keep_ns);
 const char *mig_dev_phase(const struct mig_dev *d);
 /* Precopy progress of a source in [0, 1], -1 when not applicable. */
 double mig_dev_progress(const struct mig_dev *d);
+
+/* A JSON string (quoted, escaped); null for NULL. */
+void mig_json_str(FILE *f, const char *s);
+/* {"pid","comm","qemu_id"} of an owner, null when not known. */
+void mig_owner_json(FILE *f, const struct mig_owner *o);
 
 /* One JSON object (no newline) for a completed migration. */
 void mig_result_json(FILE *f, const struct mig_result *r);

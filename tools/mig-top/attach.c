@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "attach.h"
+#include "mig_vmm.h"
 #include "vfmig.skel.h"
 
 static bool verbose_libbpf;
@@ -66,9 +67,12 @@ static int try_mode(struct vfmig_tracer *t, const struct vfmig_attach_opts *o,
 	}
 	skel->rodata->rb_mode = o->rb_mode;
 	skel->rodata->dev_filter = o->dev_filter;
-	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, !strncmp(bpf_program__name(prog),
-							pfx, strlen(pfx)));
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *name = bpf_program__name(prog);
+
+		bpf_program__set_autoload(prog, !strncmp(name, pfx, strlen(pfx)) ||
+					  (o->vmm && !strncmp(name, "vmm_", 4)));
+	}
 	err = vfmig_bpf__load(skel);
 	if (err) {
 		snprintf(why, whylen, "%s load failed: %s", mode, strerror(-err));
@@ -176,6 +180,11 @@ int vfmig_tracer_events_fd(struct vfmig_tracer *t)
 	return bpf_map__fd(t->skel->maps.events);
 }
 
+struct bpf_object *vfmig_tracer_obj(struct vfmig_tracer *t)
+{
+	return t->skel->obj;
+}
+
 uint64_t vfmig_tracer_drops(struct vfmig_tracer *t)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -211,4 +220,73 @@ int vfmig_tracer_devstats(struct vfmig_tracer *t, uint32_t *ids,
 		prev = &key;
 	}
 	return n;
+}
+
+/* One uprobe (or uretprobe) of the VMM view. Returns the link or NULL (errno). */
+static struct bpf_link *vmm_uprobe(struct bpf_object *obj, const char *binary,
+				   unsigned int probe, bool ret)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = ret,
+		    .func_name = mig_vmm_symbol(probe));
+	struct bpf_program *prog;
+	struct bpf_link *l;
+	char name[32];
+
+	snprintf(name, sizeof(name), "vmm_%s_%u", ret ? "out" : "in", probe);
+	prog = bpf_object__find_program_by_name(obj, name);
+	if (!prog || bpf_program__fd(prog) < 0) {
+		errno = ENOENT;
+		return NULL;
+	}
+	l = bpf_program__attach_uprobe_opts(prog, -1, binary, 0, &uo);
+	if (!l && !errno)
+		errno = EINVAL;
+	return l;
+}
+
+int vmm_uprobes_attach(struct vmm_uprobes *u, struct bpf_object *obj,
+		       const char *binary)
+{
+	int n = 0;
+
+	memset(u, 0, sizeof(*u));
+	for (unsigned int p = 0; p < MVP_NR; p++) {
+		struct bpf_link *in, *out = NULL;
+		size_t len = strlen(u->missing);
+		int err = 0;
+
+		in = vmm_uprobe(obj, binary, p, false);
+		if (!in)
+			err = errno;
+		if (in && mig_vmm_has_return(p)) {
+			out = vmm_uprobe(obj, binary, p, true);
+			if (!out) {
+				err = errno;
+				bpf_link__destroy(in);
+				in = NULL;
+			}
+		}
+		if (!in) {
+			snprintf(u->missing + len, sizeof(u->missing) - len, "%s%s (%s)",
+				 len ? ", " : "", mig_vmm_symbol(p),
+				 err == ENOENT ? "no such symbol" : strerror(err));
+			if (!n && err == ENOENT)
+				break;	/* the first is missing: not QEMU */
+			continue;
+		}
+		u->links[u->nlinks++] = in;
+		if (out)
+			u->links[u->nlinks++] = out;
+		u->attached |= 1u << p;
+		n++;
+	}
+	return n;
+}
+
+void vmm_uprobes_detach(struct vmm_uprobes *u)
+{
+	for (int i = 0; i < u->nlinks; i++)
+		bpf_link__destroy(u->links[i]);
+	u->nlinks = 0;
+	u->attached = 0;
 }

@@ -261,7 +261,8 @@ static int try_mode(struct generic_tracer *t, const struct generic_opts *o,
 	}
 	skel->rodata->dev_filter = o->dev_filter;
 	bpf_object__for_each_program(prog, skel->obj)
-		bpf_program__set_autoload(prog, false);
+		bpf_program__set_autoload(prog, o->vmm &&
+					  !strncmp(bpf_program__name(prog), "vmm_", 4));
 	n = hooks_of(skel, fentry, t->fn, h);
 	for (int i = 0; i < n; i++) {
 		bpf_program__set_autoload(h[i].prog, true);
@@ -396,6 +397,11 @@ void generic_close(struct generic_tracer *t)
 int generic_events_fd(struct generic_tracer *t)
 {
 	return bpf_map__fd(t->skel->maps.events);
+}
+
+struct bpf_object *generic_obj(struct generic_tracer *t)
+{
+	return t->skel->obj;
 }
 
 uint64_t generic_drops(struct generic_tracer *t)

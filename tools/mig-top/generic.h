@@ -15,6 +15,7 @@
 
 struct vfio_generic_bpf;
 struct bpf_link;
+struct bpf_object;
 
 /* The driver functions generic mode hooks (one "role" each). */
 enum gen_role { GR_SET_STATE, GR_READ, GR_WRITE, GR_IOCTL, GR_NR };
@@ -38,6 +39,7 @@ struct generic_opts {
 	const char *fn[GR_NR];		/* overrides; "-" = do not hook */
 	long long dev_filter;
 	bool verbose;
+	bool vmm;			/* also load the VMM view's uprobe programs */
 };
 
 /* Parses "ROLE=FUNC" (set_state, read, write, ioctl) into o->fn; -1 if bad. */
@@ -47,6 +49,7 @@ int generic_open(struct generic_tracer *t, const struct generic_opts *o,
 		 char *err, size_t errlen);
 void generic_close(struct generic_tracer *t);
 int generic_events_fd(struct generic_tracer *t);
+struct bpf_object *generic_obj(struct generic_tracer *t);
 uint64_t generic_drops(struct generic_tracer *t);
 int generic_devstats(struct generic_tracer *t, uint32_t *ids,
 		     struct mig_devstats *st, int max);

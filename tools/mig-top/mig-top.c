@@ -24,6 +24,8 @@
 
 #include "attach.h"
 #include "mig-top.h"
+#include "mig_vmm.h"
+#include "owner.h"
 
 static struct mt_opts opts = {
 	.out = MT_TUI, .interval = 1.0, .dev_filter = -1, .keep = 5,
@@ -37,6 +39,13 @@ static struct mig_model model;
 static struct mig_result done[MT_KEEP_MAX];
 static int ndone;
 static long total_done;
+static struct mig_vmm_tracker vmmt;	/* the VMM view's probe hits */
+
+/* Migrations waiting for the VMM view (the target's vm_start return). */
+#define MT_PENDING	16
+#define MT_VMM_WAIT_NS	(5ull * 1000000000ull)
+static struct { struct mig_result r; uint64_t deadline; } pending[MT_PENDING];
+static int npending;
 
 static struct mt_row rows[MT_MAX_ROWS];
 static int nrows;
@@ -66,6 +75,8 @@ static const char doc[] =
 "Keys: q quit, s sort field, r reverse, f filter, c clear filter,\n"
 "      +/- refresh interval.";
 
+enum { OPT_NO_VMM = 0x100 };
+
 static const struct argp_option options[] = {
 	{ "interval", 'd', "SEC", 0, "Refresh interval in seconds (default 1)", 0 },
 	{ "count", 'c', "N", 0, "Exit after N intervals", 0 },
@@ -80,6 +91,7 @@ static const struct argp_option options[] = {
 	{ "keep", 'k', "N", 0, "Completed migrations kept on screen (default 5)", 0 },
 	{ "replay", 'r', "FILE", 0, "Analyze an event file instead of tracing", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
+	{ "no-vmm", OPT_NO_VMM, NULL, 0, "No VMM view: no uprobes on the owners' binaries", 0 },
 	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
 };
@@ -136,6 +148,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'r': opts.replay = arg; break;
 	case 'v': opts.verbose = true; break;
+	case OPT_NO_VMM: opts.no_vmm = true; break;
 	case 'h': argp_state_help(state, stderr, ARGP_HELP_STD_HELP); break;
 	case ARGP_KEY_ARG: argp_usage(state); break;
 	default: return ARGP_ERR_UNKNOWN;
@@ -170,9 +183,34 @@ static uint64_t t_drops(void)
 /* Events and migrations                                               */
 /* ------------------------------------------------------------------ */
 
-static void on_migration(const struct mig_result *r, void *arg)
+/* A device's name as its VMM knows it: the mdev UUID or the PCI address. */
+static const char *dev_name(uint32_t dev, char *buf, size_t len)
 {
-	(void)arg;
+	const struct mig_dev *d = mig_model_dev(&model, dev, false);
+	static const __u8 zero[16];
+	const __u8 *u = d ? d->uuid : zero;
+
+	buf[0] = '\0';
+	if (generic)
+		return generic_dev_name(&gtracer, dev, buf, len);
+	if (memcmp(u, zero, 16))
+		snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+			 "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4],
+			 u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+			 u[14], u[15]);
+	return buf;
+}
+
+/* The owner of @dev with its process name and QEMU device id. */
+static void owner_of(uint32_t dev, struct mig_owner *o)
+{
+	char name[64];
+
+	owners_fill(o, dev_name(dev, name, sizeof(name)));
+}
+
+static void emit_migration(const struct mig_result *r)
+{
 	if (ndone == MT_KEEP_MAX) {
 		memmove(done, done + 1, sizeof(done[0]) * (MT_KEEP_MAX - 1));
 		ndone--;
@@ -189,6 +227,80 @@ static void on_migration(const struct mig_result *r, void *arg)
 	}
 }
 
+/* Emit the pending migrations whose VMM view is final, or all with @all. */
+static void flush_pending(bool all)
+{
+	uint64_t now = vfmig_now_ns();
+	int i = 0;
+
+	while (i < npending) {
+		struct mig_result *r = &pending[i].r;
+		bool final = mig_vmm_view(&vmmt, r, &r->vmm);
+
+		if (!final && !all && now < pending[i].deadline) {
+			i++;
+			continue;
+		}
+		if (!final && !*r->vmm.note)
+			snprintf(r->vmm.note, sizeof(r->vmm.note),
+				 "no VMM view: the target's vm_start did not return");
+		emit_migration(r);
+		memmove(&pending[i], &pending[i + 1],
+			sizeof(pending[0]) * (npending - i - 1));
+		npending--;
+	}
+}
+
+/*
+ * A completed migration (the target reached RUNNING): name its owners,
+ * then emit it, or, when both owners' binaries have the VMM view's probes,
+ * wait for the view (the target's vm_start returns after this) for at most
+ * MT_VMM_WAIT_NS.
+ */
+static void on_migration(const struct mig_result *res, void *arg)
+{
+	struct mig_result r = *res;
+	char note[sizeof(r.vmm.note)];
+
+	(void)arg;
+	if (opts.replay) {
+		emit_migration(&r);
+		return;
+	}
+	owner_of(r.src_dev, &r.src_owner);
+	owner_of(r.dst_dev, &r.dst_owner);
+	if (!owners_vmm_ready(r.src_owner.pid, note, sizeof(note)) ||
+	    !owners_vmm_ready(r.dst_owner.pid, note, sizeof(note)) ||
+	    npending == MT_PENDING) {
+		snprintf(r.vmm.note, sizeof(r.vmm.note), "%s",
+			 npending == MT_PENDING ? "no VMM view: too many migrations at once" : note);
+		emit_migration(&r);
+		return;
+	}
+	pending[npending].r = r;
+	pending[npending].deadline = vfmig_now_ns() + MT_VMM_WAIT_NS;
+	npending++;
+	flush_pending(false);
+}
+
+/* A task that drives a device: learn it, probe its binary (owner.c). */
+static void see_owner(const struct mig_event *e)
+{
+	const char *line;
+	bool open = e->type == MEV_DEVICE && e->a[0] == 2 /* VFMIG_DEV_OPEN */;
+
+	if (opts.replay || (e->type != MEV_SET_STATE && !open))
+		return;
+	line = owners_see(e->pid, open);
+	if (!line)
+		return;
+	if (opts.out == MT_JSON)
+		printf("%s\n", line);
+	else if (opts.out == MT_TEXT)
+		printf("mig-top: %s\n", owners_status());
+	fflush(stdout);
+}
+
 static int on_event(void *ctx, void *data, size_t sz)
 {
 	const struct mig_event *e = data;
@@ -196,6 +308,13 @@ static int on_event(void *ctx, void *data, size_t sz)
 	(void)ctx;
 	if (sz < sizeof(struct mig_event))
 		return 0;
+	if (e->type == MEV_VMM) {
+		mig_vmm_feed(&vmmt, e);
+		if (npending)
+			flush_pending(false);
+		return 0;
+	}
+	see_owner(e);
 	if (opts.arcs && opts.out == MT_JSON && e->type == MEV_STATE_STEP)
 		printf("{\"type\":\"arc\",\"ts_ns\":%" PRIu64 ",\"dev\":%u,"
 		       "\"mig_id\":%" PRIu64 ",\"from\":\"%s\",\"to\":\"%s\","
@@ -393,6 +512,14 @@ static void print_json_rows(void)
 			       mig_err_site_name(d->last_err_site), d->last_err);
 		else
 			printf("\"last_error\":null,");
+		{
+			struct mig_owner o = d->owner;
+
+			owner_of(r->dev, &o);
+			printf("\"owner\":");
+			mig_owner_json(stdout, &o);
+			printf(",");
+		}
 		printf("\"partial\":%s,\"drops\":%" PRIu64 ",\"mode\":\"%s\"}\n",
 		       d->partial ? "true" : "false", drops, t_mode());
 	}
@@ -477,23 +604,29 @@ static void row_line(char *out, size_t n, const struct mt_row *r)
 			 cmds, a, (uint64_t)r->st.fw_count[1], s,
 			 (uint64_t)r->st.fw_count[2], l);
 	}
-	char name[64] = "", err[40] = "";
+	char name[64] = "", err[40] = "", own[96] = "-";
+	struct mig_owner o = d->owner;
 
 	if (generic)
 		generic_dev_name(&gtracer, r->dev, name, sizeof(name));
+	owner_of(r->dev, &o);
+	if (o.pid)
+		snprintf(own, sizeof(own), "%s/%u%s%s", o.comm, o.pid,
+			 *o.qemu_id ? ":" : "", o.qemu_id);
 	if (d->last_err)	/* the site of this migration's last error */
 		snprintf(err, sizeof(err), " ERR:%s", mig_err_site_name(d->last_err_site));
 	else if (r->st.errors)
 		snprintf(err, sizeof(err), " ERR");
-	snprintf(out, n, "%4u %-12s %-15s %4" PRIu64 " %-6s %s %s %7s %7s/s %7s/s %4u %8s %8s %s%s%s%s",
+	snprintf(out, n, "%4u %-12s %-15s %4" PRIu64 " %-6s %s %s %7s %7s/s %7s/s %4u %8s %8s %-32s %s%s%s%s",
 		 r->dev, mig_state_name(d->state), mig_dev_phase(d),
 		 (uint64_t)d->mig_id, role_name(d->role), bar, pct, dirty, rr,
-		 wr, d->precopy_iters, tip, eta, fw, err, *name ? " " : "", name);
+		 wr, d->precopy_iters, tip, eta, fw, own, err, *name ? " " : "", name);
 }
 
 static const char *HDR =
 	" DEV STATE        PHASE            MIG ROLE   PRECOPY PROGRESS        "
-	"DIRTY    READ/s   WRITE/s ITER  T-PHASE      ETA CMDS  AVG-LAT SAVE LOAD";
+	"DIRTY    READ/s   WRITE/s ITER  T-PHASE      ETA CMDS  AVG-LAT SAVE LOAD"
+	"                OWNER (comm/pid:QEMU id)";
 
 static const char *sort_names[MT_SORT_NR] = { "dev", "state", "rate", "mig" };
 
@@ -519,9 +652,45 @@ static void print_text(void)
 
 static const char part_ch[MP_NR] = { 'S', 'F', 'D', 'L', 'R' };
 
+static const char vmm_ch[MV_NR] = { 'v', 'i', 'n', 'l', 't' };
+
+/*
+ * A stacked bar: the parts with boundaries b[0..n] (ns) on the time axis
+ * [a0, a1], one character per column of @width (the part at its middle).
+ */
+static void draw_bar(int y, int x0, int width, const __u64 *b, int n,
+		     const char *ch, uint64_t a0, uint64_t a1)
+{
+	double span = a1 > a0 ? (double)(a1 - a0) : 1;
+
+	mvaddch(y, x0 - 1, '[');
+	for (int c = 0; c < width; c++) {
+		double tau = a0 + (c + 0.5) * span / width;
+		int p = -1;
+
+		for (int k = 0; k < n; k++)
+			if (tau >= b[k] && tau < b[k + 1])
+				p = k;
+		if (p < 0) {
+			mvaddch(y, x0 + c, ' ');
+			continue;
+		}
+		if (has_colors())
+			attron(COLOR_PAIR(2 + p));
+		mvaddch(y, x0 + c, ch[p]);
+		if (has_colors())
+			attroff(COLOR_PAIR(2 + p));
+	}
+	mvaddch(y, x0 + width, ']');
+}
+
+/* The last migration: the device's parts and, on the same time axis, the VMM's. */
 static void draw_breakdown(int y, int cols, const struct mig_result *r)
 {
-	int width = cols - 4, x = 2, used = 0;
+	const struct mig_vmm *v = &r->vmm;
+	int width = cols - 12;
+	uint64_t a0 = r->t[0], a1 = r->t[MP_NR];
+	__u64 vb[MV_NR + 1];
 	char a[16];
 
 	if (width < 10)
@@ -536,31 +705,43 @@ static void draw_breakdown(int y, int cols, const struct mig_result *r)
 	       (uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
 	       (uint64_t)r->precopy_bytes, (uint64_t)r->stopcopy_bytes,
 	       r->partial ? " [partial]" : "");
-	/* The stacked bar: each part's share of the width. */
-	mvprintw(y + 1, 0, " [");
-	for (int p = 0; p < MP_NR; p++) {
-		int w = r->downtime_ns ?
-			(int)((double)r->part_ns[p] * width / r->downtime_ns + 0.5) : 0;
-
-		if (p == MP_NR - 1)
-			w = width - used;
-		if (w < 0)
-			w = 0;
-		if (has_colors())
-			attron(COLOR_PAIR(2 + p));
-		for (int i = 0; i < w && x < width + 2; i++, x++)
-			mvaddch(y + 1, x, part_ch[p]);
-		if (has_colors())
-			attroff(COLOR_PAIR(2 + p));
-		used += w;
+	if (r->src_owner.pid || r->dst_owner.pid)
+		printw("   %s/%u%s%s -> %s/%u%s%s", r->src_owner.comm, r->src_owner.pid,
+		       *r->src_owner.qemu_id ? ":" : "", r->src_owner.qemu_id,
+		       r->dst_owner.comm, r->dst_owner.pid,
+		       *r->dst_owner.qemu_id ? ":" : "", r->dst_owner.qemu_id);
+	if (v->valid) {
+		/* One axis for both: the VMM's window usually holds the device's. */
+		vb[0] = v->t[0];
+		for (int p = 0; p < MV_NR; p++)
+			vb[p + 1] = vb[p] + v->part_ns[p];
+		a0 = vb[0] < a0 ? vb[0] : a0;
+		a1 = vb[MV_NR] > a1 ? vb[MV_NR] : a1;
 	}
-	mvaddch(y + 1, width + 2, ']');
+	mvprintw(y + 1, 0, "  device");
+	draw_bar(y + 1, 10, width, r->t, MP_NR, part_ch, a0, a1);
 	move(y + 2, 0);
 	for (int p = 0; p < MP_NR; p++) {
 		fmt_ns(a, sizeof(a), r->part_ns[p]);
 		printw(" %c %s %s (%.1f%%) ", part_ch[p], mig_part_name(p), a,
 		       r->downtime_ns ? 100.0 * r->part_ns[p] / r->downtime_ns : 0);
 	}
+	if (!v->valid) {
+		mvprintw(y + 3, 0, "  %.*s", cols - 3,
+			 *v->note ? v->note : "no VMM view");
+		return;
+	}
+	mvprintw(y + 3, 0, "  VMM");
+	draw_bar(y + 3, 10, width, vb, MV_NR, vmm_ch, a0, a1);
+	move(y + 4, 0);
+	fmt_ns(a, sizeof(a), v->window_ns);
+	printw(" VMM pause %s:", a);
+	for (int p = 0; p < MV_NR; p++) {
+		fmt_ns(a, sizeof(a), v->part_ns[p]);
+		printw(" %c %s %s ", vmm_ch[p], mig_vmm_part_name(p), a);
+	}
+	if (*v->note)
+		printw(" (%s)", v->note);
 }
 
 static void draw_tui(void)
@@ -581,23 +762,24 @@ static void draw_tui(void)
 	mvprintw(1, 0, "sort: %s%s  filter: %s   keys: q quit  s sort  r reverse  f filter  c clear  +/- interval",
 		 sort_names[sort_key], sort_rev ? " (rev)" : "",
 		 *filt ? filt : "-");
+	mvprintw(2, 0, "%.*s", cols, owners_status());
 	attron(A_REVERSE);
 	mvprintw(3, 0, "%-*.*s", cols, cols, HDR);
 	attroff(A_REVERSE);
 	y = 4;
-	for (int i = 0; i < nrows && y < rows_ - 8; i++, y++) {
+	for (int i = 0; i < nrows && y < rows_ - 10; i++, y++) {
 		row_line(line, sizeof(line), &rows[i]);
 		mvprintw(y, 0, "%.*s", cols, line);
 	}
 	if (!nrows)
 		mvprintw(y++, 0, generic ? "  (no device has changed migration state yet)" :
 			 "  (no vfmig devices seen yet)");
-	y = rows_ - 8 > y + 1 ? rows_ - 8 : y + 1;
+	y = rows_ - 10 > y + 1 ? rows_ - 10 : y + 1;
 	if (ndone) {
 		int first = ndone > opts.keep ? ndone - opts.keep : 0;
 
 		draw_breakdown(y, cols, &done[ndone - 1]);
-		y += 4;
+		y += 6;
 		mvprintw(y++, 0, "Recent migrations (S suspend, F final save, D drain, L target load, R target resume):");
 		for (int i = ndone - 1; i >= first && y < rows_; i--, y++) {
 			const struct mig_result *r = &done[i];
@@ -612,6 +794,10 @@ static void draw_tui(void)
 			}
 			printw(" %" PRIu64 "B%s", (uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
 			       r->partial ? " partial" : "");
+			if (r->vmm.valid) {
+				fmt_ns(a, sizeof(a), r->vmm.window_ns);
+				printw("  VMM pause %s", a);
+			}
 		}
 	} else {
 		mvprintw(y, 0, "No completed migration yet: the downtime breakdown appears here after STOP_COPY.");
@@ -750,6 +936,8 @@ int main(int argc, char **argv)
 	ao.dev_filter = opts.dev_filter;
 	ao.force_mode = opts.force_mode;
 	ao.verbose = opts.verbose;
+	ao.vmm = !opts.no_vmm;
+	opts.gen.vmm = !opts.no_vmm;
 	opts.gen.force_mode = opts.force_mode;
 	opts.gen.dev_filter = opts.dev_filter;
 	opts.gen.verbose = opts.verbose;
@@ -766,6 +954,8 @@ int main(int argc, char **argv)
 		generic ? generic_close(&gtracer) : vfmig_tracer_close(&tracer);
 		return 1;
 	}
+	owners_init(opts.no_vmm ? NULL : generic ? generic_obj(&gtracer) :
+		    vfmig_tracer_obj(&tracer));
 	signal(SIGINT, sig_handler);
 	signal(SIGTERM, sig_handler);
 	if (opts.out == MT_JSON)
@@ -792,6 +982,12 @@ int main(int argc, char **argv)
 		}
 		if (opts.out == MT_TUI)
 			redraw = tui_keys();
+		if (npending) {
+			long before = total_done;
+
+			flush_pending(false);
+			redraw |= total_done != before;
+		}
 		if (opts.migrations && total_done >= opts.migrations) {
 			sample();
 			if (opts.out == MT_JSON)
@@ -814,6 +1010,7 @@ int main(int argc, char **argv)
 			draw_tui();
 	}
 	ring_buffer__consume(rb);
+	flush_pending(true);
 	if (opts.out == MT_TUI)
 		endwin();
 	if (opts.out == MT_JSON)
@@ -824,6 +1021,7 @@ int main(int argc, char **argv)
 		for (int i = 0; i < ndone; i++)
 			mig_result_text(stdout, &done[i]);
 	ring_buffer__free(rb);
+	owners_close();
 	if (generic)
 		generic_close(&gtracer);
 	else

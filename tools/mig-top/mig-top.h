@@ -37,6 +37,7 @@ struct mt_opts {
 	bool verbose;
 	bool noclear;
 	bool arcs;			/* -a: JSON line per state arc */
+	bool no_vmm;			/* --no-vmm: no VMM view */
 	struct generic_opts gen;	/* -g MODULE: generic mode */
 };
 
