@@ -800,7 +800,7 @@ static ssize_t post_suspend_bytes_store(struct device *dev,
 
 	if (ret)
 		return ret;
-	mutex_lock(&vmdev->state_mutex);
+	vfmig_state_mutex_lock(vmdev);
 	if (vmdev->saving_migf || vmdev->resuming_migf)
 		ret = -EBUSY;
 	else
@@ -868,7 +868,7 @@ static ssize_t profile_store(struct device *dev, struct device_attribute *attr,
 	if (!p)
 		return -EINVAL;
 	ps = vfmig_profile_post_suspend(p, &vmdev->st);
-	mutex_lock(&vmdev->state_mutex);
+	vfmig_state_mutex_lock(vmdev);
 	if (vmdev->saving_migf || vmdev->resuming_migf) {
 		ret = -EBUSY;
 	} else {
