@@ -50,7 +50,7 @@ RAW=${BENCH_RAW:-$B/bench/raw}
 PARTS=${BENCH_PARTS:-"downtime datapath memory concurrency storm tracing notrace"}
 REPS=${BENCH_REPS:-7}
 PROFILES=${BENCH_PROFILES:-"precopyable cx7-vf"}
-SIZES=${BENCH_SIZES:-"16M 64M 256M"}
+SIZES=${BENCH_SIZES:-"16M 64M"}
 # name:pages_per_second, the same absolute rates for every size. A 64 MiB
 # device has 16384 pages: low ~1%/s, high ~20%/s of its pages; extreme
 # (~3x its pages per second, ~200 MB/s of fresh data) is a stress point

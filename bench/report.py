@@ -24,6 +24,7 @@ import random
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 
 TARGETS = {
@@ -506,6 +507,16 @@ def notrace_analysis(raw_dir, epc, ev_mig):
     return out
 
 
+def module_functions(ko):
+    """Text symbols of a module (nm), or None."""
+    try:
+        out = subprocess.run(["nm", ko], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return {f[2] for f in (line.split() for line in out.splitlines())
+            if len(f) == 3 and f[1] in "tT" and f[2].startswith("vfmig_")}
+
+
 def drops_analysis(raw_dir):
     rows = jsonl(os.path.join(raw_dir, "drops.jsonl"))
     out = {"mig_top": 0, "perf_lost": 0, "tracefs_overrun": 0, "tracefs_dropped": 0,
@@ -936,31 +947,35 @@ def write_doc(path, svg_name, res):
             a(f"| {what} | `{k}` | **{fr(dp[k])}** [{fr(rg[0])} .. {fr(rg[1])}] | {tgt} |")
         a("")
         c = dp["ns_per_mib"]
-        a("Time per MiB moved (medians over repetitions, guest ns):")
+        a("Time per MiB moved (medians over repetitions, guest time):")
         a("")
-        a("| | ns per MiB |")
+        a("| | per MiB |")
         a("| --- | --- |")
         for k, what in (("tmpfs_read", "tmpfs `read()`"), ("save_read_iso", "save `read()`, SAVE done"),
                         ("save_read_e2e", "save `read()` end to end"), ("tmpfs_write", "tmpfs `write()`"),
                         ("resume_write_driver", "resume `write()` less LOAD (copy, CRC check, parse)"),
                         ("resume_write_driver_nocrc", "the same without CHUNK_CRC records (copy, parse)"),
                         ("resume_load", "the firmware's LOAD (the emulated DMA into the device)")):
-            a(f"| {what} | {c[k]:.0f} |")
+            a(f"| {what} | {fns(c[k])} |")
         a("")
         crc = c["resume_write_driver"] - c["resume_write_driver_nocrc"]
         a("What it shows: the read path, once the data is queued, is one `copy_to_user()` of a")
-        a("vmalloc'd chunk buffer and keeps up with tmpfs (which copies page by page out of the page")
-        a("cache). The write path's own copy does too (see the no-CRC row), but the target checks")
-        a(f"each chunk's CRC-32C before it applies any of it, and that pass costs about {crc:.0f} ns per")
-        a("MiB here: Linux 6.12's `__crc32c_le()` is the generic slice-by-8 table code, several")
-        a("table loads per 8 bytes. The SSE4.2 `crc32` instruction (crc32c-intel, or `crc32c()`")
-        a("through the crypto API) is the fast path on hardware but slower still under TCG, which")
-        a("emulates it bit by bit (measured in this guest with a user-space loop: 30-90 MB/s against")
-        a("330-570 MB/s for slice-by-8). So under emulation the integrity check, not a copy, is what")
-        a("keeps `resume_write_vs_tmpfs` below 0.9; the check stays, since it is what lets a target")
-        a("refuse a corrupted chunk before anything of it reaches the device.")
+        a("vmalloc'd chunk buffer and keeps up with tmpfs, which copies page by page out of the")
+        a("page cache. The write path's own copy does too (the row without CHUNK_CRC records), but")
+        a("the target checks each chunk's CRC-32C before it applies any of it, and that pass costs")
+        a(f"about {fns(crc)} per MiB here. Linux 6.12's `__crc32c_le()` is the generic slice-by-8")
+        a("table code, some 28 instructions per 8 bytes, and under icount guest time counts")
+        a("instructions: a `rep movsq` copy counts one per 8 bytes however much memory it moves.")
+        a("So this run weighs the check far more heavily against a copy than a real CPU would,")
+        a("where copies are bound by memory bandwidth and the SSE4.2 `crc32` instruction")
+        a("(crc32c-intel, `crc32c()` through the crypto API; the plain `crc32c()` from Linux 6.14")
+        a("on) checksums several GB/s. That instruction is no way out here: TCG emulates it bit by")
+        a("bit, and it ran at 30-90 MB/s against 330-570 MB/s for slice-by-8 in a user-space loop in")
+        a("this guest (wall time), so `make check` would slow down. The check stays: it is what")
+        a("lets a target refuse a corrupted chunk before anything of it reaches the device. It is")
+        a("what keeps `resume_write_vs_tmpfs` below 0.9 in this run, not a copy.")
         a("")
-        a("**CPU copies per byte** ([architecture.md](architecture.md#a-chunks-way-through-the-system)):")
+        a("**CPU copies per byte** ([architecture.md](architecture.md#cpu-copies-per-byte)):")
         a("source: the firmware model's emulated DMA (page -> chunk buffer), one CRC pass (the seal,")
         a("a read), one `copy_to_user()`; target: one `copy_from_user()` into the record buffer, one")
         a("CRC pass, the firmware model's emulated DMA (record -> device pages). The driver's own")
@@ -1130,12 +1145,21 @@ def write_doc(path, svg_name, res):
         a("")
         dci = nt.get("burst_diff_ci95")
         a(f"`tracepoints_off_overhead` = {fpct(nt['overhead'], True)}{fci(nt['overhead_ci95'], pct_=True)} "
-          "(direct, paired by round). The burst puts the")
-        a(f"static keys at {fr(nt['burst_diff_ns_per_call'], 1)} ns per call"
+          "(direct, paired by round).")
+        a(f"In the burst the compiled-in module takes {fr(nt['burst_diff_ns_per_call'], 1)} ns more per call"
           + (f" [{dci[0]:+.1f} .. {dci[1]:+.1f}]" if dci else "")
-          + (f", {fr(nt.get('ns_per_site'), 2)} ns per event site" if nt.get("ns_per_site") is not None else "")
-          + (f", an expected {fpct(nt['expected_overhead'], True)} of a migration" if nt.get("expected_overhead") is not None else "")
-          + ": a disabled tracepoint is a jump label patched to a no-op.")
+          + (f" ({fr(nt.get('ns_per_site'), 1)} per event it would fire)" if nt.get("ns_per_site") is not None else "")
+          + ". A disabled tracepoint itself is a jump label patched to one no-op instruction; most of")
+        inl = nt.get("inlined_without_tracepoints") or []
+        if inl:
+            a("the difference is code layout: without the tracepoints the compiler inlines "
+              + ", ".join(f"`{f}()`" for f in inl))
+            a("(functions of the compiled-in module that the other one does not have, `nm`), so the")
+            a("calls into them go.")
+        a("Per migration"
+          + (f", at {tr['events_per_migration']} events, that predicts {100 * nt['expected_overhead']:+.3f}%"
+             if tr and tr.get("events_per_migration") and nt.get("expected_overhead") is not None else "")
+          + ": within the direct interval's reach, far below anything a user would notice.")
         a("")
     a("### Dropped events")
     a("")
@@ -1155,7 +1179,7 @@ def write_doc(path, svg_name, res):
     a("## Reproducing")
     a("")
     a("```sh")
-    a("make bench                       # 30-60 minutes under TCG; one guest boot")
+    a("make bench                       # 30-90 minutes under TCG; one guest boot")
     a("bench/run --report-only          # re-render from build/bench/raw/")
     a("BENCH_REPS=11 make bench         # more repetitions (BENCH_* knobs: bench/guest-bench.sh)")
     a("BENCH_PARTS='datapath memory' bench/run   # some sections only (the page shows what ran)")
@@ -1215,6 +1239,11 @@ def main():
     epc, epc_by, _ = events_per_call(args.raw, env["burst_calls"])
     storm = storm_analysis(args.raw, epc, epc_by)
     nt = notrace_analysis(args.raw, epc, tr and tr.get("events_per_migration"))
+    if nt:
+        on = module_functions(os.path.join(repo, "build/kernel/vfmig.ko"))
+        out_ = module_functions(os.path.join(repo, "build/bench/notrace/vfmig.ko"))
+        if on and out_:
+            nt["inlined_without_tracepoints"] = sorted(on - out_)
     dr = drops_analysis(args.raw)
 
     lowp = find_cell(dt, "precopyable", "64M", "low")
