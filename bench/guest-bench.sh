@@ -18,10 +18,10 @@
 #   concurrency BENCH_CONC_ROUNDS rounds of N concurrent migctl migrations
 #               (N in BENCH_CONC_NS on BENCH_CONC_SIZE pairs, then
 #               BENCH_CONC_SMALL_N on BENCH_CONC_SMALL_SIZE pairs), mig-top
-#               -j -d 1 running: migctl JSON, firmware command statistics,
+#               -j -i 1s running: migctl JSON, firmware command statistics,
 #               peaks, mig-top's CPU time per phase      -> conc.jsonl
 #   storm       trace_burst storm at BENCH_STORM_CALLS calls/s for
-#               BENCH_STORM_S s under mig-top -j -d 1   -> storm.jsonl
+#               BENCH_STORM_S s under mig-top -j -i 1s   -> storm.jsonl
 #   tracing     rounds of visits to the modes off, tracefs, bpf (mig-top
 #               -j), perf (perf record) in a balanced order; each visit runs
 #               one untimed and BENCH_TRACE_MIGS timed BENCH_TRACE_SIZE
@@ -130,10 +130,10 @@ mig() {
 	printf '%s' "$out" | tr -d '\n'
 }
 
-# migtop_start FILE: mig-top -j -d 1 in the background, attached; sets TOP.
+# migtop_start FILE: mig-top -j -i 1s in the background, attached; sets TOP.
 migtop_start() {
 	local d=0
-	"$MIGTOP" -j -d 1 >"$1" 2>"$TMP/top.err" &
+	"$MIGTOP" -j -i 1s >"$1" 2>"$TMP/top.err" &
 	TOP=$!
 	until grep -q '"type":"start"' "$1" 2>/dev/null; do
 		d=$((d + 1))

@@ -40,7 +40,7 @@ TARGETS = {
     "storm_events_dropped": ("==", 0, "mig-top's drops in the synthetic event storm"),
 }
 MODE_NAMES = {"off": "off", "tracefs": "tracefs (events/vfmig/enable)",
-              "bpf": "mig-top BPF (`mig-top -j -d 1`)",
+              "bpf": "mig-top BPF (`mig-top -j -i 1s`)",
               "perf": "`perf record -a -e 'vfmig:*'`"}
 TRACE_MODES = ("tracefs", "bpf", "perf")
 PROFILE_TEXT = {"precopyable": "`precopyable` (every byte pre-copyable, memory-speed firmware)",
@@ -199,9 +199,14 @@ def perf_stat_events(path):
 
 
 # ---------------------------------------------------------------- 1. downtime
+# migctl's downtime parts (docs/migctl.md, "Downtime and its parts").
+MIGCTL_PARTS = ("source_set_state_ns", "read_ns", "write_ns", "throttle_ns", "finish_ns",
+                "other_ns")
+
+
 def cell_stats(rs, mode):
     dt = [m["downtime_ns"] for m in rs]
-    parts = ("suspend_ns", "drain_ns", "transfer_ns", "load_ns", "resume_ns")
+    parts = MIGCTL_PARTS
     st = {
         "n": len(rs),
         "downtime_ns_median": median(dt),
@@ -212,7 +217,7 @@ def cell_stats(rs, mode):
         "precopy_bytes_median": median([m["precopy_bytes"] for m in rs]),
         "total_bytes_median": median([m["total_bytes"] for m in rs]),
         "total_ns_median": median([m["total_ns"] for m in rs]),
-        "parts_ns_median": {p: median([m[p] for m in rs]) for p in parts},
+        "parts_ns_median": {p: median([m["parts"][p] for m in rs]) for p in parts},
     }
     if mode == "precopy":
         st["iterations_median"] = median([m["iterations"] for m in rs])
@@ -257,8 +262,7 @@ def downtime_analysis(raw_dir, env):
         floor = {"size": jsonl(os.path.join(raw_dir, "floor.jsonl"))[0]["size"], "fw_latency_us": 0,
                  "n": len(floor_rows),
                  "downtime_ns_median": median([m["downtime_ns"] for m in floor_rows]),
-                 "parts_ns_median": {p: median([m[p] for m in floor_rows])
-                                     for p in ("suspend_ns", "drain_ns", "transfer_ns", "load_ns", "resume_ns")}}
+                 "parts_ns_median": {p: median([m["parts"][p] for m in floor_rows]) for p in MIGCTL_PARTS}}
     return {"cells": cells, "failures": len(failures), "floor_fw_latency_0": floor,
             "failure_errors": sorted({r["m"].get("error", "?") for r in failures})[:5]}
 
@@ -346,7 +350,9 @@ def concurrency_analysis(raw_dir, env):
             ok = [r["m"] for r in ms_ if r["m"].get("status") == "ok"]
             if not ok or len(ok) != len(ms_):
                 continue
-            span = max(m["end_mono_ns"] for m in ok) - min(m["start_mono_ns"] for m in ok)
+            # From the earliest start (T5 less total_ns: the start a little early by
+            # the source's last state change after T5) to the last T5.
+            span = max(m["t_end_ns"] for m in ok) - min(m["t_end_ns"] - m["total_ns"] for m in ok)
             g["rounds"].append({
                 "round": ph["round"],
                 "aggregate_bps": sum(m["total_bytes"] for m in ok) / span * 1e9,
@@ -721,7 +727,7 @@ def parts_table(a, c):
     p, n = c["precopy"]["parts_ns_median"], c["no_precopy"]["parts_ns_median"]
     a("| part | no PRE_COPY | PRE_COPY |")
     a("| --- | --- | --- |")
-    for k in ("suspend_ns", "drain_ns", "transfer_ns", "load_ns", "resume_ns"):
+    for k in MIGCTL_PARTS:
         a(f"| {k[:-3]} | {fns(n[k])} | {fns(p[k])} |")
     a("")
 
@@ -1011,9 +1017,9 @@ def write_doc(path, svg_name, res):
         a(f"one per {env['conc_size']} source/target pair (profile `precopyable`, `fw_latency_us={env['fw_latency_us']}`,")
         a(f"PRE_COPY, no dirtying), the order of N rotating from round to round; then "
           f"{env['conc_small_n']} x {env['conc_small_size']} pairs.")
-        a("`mig-top -j -d 1` runs throughout. *Aggregate throughput*: the stream bytes of all N")
-        a("over the span from the first start to the last end (`start_mono_ns`/`end_mono_ns` of")
-        a("migctl's JSON); *vs N=1*: paired by round, median; *downtime*: every migration's;")
+        a("`mig-top -j -i 1s` runs throughout. *Aggregate throughput*: the stream bytes of all N")
+        a("over the span from the first start (`t_end_ns - total_ns` of migctl's JSON) to the last")
+        a("target running (`t_end_ns`); *vs N=1*: paired by round, median; *downtime*: every migration's;")
         a("*firmware*: mean latency of each command (debugfs `fw_stats` deltas: SAVE from")
         a("submission to its last chunk, stalls for a free buffer included; LOAD inside `write()`);")
         a("*kernel memory*: the sum of every save and resume file's `mig_peak_bytes`;")
@@ -1052,7 +1058,7 @@ def write_doc(path, svg_name, res):
         a(f"**Event storm.** `trace_burst storm {env['storm_calls']} {env['storm_s']} {env['storm_threads']}`: "
           f"{storm['threads']} threads, each on its own")
         a("4 MiB device in PRE_COPY, call `VFIO_MIG_GET_PRECOPY_INFO` at a paced total rate, with")
-        a("`mig-top -j -d 1` attached. Each call fires "
+        a("`mig-top -j -i 1s` attached. Each call fires "
           + (f"{tr['events_per_call']:g} vfmig events" if tr and tr.get("events_per_call") else "three vfmig events")
           + " (one, `vfmig_precopy_info`, goes through mig-top's ring buffer; the")
         a("firmware command events only update its per-device counters).")
@@ -1082,7 +1088,7 @@ def write_doc(path, svg_name, res):
         a("and last once and right after each other mode once); each visit: one untimed and")
         a(f"{env['trace_migs']} timed migrations, then one burst (below). Modes: off (compiled in, disabled);")
         a(f"tracefs (`events/vfmig/enable`, `buffer_size_kb={env['tracefs_buf_kb']}`, mono clock, nobody reading);")
-        a("mig-top (`mig-top -j -d 1`, attached before the migrations, stopped after); `perf record")
+        a("mig-top (`mig-top -j -i 1s`, attached before the migrations, stopped after); `perf record")
         a(f"-k mono -a -e 'vfmig:*' -m {env['perf_mmap_pages']}` running the visit as its child. Per round, the median")
         a("migration time of a mode's visit over that of the off visit; the overhead is the mean of")
         a("these paired ratios minus 1, its 95% interval a bootstrap over rounds. Rounds went on, a")

@@ -574,6 +574,7 @@ static ssize_t _name##_show(struct device *dev,				\
 }									\
 static DEVICE_ATTR_RO(_name)
 
+VFMIG_RO_ATTR(id, "%u", vmdev->tdev.id);
 VFMIG_RO_ATTR(state_size, "%llu", vmdev->st.size);
 VFMIG_RO_ATTR(generation, "%lld", atomic64_read(&vmdev->st.generation));
 VFMIG_RO_ATTR(digest, "%08x", vfmig_state_digest(&vmdev->st));
@@ -946,6 +947,7 @@ static ssize_t p2p_store(struct device *dev, struct device_attribute *attr,
 static DEVICE_ATTR_RW(p2p);
 
 static struct attribute *vfmig_dev_attrs[] = {
+	&dev_attr_id.attr,
 	&dev_attr_state_size.attr,
 	&dev_attr_generation.attr,
 	&dev_attr_digest.attr,

@@ -51,7 +51,7 @@ pkgs=(
 	libncurses-dev pkg-config
 	linux-perf trace-cmd sparse tmux iproute2 xz-utils kmod cpio
 	flex bison bc libssl-dev
-	shellcheck
+	shellcheck python3-jsonschema
 )
 
 installed() { [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null) == ii* ]]; }

@@ -45,6 +45,7 @@
 #include <linux/types.h>
 #include <linux/vfio.h>
 #include "vfmig_abi.h"
+#include "mig_events.h"
 
 #ifndef VFIO_MIG_GET_PRECOPY_INFO
 #error "need the 6.12 uAPI header (build/include/linux/vfio.h)"
@@ -126,14 +127,9 @@ static void msleep(unsigned ms)
 		;
 }
 
-static const char *const state_names[] = {
-	"ERROR", "STOP", "RUNNING", "STOP_COPY", "RESUMING", "RUNNING_P2P",
-	"PRE_COPY", "PRE_COPY_P2P",
-};
-
 static const char *sname(int s)
 {
-	return s >= 0 && s < 8 ? state_names[s] : "?";
+	return s >= 0 ? mig_state_name((unsigned int)s) : "?";
 }
 
 enum {

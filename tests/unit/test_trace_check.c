@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_out.h"
 #include "trace_check.h"
 #include "test_trace.h"
 
@@ -36,7 +37,7 @@ static const char good_spec[] =
 static int run(const char *spec, const struct tc_events *evs, char *out, size_t len)
 {
 	FILE *f = fmemopen(out, len, "w");
-	int r = tc_check(spec, evs, f);
+	int r = tc_check(spec, evs, f, NULL, NULL);
 
 	fclose(f);
 	return r;
@@ -49,7 +50,6 @@ int main(void)
 	static char out[16384];
 	struct mig_event e;
 	char err[128];
-	unsigned long long ns;
 	int r;
 
 	tt_migration(&s, 0, 1, 1, 2, 100000, 0);
@@ -141,6 +141,93 @@ int main(void)
 	CHECK(run("states source RUNNING BOGUS\n", &evs, out, sizeof(out)) == -1);
 	CHECK(run("frobnicate\n", &evs, out, sizeof(out)) == -1);
 
+	/* Named fields and states by number read as the positional form does. */
+	{
+		static const char pos[] =
+			"100 image_chunk 3 STOP_COPY 7 0 2 1 0 5 12 20480 4096\n"
+			"200 device 3 RUNNING 7 4096 2 0 0 0 0 0 0 uuid=88776655-4433-2211-1122-334455667788\n"
+			"300 save_read 3 STOP_COPY 7 0 0 4096 -11\n";
+		static const char named[] =
+			"# mode perf\n"
+			"100 image_chunk 3 3 7 0 kind=2 image_seq=1 chunk_seq=0 npages=5 chunk_flags=12 tag=0 bytes=20480 pos=4096\n"
+			"200 device 3 2 7 4096 event=2 uuid=88776655-4433-2211-1122-334455667788\n"
+			"250 vfmig_from_the_future 3 2 7 0 x=1\n"
+			"300 vfmig_save_read 3 STOP_COPY 7 0 ret=-11 len=4096 pos=0 appended_later=1\n";
+		static const char *const bad[] = {
+			"1 device 3 RUNNING 7 0 event=x\n",
+			"1 device 3 9 7 0\n",
+			"1 device 3 RUNNING 7 0 uuid=88776655-4433-2211-1122\n",
+			"1 device 3 RUNNING 7 0 1 2 3 4 5 6 7 8\n",
+			"1 device 3 RUNNING\n",
+			"1 no_such_event 3 RUNNING 7 0\n",
+		};
+		struct mig_event a, b, dev_ev;
+		unsigned long la = 0, lb = 0;
+		char mode[16] = "";
+		FILE *fa = fmemopen((void *)pos, strlen(pos), "r");
+		FILE *fb = fmemopen((void *)named, strlen(named), "r");
+
+		for (int i = 0; i < 3; i++) {
+			CHECK(mig_ev_read(fa, &a, NULL, NULL, 0, &la) == 1);
+			CHECK(mig_ev_read(fb, &b, NULL, mode, sizeof(mode), &lb) == 1);
+			CHECK(!memcmp(&a, &b, sizeof(a)));
+			if (i == 1)
+				dev_ev = a;
+		}
+		CHECK(mig_ev_read(fb, &b, NULL, NULL, 0, &lb) == 0 && !strcmp(mode, "perf"));
+		/* The writer puts a device's UUID back the same way. */
+		{
+			static char line[256];
+			struct mig_event c;
+			unsigned long lc = 0;
+			char u[37];
+			FILE *fc = fmemopen(line, sizeof(line), "w");
+
+			CHECK(dev_ev.type == MEV_DEVICE && dev_ev.uuid[0] == 0x88 && dev_ev.uuid[15] == 0x88 &&
+			      !strcmp(mig_uuid_str(dev_ev.uuid, u), "88776655-4433-2211-1122-334455667788"));
+			mig_ev_write(fc, &dev_ev);
+			fclose(fc);
+			CHECK(strstr(line, " uuid=88776655-4433-2211-1122-334455667788\n") != NULL);
+			fc = fmemopen(line, strlen(line), "r");
+			CHECK(mig_ev_read(fc, &c, NULL, NULL, 0, &lc) == 1 && !memcmp(&dev_ev, &c, sizeof(c)));
+			fclose(fc);
+		}
+		fclose(fa);
+		fclose(fb);
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			fa = fmemopen((void *)bad[i], strlen(bad[i]), "r");
+			la = 0;
+			CHECK(mig_ev_read(fa, &a, NULL, NULL, 0, &la) == -1 && la == 1);
+			fclose(fa);
+		}
+	}
+
+	/* Lines after an error are still checked, and counted in the summary. */
+	{
+		struct tc_summary sum;
+		struct jw w;
+		FILE *f = fmemopen(out, sizeof(out), "w");
+
+		CHECK(tc_check("frobnicate\nno drops\n\nmigrations == 7\n", &evs, f,
+			       NULL, &sum) == -1);
+		fclose(f);
+		CHECK(strstr(out, "ERROR line 1") && strstr(out, "ok   no drops") &&
+		      strstr(out, "FAIL migrations == 7"));
+		CHECK(sum.assertions == 3 && sum.errors == 1 && sum.failed == 1);
+		/* The same as JSON records, one per assertion. */
+		f = fmemopen(out, sizeof(out), "w");
+		jw_init(&w, f);
+		CHECK(tc_check("frobnicate\nno drops\nmigrations == 7\n", &evs, f, &w,
+			       &sum) == -1);
+		fclose(f);
+		CHECK(strstr(out, "{\"type\":\"assertion\",\"schema_version\":1,\"line\":1,"
+			      "\"assertion\":\"frobnicate\",\"result\":\"error\","
+			      "\"detail\":\"unknown assertion 'frobnicate'\"}\n") != NULL);
+		CHECK(strstr(out, "\"line\":2,\"assertion\":\"no drops\",\"result\":\"ok\"") != NULL);
+		CHECK(strstr(out, "\"line\":3,\"assertion\":\"migrations == 7\",\"result\":\"fail\"") != NULL);
+		CHECK(!strstr(out, "ERROR line"));
+	}
+
 	/* The saved-file path: write, load, same verdict. */
 	{
 		static char buf[65536];
@@ -159,10 +246,6 @@ int main(void)
 		tc_free(&ld);
 	}
 
-	CHECK(!tc_parse_duration("250ms", &ns) && ns == 250000000ull);
-	CHECK(!tc_parse_duration("1.5s", &ns) && ns == 1500000000ull);
-	CHECK(!tc_parse_duration("7", &ns) && ns == 7);
-	CHECK(tc_parse_duration("5 parsecs", &ns) == -1);
 	CHECK(mig_ev_field(MEV_FW_DONE, "lat_ns") == 5);
 	(void)e;
 	tc_free(&evs);

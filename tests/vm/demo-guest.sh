@@ -52,7 +52,7 @@ echo "$RATE" >/sys/bus/mdev/devices/"$src"/vfmig/dirty_rate
 banner "two $TYPE devices: source $src (workload: $RATE dirty pages/s), target $dst"
 
 tmux -S "$sock" new-session -d -x 200 -y 34 \
-	"TERM=xterm-256color $B/bin/mig-top -d 0.5"
+	"TERM=xterm-256color $B/bin/mig-top -i 500ms"
 i=0
 until frame | grep -q 'mode: '; do
 	i=$((i + 1))

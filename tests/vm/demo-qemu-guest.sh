@@ -129,7 +129,7 @@ QMP: capabilities events, return-path, switchover-ack; max-bandwidth $BW MiB/s,
 EOF
 
 tmux -S "$sock" new-session -d -x 200 -y 34 \
-	"TERM=xterm-256color $B/bin/mig-top -d 0.5"
+	"TERM=xterm-256color $B/bin/mig-top -i 500ms"
 i=0
 until frame | grep -q 'mode: '; do
 	i=$((i + 1))

@@ -8,12 +8,15 @@
  * event (or, for T0, an arc start = step timestamp - step ns); they are
  * forced non-decreasing so the five parts sum exactly to T5 - T0.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <linux/types.h>
 
+#include "json_out.h"
 #include "mig_events.h"
 #include "mig_vmm.h"
 #include "vfmig_abi.h"
@@ -35,6 +38,30 @@ static const char *const ev_names[MEV_NR] = {
 	[MEV_PRECOPY_INFO] = "precopy_info",
 	[MEV_ERROR] = "error",
 	[MEV_VMM] = "vmm",
+};
+
+/* The names of a0..a6: TP_PROTO's (and the tracepoint records') field names. */
+static const char *const ev_fields[MEV_NR][MIG_EV_NARGS] = {
+	[MEV_DEVICE] = { "event" },
+	[MEV_SET_STATE] = { "from", "target", "result", "ret", "ns" },
+	[MEV_STATE_STEP] = { "from", "to", "ret", "ns" },
+	[MEV_FILE] = { "kind", "open", "bytes", "peak_bytes" },
+	[MEV_SAVE_RECORD] = { "pos", "size", "tag", "flags" },
+	[MEV_IMAGE_CHUNK] = { "kind", "image_seq", "chunk_seq", "npages",
+			      "chunk_flags", "bytes", "pos" },
+	[MEV_IMAGE_DONE] = { "kind", "image_seq", "chunks", "npages", "bytes",
+			     "status", "ns" },
+	[MEV_SAVE_READ] = { "pos", "len", "ret" },
+	[MEV_RESUME_WRITE] = { "pos", "len", "ret" },
+	[MEV_RESUME_RECORD] = { "pos", "size", "tag", "flags" },
+	[MEV_IMAGE_LOAD] = { "image_seq", "chunk_seq", "npages", "chunk_flags",
+			     "bytes", "ret" },
+	[MEV_FW_SUBMIT] = { "seq", "opcode", "op_mod", "bytes" },
+	[MEV_FW_DONE] = { "seq", "opcode", "op_mod", "status", "bytes",
+			  "lat_ns" },
+	[MEV_PRECOPY_INFO] = { "initial_bytes", "dirty_bytes", "ret",
+			       "save_issued" },
+	[MEV_ERROR] = { "site", "err", "fw_status" },
 };
 
 static const char *const state_names[MS_NR] = {
@@ -74,6 +101,16 @@ int mig_ev_lookup(const char *name)
 		name += 6;
 	for (int i = 0; i < MEV_NR; i++)
 		if (!strcmp(name, ev_names[i]))
+			return i;
+	return -1;
+}
+
+int mig_ev_field(unsigned int type, const char *field)
+{
+	if (type >= MEV_NR)
+		return -1;
+	for (int i = 0; i < MIG_EV_NARGS; i++)
+		if (ev_fields[type][i] && !strcmp(ev_fields[type][i], field))
 			return i;
 	return -1;
 }
@@ -138,22 +175,67 @@ bool mig_ev_is_phase(unsigned int type)
 
 void mig_ev_write(FILE *f, const struct mig_event *e)
 {
+	char u[37];
+
 	fprintf(f, "%" PRIu64 " %s %u %s %" PRIu64 " %" PRIu64, (uint64_t)e->ts,
 		mig_ev_name(e->type), e->dev, mig_state_name(e->state),
 		(uint64_t)e->mig_id, (uint64_t)e->state_size);
 	for (int i = 0; i < MIG_EV_NARGS; i++)
 		fprintf(f, " %" PRId64, (int64_t)e->a[i]);
+	/* The device's UUID, once per open: enough for a replay to name it. */
+	if (e->type == MEV_DEVICE && mig_uuid_str(e->uuid, u))
+		fprintf(f, " uuid=%s", u);
 	fputc('\n', f);
+}
+
+/* A decimal integer, signed or not, as the u64 of a[] (signed: sign-extended). */
+static int parse_arg(const char *s, __u64 *v)
+{
+	char *end;
+
+	errno = 0;
+	if (*s == '-')
+		*v = (__u64)strtoll(s, &end, 10);
+	else
+		*v = strtoull(s, &end, 10);
+	return errno || end == s || *end ? -1 : 0;
+}
+
+const char *mig_uuid_str(const __u8 uuid[16], char buf[37])
+{
+	static const __u8 zero[16];
+
+	if (!memcmp(uuid, zero, 16))
+		return NULL;
+	snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+		 "%02x%02x%02x%02x%02x%02x", uuid[0], uuid[1], uuid[2], uuid[3],
+		 uuid[4], uuid[5], uuid[6], uuid[7], uuid[8], uuid[9], uuid[10],
+		 uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
+	return buf;
+}
+
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" into @uuid (text byte order). */
+static int parse_uuid(const char *s, __u8 uuid[16])
+{
+	unsigned int b[16];
+
+	if (strlen(s) != 36 ||
+	    sscanf(s, "%2x%2x%2x%2x-%2x%2x-%2x%2x-%2x%2x-%2x%2x%2x%2x%2x%2x",
+		   &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7], &b[8],
+		   &b[9], &b[10], &b[11], &b[12], &b[13], &b[14], &b[15]) != 16)
+		return -1;
+	for (int i = 0; i < 16; i++)
+		uuid[i] = (__u8)b[i];
+	return 0;
 }
 
 int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		char *mode, size_t modelen, unsigned long *lineno)
 {
-	char line[1024], name[64], state[32], m[64];
-	unsigned long long ts, mig_id, ssz, n;
-	long long a[MIG_EV_NARGS];
-	unsigned int dev;
-	int t, s;
+	char line[2048], m[64], *tok[6 + 64], *save, *t;
+	unsigned long long n;
+	__u64 v[4];
+	int ntok, type, s;
 
 	while (fgets(line, sizeof(line), f)) {
 		(*lineno)++;
@@ -164,26 +246,51 @@ int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 				snprintf(mode, modelen, "%s", m);
 			continue;
 		}
-		if (line[strspn(line, " \t\r\n")] == '\0')
+		ntok = 0;
+		for (t = strtok_r(line, " \t\r\n", &save); t && ntok < 6 + 64;
+		     t = strtok_r(NULL, " \t\r\n", &save))
+			tok[ntok++] = t;
+		if (!ntok)
 			continue;
-		memset(a, 0, sizeof(a));
-		if (sscanf(line, "%llu %63s %u %31s %llu %llu %lld %lld %lld %lld %lld %lld %lld",
-			   &ts, name, &dev, state, &mig_id, &ssz, &a[0], &a[1],
-			   &a[2], &a[3], &a[4], &a[5], &a[6]) < 6)
+		if (ntok < 6)
 			return -1;
-		t = mig_ev_lookup(name);
-		s = mig_state_lookup(state);
-		if (t < 0 || s < 0)
+		type = mig_ev_lookup(tok[1]);
+		if (type < 0 && !strncmp(tok[1], "vfmig_", 6))
+			continue;	/* a tracepoint this version does not know */
+		s = mig_state_lookup(tok[3]);
+		if (s < 0 && !parse_arg(tok[3], &v[3]) && v[3] < MS_NR)
+			s = (int)v[3];		/* a state by number */
+		if (type < 0 || s < 0 || parse_arg(tok[0], &v[0]) ||
+		    parse_arg(tok[2], &v[1]) || v[1] > UINT32_MAX ||
+		    parse_arg(tok[4], &v[2]) || parse_arg(tok[5], &v[3]))
 			return -1;
 		memset(e, 0, sizeof(*e));
-		e->ts = ts;
-		e->type = t;
-		e->dev = dev;
+		e->ts = v[0];
+		e->type = type;
+		e->dev = (__u32)v[1];
 		e->state = s;
-		e->mig_id = mig_id;
-		e->state_size = ssz;
-		for (int i = 0; i < MIG_EV_NARGS; i++)
-			e->a[i] = (uint64_t)a[i];
+		e->mig_id = v[2];
+		e->state_size = v[3];
+		for (int i = 6; i < ntok; i++) {
+			char *eq = strchr(tok[i], '=');
+			int k;
+
+			if (!eq) {		/* positional: a0 a1 ... */
+				if (i - 6 >= MIG_EV_NARGS || parse_arg(tok[i], &e->a[i - 6]))
+					return -1;
+				continue;
+			}
+			*eq++ = '\0';		/* named: FIELD=VALUE */
+			if (!strcmp(tok[i], "uuid")) {
+				if (parse_uuid(eq, e->uuid))
+					return -1;
+				continue;
+			}
+			k = mig_ev_field(type, tok[i]);
+			if (k >= 0 && parse_arg(eq, &e->a[k]))
+				return -1;
+			/* other fields (a record's extra ones): ignored */
+		}
 		return 1;
 	}
 	return 0;
@@ -576,64 +683,51 @@ double mig_dev_progress(const struct mig_dev *d)
 	return (double)d->precopy_bytes / (double)total;
 }
 
-void mig_json_str(FILE *f, const char *s)
-{
-	if (!s) {
-		fputs("null", f);
-		return;
-	}
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
-void mig_owner_json(FILE *f, const struct mig_owner *o)
+void mig_owner_json(struct jw *w, const char *key, const struct mig_owner *o)
 {
 	if (!o->pid) {
-		fputs("null", f);
+		jw_null(w, key);
 		return;
 	}
-	fprintf(f, "{\"pid\":%u,\"comm\":", o->pid);
-	mig_json_str(f, o->comm);
-	fputs(",\"qemu_id\":", f);
-	mig_json_str(f, *o->qemu_id ? o->qemu_id : NULL);
-	fputc('}', f);
+	jw_object(w, key);
+	jw_uint(w, "pid", o->pid);
+	jw_string(w, "comm", o->comm);
+	jw_string(w, "qemu_id", *o->qemu_id ? o->qemu_id : NULL);
+	jw_end_object(w);
 }
 
-void mig_result_json(FILE *f, const struct mig_result *r)
+void mig_result_json(struct jw *w, const struct mig_result *r)
 {
-	fprintf(f, "{\"type\":\"migration\",\"src_dev\":%u,\"dst_dev\":%u,"
-		"\"src_mig_id\":%" PRIu64 ",\"dst_mig_id\":%" PRIu64 ","
-		"\"t_start_ns\":%" PRIu64 ",\"t_end_ns\":%" PRIu64 ","
-		"\"downtime_ns\":%" PRIu64 ",\"parts\":{",
-		r->src_dev, r->dst_dev, (uint64_t)r->src_mig_id,
-		(uint64_t)r->dst_mig_id, (uint64_t)r->t[0],
-		(uint64_t)r->t[MP_NR], (uint64_t)r->downtime_ns);
-	for (int i = 0; i < MP_NR; i++)
-		fprintf(f, "%s\"%s_ns\":%" PRIu64, i ? "," : "",
-			part_names[i], (uint64_t)r->part_ns[i]);
-	fprintf(f, "},\"bytes\":{\"precopy\":%" PRIu64 ",\"stop_copy\":%" PRIu64
-		",\"total\":%" PRIu64 ",\"written\":%" PRIu64 "},"
-		"\"bytes_match\":%s,\"precopy\":%s,\"precopy_iterations\":%u,"
-		"\"images\":%u,\"errors\":%u,\"partial\":%s",
-		(uint64_t)r->precopy_bytes, (uint64_t)r->stopcopy_bytes,
-		(uint64_t)(r->precopy_bytes + r->stopcopy_bytes),
-		(uint64_t)r->written_bytes, r->bytes_match ? "true" : "false",
-		r->precopy ? "true" : "false", r->precopy_iters, r->images,
-		r->errors, r->partial ? "true" : "false");
-	fputs(",\"src_owner\":", f);
-	mig_owner_json(f, &r->src_owner);
-	fputs(",\"dst_owner\":", f);
-	mig_owner_json(f, &r->dst_owner);
-	mig_vmm_json(f, &r->vmm);
-	fputc('}', f);
+	char key[32];
+
+	jw_uint(w, "src_dev", r->src_dev);
+	jw_uint(w, "dst_dev", r->dst_dev);
+	jw_uint(w, "src_mig_id", r->src_mig_id);
+	jw_uint(w, "dst_mig_id", r->dst_mig_id);
+	jw_uint(w, "t_start_ns", r->t[0]);
+	jw_uint(w, "t_end_ns", r->t[MP_NR]);
+	jw_uint(w, "downtime_ns", r->downtime_ns);
+	jw_object(w, "parts");
+	for (int i = 0; i < MP_NR; i++) {
+		snprintf(key, sizeof(key), "%s_ns", part_names[i]);
+		jw_uint(w, key, r->part_ns[i]);
+	}
+	jw_end_object(w);
+	jw_object(w, "bytes");
+	jw_uint(w, "precopy", r->precopy_bytes);
+	jw_uint(w, "stop_copy", r->stopcopy_bytes);
+	jw_uint(w, "total", r->precopy_bytes + r->stopcopy_bytes);
+	jw_uint(w, "written", r->written_bytes);
+	jw_end_object(w);
+	jw_bool(w, "bytes_match", r->bytes_match);
+	jw_bool(w, "precopy", r->precopy);
+	jw_uint(w, "precopy_iterations", r->precopy_iters);
+	jw_uint(w, "images", r->images);
+	jw_uint(w, "errors", r->errors);
+	jw_bool(w, "partial", r->partial);
+	mig_owner_json(w, "src_owner", &r->src_owner);
+	mig_owner_json(w, "dst_owner", &r->dst_owner);
+	mig_vmm_json(w, &r->vmm);
 }
 
 void mig_result_text(FILE *f, const struct mig_result *r)

@@ -119,6 +119,8 @@ enum {
 };
 
 const char *mig_ev_name(unsigned int type);	/* "set_state" ... */
+/* Argument index of @field for event @type (a0..a6), -1 if none. */
+int mig_ev_field(unsigned int type, const char *field);
 int mig_ev_lookup(const char *name);		/* -1 if unknown */
 const char *mig_state_name(unsigned int state);	/* "PRE_COPY" ... */
 int mig_state_lookup(const char *name);		/* -1 if unknown */
@@ -131,8 +133,16 @@ bool mig_ev_is_phase(unsigned int type);	/* sent in MIG_RB_PHASE mode */
  * Event files: text, one event a line,
  *   <ts> <event> <dev> <state> <mig_id> <state_size> <a0> ... <a6>
  * with '#' comment lines; "# drops <n>" and "# mode <m>" are metadata.
+ * A device event ends with uuid=UUID (the mdev UUID, when known).
+ * mig_ev_read() also takes <state> as a number and, instead of a0..a6,
+ * FIELD=VALUE pairs named as in mig_ev_field() (other names are skipped;
+ * uuid=UUID fills uuid[]), and skips events named vfmig_<name> that it
+ * does not know (a newer kernel's tracepoints): tools/perf/vfmig-downtime.py
+ * writes such lines from perf.data.
  */
 void mig_ev_write(FILE *f, const struct mig_event *e);
+/* "xxxxxxxx-xxxx-..." of a uuid[16] into buf (37 bytes); NULL if all zero. */
+const char *mig_uuid_str(const __u8 uuid[16], char buf[37]);
 /* 1 = event, 0 = EOF, -1 = syntax error (line number in *lineno). */
 int mig_ev_read(FILE *f, struct mig_event *e, unsigned long long *drops,
 		char *mode, size_t modelen, unsigned long *lineno);
@@ -268,13 +278,11 @@ const char *mig_dev_phase(const struct mig_dev *d);
 /* Precopy progress of a source in [0, 1], -1 when not applicable. */
 double mig_dev_progress(const struct mig_dev *d);
 
-/* A JSON string (quoted, escaped); null for NULL. */
-void mig_json_str(FILE *f, const char *s);
-/* {"pid","comm","qemu_id"} of an owner, null when not known. */
-void mig_owner_json(FILE *f, const struct mig_owner *o);
-
-/* One JSON object (no newline) for a completed migration. */
-void mig_result_json(FILE *f, const struct mig_result *r);
+/* {"pid","comm","qemu_id"} of an owner as KEY, null when not known. */
+struct jw;
+void mig_owner_json(struct jw *w, const char *key, const struct mig_owner *o);
+/* The fields of a completed migration, into an open JSON record. */
+void mig_result_json(struct jw *w, const struct mig_result *r);
 /* Human text block for a completed migration (used by the TUI and -C). */
 void mig_result_text(FILE *f, const struct mig_result *r);
 #endif /* !__VMLINUX_H__ */

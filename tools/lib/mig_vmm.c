@@ -12,6 +12,7 @@
 
 #include <linux/types.h>
 
+#include "json_out.h"
 #include "mig_vmm.h"
 
 static const struct {
@@ -155,37 +156,31 @@ bool mig_vmm_view(const struct mig_vmm_tracker *t, const struct mig_result *r,
 	return true;
 }
 
-static void json_ts(FILE *f, __u64 ts)
+void mig_vmm_json(struct jw *w, const struct mig_vmm *v)
 {
-	if (ts)
-		fprintf(f, "%" PRIu64, (uint64_t)ts);
-	else
-		fputs("null", f);
-}
+	char key[32];
 
-void mig_vmm_json(FILE *f, const struct mig_vmm *v)
-{
-	fputs(",\"vmm\":", f);
 	if (!v->valid) {
-		fputs("null", f);
+		jw_null(w, "vmm");
 	} else {
-		fprintf(f, "{\"src_pid\":%u,\"dst_pid\":%u,\"window_ns\":%" PRIu64
-			",\"parts\":{", v->src_pid, v->dst_pid,
-			(uint64_t)v->window_ns);
-		for (int i = 0; i < MV_NR; i++)
-			fprintf(f, "%s\"%s_ns\":%" PRIu64, i ? "," : "",
-				part_names[i], (uint64_t)v->part_ns[i]);
-		fputs("},\"t_ns\":{", f);
-		for (int i = 0; i <= MV_NR; i++) {
-			fprintf(f, "%s\"%s\":", i ? "," : "", t_names[i]);
-			json_ts(f, v->t[i]);
+		jw_object(w, "vmm");
+		jw_uint(w, "src_pid", v->src_pid);
+		jw_uint(w, "dst_pid", v->dst_pid);
+		jw_uint(w, "window_ns", v->window_ns);
+		jw_object(w, "parts");
+		for (int i = 0; i < MV_NR; i++) {
+			snprintf(key, sizeof(key), "%s_ns", part_names[i]);
+			jw_uint(w, key, v->part_ns[i]);
 		}
-		fputs(",\"switchover_ack\":", f);
-		json_ts(f, v->t_ack);
-		fputs("}}", f);
+		jw_end_object(w);
+		jw_object(w, "t_ns");
+		for (int i = 0; i <= MV_NR; i++)	/* 0: not seen */
+			jw_uint_opt(w, t_names[i], v->t[i], v->t[i]);
+		jw_uint_opt(w, "switchover_ack", v->t_ack, v->t_ack);
+		jw_end_object(w);
+		jw_end_object(w);
 	}
-	fputs(",\"vmm_note\":", f);
-	mig_json_str(f, *v->note ? v->note : NULL);
+	jw_string(w, "vmm_note", *v->note ? v->note : NULL);
 }
 
 void mig_vmm_text(FILE *f, const struct mig_vmm *v)

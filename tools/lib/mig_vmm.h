@@ -47,8 +47,9 @@ void mig_vmm_feed(struct mig_vmm_tracker *t, const struct mig_event *e);
 bool mig_vmm_view(const struct mig_vmm_tracker *t, const struct mig_result *r,
 		  struct mig_vmm *v);
 
-/* ,"vmm":{...}|null,"vmm_note":"..."|null (members of a migration record). */
-void mig_vmm_json(FILE *f, const struct mig_vmm *v);
+/* "vmm": {...} or null and "vmm_note", members of a migration record. */
+struct jw;
+void mig_vmm_json(struct jw *w, const struct mig_vmm *v);
 /* Human text, two lines (the TUI's exit summary and -t). */
 void mig_vmm_text(FILE *f, const struct mig_vmm *v);
 

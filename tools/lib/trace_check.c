@@ -22,46 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
+#include "json_out.h"
 #include "trace_check.h"
 #include "vfmig_stream.h"
-
-static const char *const ev_fields[MEV_NR][MIG_EV_NARGS] = {
-	[MEV_DEVICE] = { "event" },
-	[MEV_SET_STATE] = { "from", "target", "result", "ret", "ns" },
-	[MEV_STATE_STEP] = { "from", "to", "ret", "ns" },
-	[MEV_FILE] = { "kind", "open", "bytes", "peak_bytes" },
-	[MEV_SAVE_RECORD] = { "pos", "size", "tag", "flags" },
-	[MEV_IMAGE_CHUNK] = { "kind", "image_seq", "chunk_seq", "npages",
-			      "chunk_flags", "bytes", "pos" },
-	[MEV_IMAGE_DONE] = { "kind", "image_seq", "chunks", "npages", "bytes",
-			     "status", "ns" },
-	[MEV_SAVE_READ] = { "pos", "len", "ret" },
-	[MEV_RESUME_WRITE] = { "pos", "len", "ret" },
-	[MEV_RESUME_RECORD] = { "pos", "size", "tag", "flags" },
-	[MEV_IMAGE_LOAD] = { "image_seq", "chunk_seq", "npages", "chunk_flags",
-			     "bytes", "ret" },
-	[MEV_FW_SUBMIT] = { "seq", "opcode", "op_mod", "bytes" },
-	[MEV_FW_DONE] = { "seq", "opcode", "op_mod", "status", "bytes",
-			  "lat_ns" },
-	[MEV_PRECOPY_INFO] = { "initial_bytes", "dirty_bytes", "ret",
-			       "save_issued" },
-	[MEV_ERROR] = { "site", "err", "fw_status" },
-};
 
 /* Pseudo fields beyond a0..a6. */
 #define F_DEV	100
 #define F_STATE	101
 #define F_MIGID	102
-
-int mig_ev_field(unsigned int type, const char *field)
-{
-	if (type >= MEV_NR)
-		return -1;
-	for (int i = 0; i < MIG_EV_NARGS; i++)
-		if (ev_fields[type][i] && !strcmp(ev_fields[type][i], field))
-			return i;
-	return -1;
-}
 
 static int field_index(unsigned int type, const char *field)
 {
@@ -127,28 +96,6 @@ static int parse_value(const char *s, int64_t *v)
 		return 0;
 	}
 	return -1;
-}
-
-int tc_parse_duration(const char *s, unsigned long long *ns)
-{
-	char *end;
-	double v = strtod(s, &end);
-	double mul = 1;
-
-	if (end == s || v < 0)
-		return -1;
-	if (!*end || !strcmp(end, "ns"))
-		mul = 1;
-	else if (!strcmp(end, "us"))
-		mul = 1e3;
-	else if (!strcmp(end, "ms"))
-		mul = 1e6;
-	else if (!strcmp(end, "s"))
-		mul = 1e9;
-	else
-		return -1;
-	*ns = (unsigned long long)(v * mul + 0.5);
-	return 0;
 }
 
 enum op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
@@ -236,6 +183,8 @@ struct ctx {
 	struct mig_result res[64];
 	int nres;
 	FILE *out;
+	struct jw *json;
+	struct tc_summary *sum;
 };
 
 static void on_mig(const struct mig_result *r, void *arg)
@@ -381,13 +330,32 @@ static int check_states(struct ctx *c, char **tok, int ntok, char *why,
 	return 0;
 }
 
+/* One line of the result: text "ok   A (why)", "FAIL A: why", or a JSON record. */
+static void report(struct ctx *c, int lineno, const char *verdict, const char *text,
+		   const char *why)
+{
+	if (c->json) {
+		jw_record(c->json, "assertion");
+		jw_uint(c->json, "line", (uint64_t)lineno);
+		jw_string(c->json, "assertion", text);
+		jw_string(c->json, "result", verdict);
+		jw_string(c->json, "detail", *why ? why : NULL);
+		jw_end_record(c->json);
+	} else if (!strcmp(verdict, "error")) {
+		fprintf(c->out, "ERROR line %d: %s: %s\n", lineno, why, text);
+	} else {
+		fprintf(c->out, "%s %s%s%s%s\n", !strcmp(verdict, "ok") ? "ok  " : "FAIL",
+			text, *why ? " (" : "", why, *why ? ")" : "");
+	}
+}
+
 static int run_line(struct ctx *c, char *line, int lineno)
 {
 	char *tok[MAX_TOK], *save = NULL, *t, text[512], why[512] = "";
 	int ntok = 0;
 	bool ok = true;
 	enum op op;
-	unsigned long long dur;
+	uint64_t dur;
 
 	snprintf(text, sizeof(text), "%s", line);
 	for (t = strtok_r(line, " \t", &save); t && ntok < MAX_TOK;
@@ -397,9 +365,9 @@ static int run_line(struct ctx *c, char *line, int lineno)
 		return 0;
 
 #define SYNTAX(...) do { \
-		fprintf(c->out, "ERROR line %d: ", lineno); \
-		fprintf(c->out, __VA_ARGS__); \
-		fprintf(c->out, ": %s\n", text); \
+		char msg_[512]; \
+		snprintf(msg_, sizeof(msg_), __VA_ARGS__); \
+		report(c, lineno, "error", text, msg_); \
 		return -1; } while (0)
 
 	if (!strcmp(tok[0], "count") || !strcmp(tok[0], "sum")) {
@@ -441,7 +409,7 @@ static int run_line(struct ctx *c, char *line, int lineno)
 		int p = -1;
 
 		if (ntok != (part ? 4 : 3) || parse_op(tok[ntok - 2], &op) ||
-		    tc_parse_duration(tok[ntok - 1], &dur))
+		    cli_parse_duration(tok[ntok - 1], 1, &dur))
 			SYNTAX("%s OP DURATION", part ? "part NAME" : "downtime");
 		if (part) {
 			for (int i = 0; i < MP_NR; i++)
@@ -466,7 +434,7 @@ static int run_line(struct ctx *c, char *line, int lineno)
 		if (ok)
 			snprintf(why, sizeof(why), "%d migrations", c->nres);
 	} else if (!strcmp(tok[0], "precopy")) {
-		if (ntok != 3 || parse_op(tok[1], &op) || tc_parse_duration(tok[2], &dur))
+		if (ntok != 3 || parse_op(tok[1], &op) || cli_parse_duration(tok[2], 1, &dur))
 			SYNTAX("precopy OP DURATION");
 		ok = c->nres > 0;
 		if (!ok)
@@ -514,18 +482,21 @@ static int run_line(struct ctx *c, char *line, int lineno)
 		SYNTAX("unknown assertion '%s'", tok[0]);
 	}
 #undef SYNTAX
-	fprintf(c->out, "%s %s%s%s%s\n", ok ? "ok  " : "FAIL", text,
-		*why ? " (" : "", why, *why ? ")" : "");
+	report(c, lineno, ok ? "ok" : "fail", text, why);
 	return ok ? 0 : 1;
 }
 
-int tc_check(const char *spec, const struct tc_events *evs, FILE *out)
+int tc_check(const char *spec, const struct tc_events *evs, FILE *out,
+	     struct jw *json, struct tc_summary *sum)
 {
 	struct mig_model *m = malloc(sizeof(*m));
-	struct ctx c = { .evs = evs, .out = out };
+	struct tc_summary scratch;
+	struct ctx c = { .evs = evs, .out = out, .json = json,
+			 .sum = sum ? sum : &scratch };
 	char *copy = strdup(spec), *line, *save = NULL;
-	int fails = 0, lineno = 0;
+	int lineno = 0;
 
+	memset(c.sum, 0, sizeof(*c.sum));
 	if (!m || !copy) {
 		free(m);
 		free(copy);
@@ -552,15 +523,17 @@ int tc_check(const char *spec, const struct tc_events *evs, FILE *out)
 		while (isspace((unsigned char)*line))
 			line++;
 		r = run_line(&c, line, lineno);
-		if (r < 0) {
-			fails = -1;
-			break;
+		if (*line) {
+			c.sum->assertions++;
+			if (r < 0)
+				c.sum->errors++;
+			else
+				c.sum->failed += r;
 		}
-		fails += r;
 		line = nl ? nl + 1 : NULL;
 	}
 	(void)save;
 	free(copy);
 	free(m);
-	return fails;
+	return c.sum->errors ? -1 : c.sum->failed;
 }

@@ -23,17 +23,23 @@ int tc_load(FILE *f, struct tc_events *evs, char *err, size_t errlen);
 int tc_append(struct tc_events *evs, const struct mig_event *e);
 void tc_free(struct tc_events *evs);
 
-/*
- * Check every assertion of @spec (text, one per line) against @evs; print
- * one "ok   <assertion>" or "FAIL <assertion>: <why>" line each to @out.
- * Returns the number of failed assertions, or -1 on a spec syntax error
- * (reported on @out as "ERROR line N: ...").
- */
-int tc_check(const char *spec, const struct tc_events *evs, FILE *out);
+struct tc_summary {
+	int assertions;			/* non-empty spec lines */
+	int failed;			/* assertions that do not hold */
+	int errors;			/* lines that are not an assertion */
+};
 
-/* Argument index of @field for event @type (a0..a6), -1 if none. */
-int mig_ev_field(unsigned int type, const char *field);
-/* Parse "250ms", "1.5s", "20us", "300ns" or plain ns. 0 or -1. */
-int tc_parse_duration(const char *s, unsigned long long *ns);
+/*
+ * Check every assertion of @spec (text, one per line) against @evs; report
+ * each on @out, "ok   <assertion> (why)", "FAIL <assertion> (why)" or
+ * "ERROR line N: <what>: <line>" for a line that is not an assertion, or,
+ * with @json, as one "assertion" record each (docs/json-schema.json).
+ * Every line is checked, also after an error. Fills @sum (may be NULL);
+ * returns the number of failed assertions, or -1 if the spec has errors.
+ */
+struct jw;
+int tc_check(const char *spec, const struct tc_events *evs, FILE *out,
+	     struct jw *json, struct tc_summary *sum);
+
 
 #endif

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -17,6 +16,7 @@
 #include <linux/types.h>
 #include <linux/vfio.h>
 
+#include "mig_events.h"
 #include "vfio_dev.h"
 
 static int fail(struct vfio_dev *d, int err, const char *fmt, ...)
@@ -38,32 +38,6 @@ uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static const char *const state_names[] = {
-	[VFIO_DEVICE_STATE_ERROR] = "ERROR",
-	[VFIO_DEVICE_STATE_STOP] = "STOP",
-	[VFIO_DEVICE_STATE_RUNNING] = "RUNNING",
-	[VFIO_DEVICE_STATE_STOP_COPY] = "STOP_COPY",
-	[VFIO_DEVICE_STATE_RESUMING] = "RESUMING",
-	[VFIO_DEVICE_STATE_RUNNING_P2P] = "RUNNING_P2P",
-	[VFIO_DEVICE_STATE_PRE_COPY] = "PRE_COPY",
-	[VFIO_DEVICE_STATE_PRE_COPY_P2P] = "PRE_COPY_P2P",
-};
-
-const char *vfio_state_name(uint32_t state)
-{
-	if (state < sizeof(state_names) / sizeof(state_names[0]))
-		return state_names[state];
-	return "?";
-}
-
-int vfio_state_parse(const char *name)
-{
-	for (unsigned int i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++)
-		if (!strcasecmp(name, state_names[i]))
-			return (int)i;
-	return -1;
 }
 
 const char *vfio_mig_flags_str(uint64_t flags, char *buf, size_t len)
@@ -291,9 +265,9 @@ int vfio_dev_set_state(struct vfio_dev *d, uint32_t state, int *data_fd)
 		const char *now = "?";
 
 		if (!vfio_dev_get_state(d, &cur))
-			now = vfio_state_name(cur);
+			now = mig_state_name(cur);
 		return fail(d, e, "%s: set state %s failed: %s (device now %s)",
-			    d->name, vfio_state_name(state), strerror(e), now);
+			    d->name, mig_state_name(state), strerror(e), now);
 	}
 	if (data_fd)
 		*data_fd = m.s.data_fd;

@@ -44,9 +44,7 @@ int vfio_dev_region(struct vfio_dev *d, uint32_t index, uint64_t *offset,
 /* VFIO_MIG_GET_PRECOPY_INFO on a saving data fd. */
 int vfio_precopy_info(int data_fd, uint64_t *initial, uint64_t *dirty);
 
-const char *vfio_state_name(uint32_t state);
-/* Parse a state name (case-insensitive, e.g. "stop_copy"); -1 if unknown. */
-int vfio_state_parse(const char *name);
+/* State names: mig_state_name() of mig_events.h, the one table. */
 /* "STOP_COPY|P2P|PRE_COPY" into buf. */
 const char *vfio_mig_flags_str(uint64_t flags, char *buf, size_t len);
 

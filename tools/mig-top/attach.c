@@ -147,9 +147,22 @@ int vfmig_tracer_open(struct vfmig_tracer *t, const struct vfmig_attach_opts *o,
 			snprintf(why[i], sizeof(why[i]), "no tracefs events/vfmig (mount tracefs)");
 			continue;
 		}
-		if (!try_mode(t, o, m, why[i], sizeof(why[i]))) {
-			rc = 0;
-			break;
+		{
+			char tried[160] = "";
+
+			if (!try_mode(t, o, m, tried, sizeof(tried))) {
+				rc = 0;
+				break;
+			}
+			/* A forced mode keeps what was missing for it. */
+			if (*why[i]) {
+				char pre[sizeof(why[i])];
+
+				memcpy(pre, why[i], sizeof(pre));
+				snprintf(why[i], sizeof(why[i]), "%.60s, forced: %.80s", pre, tried);
+			} else {
+				memcpy(why[i], tried, sizeof(why[i]));
+			}
 		}
 	}
 	if (rc) {
@@ -163,8 +176,8 @@ int vfmig_tracer_open(struct vfmig_tracer *t, const struct vfmig_attach_opts *o,
 	else
 		snprintf(t->why, sizeof(t->why), "%s%s%s", why[0],
 			 i == 2 && *why[1] ? "; " : "", i == 2 ? why[1] : "");
-	if (o->force_mode && !*t->why)
-		snprintf(t->why, sizeof(t->why), "forced");
+	if (o->force_mode)
+		snprintf(t->why, sizeof(t->why), "forced with -m %s", o->force_mode);
 	return 0;
 }
 

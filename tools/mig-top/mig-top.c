@@ -23,6 +23,9 @@
 #include <bpf/libbpf.h>
 
 #include "attach.h"
+#include "cli.h"
+#include "devid.h"
+#include "json_out.h"
 #include "mig-top.h"
 #include "mig_vmm.h"
 #include "owner.h"
@@ -30,6 +33,7 @@
 static struct mt_opts opts = {
 	.out = MT_TUI, .interval = 1.0, .dev_filter = -1, .keep = 5,
 };
+static struct jw jw;
 static volatile sig_atomic_t exiting;
 
 static struct vfmig_tracer tracer;
@@ -56,73 +60,112 @@ static enum mt_sort sort_key = MT_SORT_DEV;
 static bool sort_rev;
 static char filt[64];
 
-const char *argp_program_version = "mig-top 0.1";
 const char *argp_program_bug_address = "vfmig project";
 static const char doc[] =
 "Live, top-like view of vfmig device migrations.\n"
 "\n"
-"USAGE: mig-top [-d SEC] [-c COUNT] [-j | -t] [-D DEV] [-m MODE] [-g MODULE]\n"
+"USAGE: mig-top [-i DURATION] [-c COUNT] [-j | -t] [-D DEV] [-m MODE] [-g MODULE]\n"
+"       mig-top -R FILE [-j | -t] [-a]\n"
 "\n"
 "EXAMPLES:\n"
 "    mig-top                 # ncurses view, 1 s refresh\n"
-"    mig-top -j -d 0.5       # JSON lines every 0.5 s (devices, migrations)\n"
+"    mig-top -j -i 500ms     # JSON lines every 0.5 s (devices, migrations)\n"
 "    mig-top -t -c 10        # plain text, 10 intervals\n"
-"    mig-top -j -n 1         # exit after the first completed migration\n"
-"    mig-top -j -r ev.txt    # replay a mig-trace event file (no BPF)\n"
+"    mig-top -j -N 1         # exit after the first completed migration\n"
+"    mig-top -j -R ev.txt    # replay a mig-trace event file (no BPF)\n"
+"    mig-top -D UUID         # only this device\n"
 "    mig-top -g mtty         # generic mode: any VFIO migration driver\n"
 "    mig-top -g mtty -m kprobe -j -a   # kprobes, JSON with every arc\n"
 "\n"
+"DURATION: a number with a unit, ns, us, ms or s (250ms, 1.5s); bare: ms.\n"
 "Keys: q quit, s sort field, r reverse, f filter, c clear filter,\n"
-"      +/- refresh interval.";
+"      +/- refresh interval.\n"
+"Exit status: 0 success, 1 failure, 2 usage error.";
 
-enum { OPT_NO_VMM = 0x100 };
+#define OPT_NO_VMM	0x100
+#define OPT_VERSION	0x101
+#define OPT_USAGE	0x102
+
 
 static const struct argp_option options[] = {
-	{ "interval", 'd', "SEC", 0, "Refresh interval in seconds (default 1)", 0 },
+	{ "interval", 'i', "DURATION", 0, "Refresh interval (default 1s, bare number: ms)", 0 },
 	{ "count", 'c', "N", 0, "Exit after N intervals", 0 },
 	{ "json", 'j', NULL, 0, "JSON lines: one object per device per interval and per migration", 0 },
 	{ "text", 't', NULL, 0, "Plain text per interval (no TUI)", 0 },
-	{ "migrations", 'n', "N", 0, "Exit after N completed migrations", 0 },
-	{ "dev", 'D', "ID", 0, "Only this device id (filtered in BPF)", 0 },
+	{ "migrations", 'N', "N", 0, "Exit after N completed migrations", 0 },
+	{ "dev", 'D', "DEV", 0, "Only this device: id or mdev UUID (filtered in BPF)", 0 },
 	{ "mode", 'm', "MODE", 0, "Force attach mode: tp_btf, raw_tp or tp (generic: fentry or kprobe)", 0 },
 	{ "generic", 'g', "MODULE", 0, "Generic mode: hook the VFIO core and MODULE's migration callbacks instead of the vfmig tracepoints", 0 },
 	{ "fn", 'F', "ROLE=FUNC", 0, "Generic mode: hook FUNC as ROLE (set_state, read, write, ioctl; FUNC - = none)", 0 },
 	{ "arcs", 'a', NULL, 0, "JSON: also one line per state arc", 0 },
 	{ "keep", 'k', "N", 0, "Completed migrations kept on screen (default 5)", 0 },
-	{ "replay", 'r', "FILE", 0, "Analyze an event file instead of tracing", 0 },
+	{ "replay", 'R', "FILE", 0, "Analyze an event file (- for stdin) instead of tracing", 0 },
 	{ "verbose", 'v', NULL, 0, "libbpf debug output", 0 },
 	{ "no-vmm", OPT_NO_VMM, NULL, 0, "No VMM view: no uprobes on the owners' binaries", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{ "help", 'h', NULL, 0, "This help", 0 },
+	{ "version", OPT_VERSION, NULL, 0, "The version", 0 },
+	{ "usage", OPT_USAGE, NULL, OPTION_HIDDEN, "A short usage message", 0 },
 	{},
 };
 
+/* Options seen, for the warnings about those that do not apply. */
+static bool seen[OPT_USAGE + 1];
+static const char *dev_arg;
+
+static void warn_ignored(void)
+{
+	static const struct { int key; const char *name; int when; } ign[] = {
+		/* when: 1 with --replay, 2 without --json, 3 without -g, 4 not in the TUI */
+		{ 'i', "--interval", 1 }, { 'c', "--count", 1 }, { 'N', "--migrations", 1 },
+		{ 'D', "--dev", 1 }, { 'm', "--mode", 1 }, { 'g', "--generic", 1 },
+		{ 'F', "--fn", 1 }, { 'v', "--verbose", 1 }, { OPT_NO_VMM, "--no-vmm", 1 },
+		{ 'a', "--arcs", 2 }, { 'F', "--fn", 3 }, { 'k', "--keep", 4 },
+	};
+
+	for (size_t i = 0; i < sizeof(ign) / sizeof(ign[0]); i++) {
+		int w = ign[i].when;
+
+		if (!seen[ign[i].key])
+			continue;
+		if (w == 1 && opts.replay)
+			cli_warn_ignored("mig-top", ign[i].name, "with --replay");
+		else if (w == 2 && opts.out != MT_JSON)
+			cli_warn_ignored("mig-top", ign[i].name, "without --json");
+		else if (w == 3 && !opts.gen.module && !opts.replay)
+			cli_warn_ignored("mig-top", ign[i].name, "without --generic");
+		else if (w == 4 && opts.out != MT_TUI)
+			cli_warn_ignored("mig-top", ign[i].name, "outside the TUI");
+	}
+	if (seen['t'] && opts.out == MT_JSON)
+		cli_warn_ignored("mig-top", "--text", "with --json");
+}
+
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	char *end;
+	uint64_t v;
 
+	if (key >= 0 && key <= OPT_USAGE)
+		seen[key] = true;
 	switch (key) {
-	case 'd':
-		opts.interval = strtod(arg, &end);
-		if (*end || opts.interval < 0.05 || opts.interval > 3600)
-			argp_error(state, "interval must be 0.05..3600 s");
+	case 'i':
+		if (cli_parse_duration(arg, 1000000, &v) || v < 50000000ull ||
+		    v > 3600000000000ull)
+			argp_error(state, "interval must be 50ms..3600s");
+		opts.interval = (double)v / 1e9;
 		break;
 	case 'c':
-		opts.count = strtol(arg, &end, 10);
-		if (*end || opts.count < 1)
-			argp_error(state, "bad count");
+		if (cli_parse_u64(arg, &v, 0) || !v || v > 1000000000)
+			argp_error(state, "bad count '%s'", arg);
+		opts.count = (long)v;
 		break;
-	case 'n':
-		opts.migrations = strtol(arg, &end, 10);
-		if (*end || opts.migrations < 1)
-			argp_error(state, "bad migration count");
+	case 'N':
+		if (cli_parse_u64(arg, &v, 0) || !v || v > 1000000000)
+			argp_error(state, "bad migration count '%s'", arg);
+		opts.migrations = (long)v;
 		break;
 	case 'j': opts.out = MT_JSON; break;
-	case 't': opts.out = MT_TEXT; break;
-	case 'D':
-		opts.dev_filter = strtoll(arg, &end, 10);
-		if (*end || opts.dev_filter < 0)
-			argp_error(state, "bad device id");
-		break;
+	case 't': if (opts.out != MT_JSON) opts.out = MT_TEXT; break;
+	case 'D': dev_arg = arg; break;
 	case 'm':
 		if (strcmp(arg, "tp_btf") && strcmp(arg, "raw_tp") && strcmp(arg, "tp") &&
 		    strcmp(arg, "fentry") && strcmp(arg, "kprobe"))
@@ -136,20 +179,22 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'a': opts.arcs = true; break;
 	case ARGP_KEY_END:
-		if (opts.force_mode && !!opts.gen.module !=
+		if (opts.force_mode && !opts.replay && !!opts.gen.module !=
 		    (!strcmp(opts.force_mode, "fentry") || !strcmp(opts.force_mode, "kprobe")))
 			argp_error(state, opts.gen.module ? "generic mode (-g) attaches with fentry or kprobe" :
 				   "fentry and kprobe are generic-mode (-g MODULE) attach modes");
 		break;
 	case 'k':
-		opts.keep = atoi(arg);
-		if (opts.keep < 1 || opts.keep > MT_KEEP_MAX)
+		if (cli_parse_u64(arg, &v, 0) || v < 1 || v > MT_KEEP_MAX)
 			argp_error(state, "keep is 1..%d", MT_KEEP_MAX);
+		opts.keep = (int)v;
 		break;
-	case 'r': opts.replay = arg; break;
+	case 'R': opts.replay = arg; break;
 	case 'v': opts.verbose = true; break;
 	case OPT_NO_VMM: opts.no_vmm = true; break;
-	case 'h': argp_state_help(state, stderr, ARGP_HELP_STD_HELP); break;
+	case OPT_VERSION: cli_version("mig-top"); exit(0);
+	case 'h': argp_state_help(state, stdout, ARGP_HELP_STD_HELP); break;
+	case OPT_USAGE: argp_state_help(state, stdout, ARGP_HELP_USAGE | ARGP_HELP_EXIT_OK); break;
 	case ARGP_KEY_ARG: argp_usage(state); break;
 	default: return ARGP_ERR_UNKNOWN;
 	}
@@ -173,31 +218,52 @@ static const char *t_why(void)
 	return generic ? gtracer.why : tracer.why;
 }
 
+static unsigned long long replay_drops;	/* "# drops" lines of the event file */
+static uint64_t last_ev_ts;
+
 static uint64_t t_drops(void)
 {
 	return generic ? generic_drops(&gtracer) :
-	       tracer.skel ? vfmig_tracer_drops(&tracer) : 0;
+	       tracer.skel ? vfmig_tracer_drops(&tracer) : replay_drops;
+}
+
+/* Now: the clock of the events (a replay ends at its last event). */
+static uint64_t view_now(void)
+{
+	return opts.replay ? last_ev_ts : vfmig_now_ns();
 }
 
 /* ------------------------------------------------------------------ */
 /* Events and migrations                                               */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The device's mdev UUID: from its events (the model), else from sysfs
+ * (devid.c; live vfmig devices), else from its name in generic mode.
+ */
+static const char *dev_uuid(uint32_t dev, char buf[37])
+{
+	const struct mig_dev *d = mig_model_dev(&model, dev, false);
+	const char *u = d ? mig_uuid_str(d->uuid, buf) : NULL;
+
+	return u ? u : devid_uuid(dev);
+}
+
 /* A device's name as its VMM knows it: the mdev UUID or the PCI address. */
 static const char *dev_name(uint32_t dev, char *buf, size_t len)
 {
-	const struct mig_dev *d = mig_model_dev(&model, dev, false);
-	static const __u8 zero[16];
-	const __u8 *u = d ? d->uuid : zero;
+	char u[37];
+	const char *n;
 
 	buf[0] = '\0';
-	if (generic)
-		return generic_dev_name(&gtracer, dev, buf, len);
-	if (memcmp(u, zero, 16))
-		snprintf(buf, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-			 "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4],
-			 u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-			 u[14], u[15]);
+	if (generic) {
+		generic_dev_name(&gtracer, dev, buf, len);
+		if (devid_is_uuid(buf))
+			devid_set(dev, buf);
+		return buf;
+	}
+	n = dev_uuid(dev, u);
+	snprintf(buf, len, "%s", n ? n : "");
 	return buf;
 }
 
@@ -211,6 +277,8 @@ static void owner_of(uint32_t dev, struct mig_owner *o)
 
 static void emit_migration(const struct mig_result *r)
 {
+	char u[37], v[37];
+
 	if (ndone == MT_KEEP_MAX) {
 		memmove(done, done + 1, sizeof(done[0]) * (MT_KEEP_MAX - 1));
 		ndone--;
@@ -218,9 +286,11 @@ static void emit_migration(const struct mig_result *r)
 	done[ndone++] = *r;
 	total_done++;
 	if (opts.out == MT_JSON) {
-		mig_result_json(stdout, r);
-		fputc('\n', stdout);
-		fflush(stdout);
+		jw_record(&jw, "migration");
+		jw_string(&jw, "src_uuid", dev_uuid(r->src_dev, u));
+		jw_string(&jw, "dst_uuid", dev_uuid(r->dst_dev, v));
+		mig_result_json(&jw, r);
+		jw_end_record(&jw);
 	} else if (opts.out == MT_TEXT) {
 		mig_result_text(stdout, r);
 		fflush(stdout);
@@ -286,43 +356,51 @@ static void on_migration(const struct mig_result *res, void *arg)
 /* A task that drives a device: learn it, probe its binary (owner.c). */
 static void see_owner(const struct mig_event *e)
 {
-	const char *line;
 	bool open = e->type == MEV_DEVICE && e->a[0] == 2 /* VFMIG_DEV_OPEN */;
 
 	if (opts.replay || (e->type != MEV_SET_STATE && !open))
 		return;
-	line = owners_see(e->pid, open);
-	if (!line)
+	if (!owners_see(e->pid, open, opts.out == MT_JSON ? &jw : NULL))
 		return;
-	if (opts.out == MT_JSON)
-		printf("%s\n", line);
-	else if (opts.out == MT_TEXT)
+	if (opts.out == MT_TEXT)
 		printf("mig-top: %s\n", owners_status());
 	fflush(stdout);
 }
 
-static int on_event(void *ctx, void *data, size_t sz)
+/* Every event, live or replayed. */
+static void feed(const struct mig_event *e)
 {
-	const struct mig_event *e = data;
+	char u[37];
 
-	(void)ctx;
-	if (sz < sizeof(struct mig_event))
-		return 0;
+	if (e->ts > last_ev_ts)
+		last_ev_ts = e->ts;
 	if (e->type == MEV_VMM) {
 		mig_vmm_feed(&vmmt, e);
 		if (npending)
 			flush_pending(false);
-		return 0;
+		return;
 	}
 	see_owner(e);
-	if (opts.arcs && opts.out == MT_JSON && e->type == MEV_STATE_STEP)
-		printf("{\"type\":\"arc\",\"ts_ns\":%" PRIu64 ",\"dev\":%u,"
-		       "\"mig_id\":%" PRIu64 ",\"from\":\"%s\",\"to\":\"%s\","
-		       "\"ret\":%" PRId64 ",\"ns\":%" PRIu64 "}\n",
-		       (uint64_t)e->ts, e->dev, (uint64_t)e->mig_id,
-		       mig_state_name(e->a[0]), mig_state_name(e->a[1]),
-		       (int64_t)e->a[2], (uint64_t)e->a[3]);
 	mig_model_feed(&model, e);
+	if (opts.arcs && opts.out == MT_JSON && e->type == MEV_STATE_STEP) {
+		jw_record(&jw, "arc");
+		jw_uint(&jw, "ts_ns", e->ts);
+		jw_uint(&jw, "dev", e->dev);
+		jw_string(&jw, "uuid", dev_uuid(e->dev, u));
+		jw_uint(&jw, "mig_id", e->mig_id);
+		jw_string(&jw, "from", mig_state_name(e->a[0]));
+		jw_string(&jw, "to", mig_state_name(e->a[1]));
+		jw_int(&jw, "ret", (int64_t)e->a[2]);
+		jw_uint(&jw, "ns", e->a[3]);
+		jw_end_record(&jw);
+	}
+}
+
+static int on_event(void *ctx, void *data, size_t sz)
+{
+	(void)ctx;
+	if (sz >= sizeof(struct mig_event))
+		feed(data);
 	return 0;
 }
 
@@ -392,6 +470,7 @@ static void sample(void)
 	static struct mig_devstats st[MT_MAX_ROWS];
 	uint64_t now = vfmig_now_ns();
 	double dt = last_sample_ns ? (now - last_sample_ns) / 1e9 : 0;
+	char u[37];
 	int n = 0;
 
 	if (generic)
@@ -423,6 +502,7 @@ static void sample(void)
 		}
 		p = prev_of(md->dev);
 		if (r->have_st && p && dt > 0) {
+			r->have_rate = true;
 			r->read_rate = (r->st.read_bytes - p->read_bytes) / dt;
 			r->write_rate = (r->st.write_bytes - p->write_bytes) / dt;
 		}
@@ -442,6 +522,12 @@ static void sample(void)
 		nrows++;
 	}
 	qsort(rows, nrows, sizeof(rows[0]), row_cmp);
+	/* A device whose vfmig_device event came before we attached. */
+	for (int i = 0; i < nrows && tracer.skel && !generic; i++)
+		if (!dev_uuid(rows[i].dev, u)) {
+			devid_scan();
+			break;
+		}
 	save_prev(ids, st, n);
 	last_sample_ns = now;
 }
@@ -457,73 +543,88 @@ static const char *role_name(int role)
 
 static void print_json_rows(void)
 {
-	uint64_t now = vfmig_now_ns();
+	uint64_t now = view_now();
 	uint64_t drops = t_drops();
-	char name[64];
+	struct mig_owner o;
+	char name[64], u[37];
 
 	for (int i = 0; i < nrows; i++) {
 		const struct mt_row *r = &rows[i];
 		const struct mig_dev *d = r->md;
+		const struct mig_devstats *st = &r->st;
+		/* Counters of the BPF map: live only; firmware: vfmig's own events. */
+		bool have = r->have_st, fw = have && !generic;
 
-		if (generic)
-			printf("{\"type\":\"device\",\"name\":\"%s\",",
-			       generic_dev_name(&gtracer, r->dev, name, sizeof(name)));
-		else
-			printf("{");
-
-		printf("%s\"ts_ns\":%" PRIu64 ",\"dev\":%u,"
-		       "\"state\":\"%s\",\"phase\":\"%s\",\"role\":\"%s\","
-		       "\"mig_id\":%" PRIu64 ",\"state_size\":%" PRIu64 ",",
-		       generic ? "" : "\"type\":\"device\",", now, r->dev,
-		       mig_state_name(d->state), mig_dev_phase(d),
-		       role_name(d->role), (uint64_t)d->mig_id,
-		       (uint64_t)d->state_size);
-		if (r->progress >= 0)
-			printf("\"progress\":%.4f,", r->progress);
-		else
-			printf("\"progress\":null,");
-		printf("\"precopy_initial_bytes\":%" PRIu64 ",\"precopy_dirty_bytes\":%" PRIu64
-		       ",\"precopy_iter\":%u,\"mig_read_bytes\":%" PRIu64
-		       ",\"mig_written_bytes\":%" PRIu64 ",\"read_bytes\":%" PRIu64
-		       ",\"write_bytes\":%" PRIu64 ",\"read_rate_bps\":%.0f,\"write_rate_bps\":%.0f,"
-		       "\"time_in_phase_ns\":%" PRIu64 ",",
-		       (uint64_t)d->precopy_initial, (uint64_t)d->precopy_dirty,
-		       d->precopy_iters, (uint64_t)(d->precopy_bytes + d->stopcopy_bytes),
-		       (uint64_t)d->written_bytes, (uint64_t)r->st.read_bytes,
-		       (uint64_t)r->st.write_bytes, r->read_rate, r->write_rate,
-		       (uint64_t)(d->state_since && now > d->state_since ? now - d->state_since : 0));
-		if (r->eta_s >= 0)
-			printf("\"eta_ns\":%.0f,", r->eta_s * 1e9);
-		else
-			printf("\"eta_ns\":null,");
-		printf("\"chunks\":%" PRIu64 ",\"images\":%" PRIu64 ",\"loads\":%" PRIu64
-		       ",\"fw\":{", (uint64_t)r->st.chunks, (uint64_t)r->st.images,
-		       (uint64_t)r->st.loads);
-		for (int op = 0; op < MIG_FW_NR; op++)
-			printf("%s\"%s\":{\"count\":%" PRIu64 ",\"avg_lat_ns\":%" PRIu64
-			       ",\"max_lat_ns\":%" PRIu64 "}", op ? "," : "",
-			       mig_fw_op_name(op), (uint64_t)r->st.fw_count[op],
-			       r->st.fw_count[op] ? (uint64_t)(r->st.fw_lat_sum[op] / r->st.fw_count[op]) : 0,
-			       (uint64_t)r->st.fw_lat_max[op]);
-		printf("},\"fw_failed\":%" PRIu64 ",\"errors\":%" PRIu64 ",",
-		       (uint64_t)r->st.fw_failed, (uint64_t)r->st.errors);
-		if (d->last_err)
-			printf("\"last_error\":{\"site\":\"%s\",\"err\":%d},",
-			       mig_err_site_name(d->last_err_site), d->last_err);
-		else
-			printf("\"last_error\":null,");
-		{
-			struct mig_owner o = d->owner;
-
-			owner_of(r->dev, &o);
-			printf("\"owner\":");
-			mig_owner_json(stdout, &o);
-			printf(",");
+		jw_record(&jw, "device");
+		jw_uint(&jw, "ts_ns", now);
+		jw_uint(&jw, "dev", r->dev);
+		dev_name(r->dev, name, sizeof(name));
+		jw_string(&jw, "name", *name ? name : NULL);
+		jw_string(&jw, "uuid", dev_uuid(r->dev, u));
+		jw_string(&jw, "state", mig_state_name(d->state));
+		jw_string(&jw, "phase", mig_dev_phase(d));
+		jw_string(&jw, "role", d->role == MR_SOURCE ? "source" :
+			  d->role == MR_TARGET ? "target" : NULL);
+		jw_uint_opt(&jw, "mig_id", d->mig_id, d->mig_id);
+		jw_uint_opt(&jw, "state_size", d->state_size, d->state_size);
+		jw_double_opt(&jw, "progress", r->progress >= 0, r->progress);
+		jw_uint(&jw, "precopy_initial_bytes", d->precopy_initial);
+		jw_uint(&jw, "precopy_dirty_bytes", d->precopy_dirty);
+		jw_uint(&jw, "precopy_iterations", d->precopy_iters);
+		jw_uint(&jw, "mig_read_bytes", d->precopy_bytes + d->stopcopy_bytes);
+		jw_uint(&jw, "mig_written_bytes", d->written_bytes);
+		jw_uint_opt(&jw, "read_bytes", have, st->read_bytes);
+		jw_uint_opt(&jw, "write_bytes", have, st->write_bytes);
+		jw_double_opt(&jw, "read_rate_Bps", have && r->have_rate, r->read_rate);
+		jw_double_opt(&jw, "write_rate_Bps", have && r->have_rate, r->write_rate);
+		jw_uint(&jw, "time_in_phase_ns",
+			d->state_since && now > d->state_since ? now - d->state_since : 0);
+		jw_uint_opt(&jw, "eta_ns", r->eta_s >= 0, (uint64_t)(r->eta_s * 1e9));
+		jw_uint_opt(&jw, "chunks", fw, st->chunks);
+		jw_uint_opt(&jw, "images", fw, st->images);
+		jw_uint_opt(&jw, "loads", fw, st->loads);
+		if (fw) {
+			jw_object(&jw, "fw");
+			for (int op = 0; op < MIG_FW_NR; op++) {
+				jw_object(&jw, mig_fw_op_name(op));
+				jw_uint(&jw, "count", st->fw_count[op]);
+				jw_uint_opt(&jw, "avg_lat_ns", st->fw_count[op],
+					    st->fw_count[op] ? st->fw_lat_sum[op] / st->fw_count[op] : 0);
+				jw_uint_opt(&jw, "max_lat_ns", st->fw_count[op], st->fw_lat_max[op]);
+				jw_end_object(&jw);
+			}
+			jw_end_object(&jw);
+		} else {
+			jw_null(&jw, "fw");
 		}
-		printf("\"partial\":%s,\"drops\":%" PRIu64 ",\"mode\":\"%s\"}\n",
-		       d->partial ? "true" : "false", drops, t_mode());
+		jw_uint_opt(&jw, "fw_failed", fw, st->fw_failed);
+		jw_uint_opt(&jw, "errors", have, st->errors);
+		if (d->last_err) {
+			jw_object(&jw, "last_error");
+			jw_string(&jw, "site", mig_err_site_name(d->last_err_site));
+			jw_int(&jw, "err", d->last_err);
+			jw_end_object(&jw);
+		} else {
+			jw_null(&jw, "last_error");
+		}
+		o = d->owner;
+		owner_of(r->dev, &o);
+		mig_owner_json(&jw, "owner", &o);
+		jw_bool(&jw, "partial", d->partial);
+		jw_uint(&jw, "drops", drops);
+		jw_string(&jw, "mode", t_mode());
+		jw_end_record(&jw);
 	}
-	fflush(stdout);
+}
+
+static void print_summary(unsigned long long drops, const char *mode)
+{
+	jw_record(&jw, "summary");
+	jw_string(&jw, "mode", mode);
+	jw_uint(&jw, "drops", drops);
+	jw_uint(&jw, "events", model.events);
+	jw_uint(&jw, "migrations", (uint64_t)total_done);
+	jw_end_record(&jw);
 }
 
 static void fmt_bytes(char *b, size_t n, double v)
@@ -572,7 +673,7 @@ static void row_line(char *out, size_t n, const struct mt_row *r)
 	const struct mig_dev *d = r->md;
 	char bar[32], pct[8], dirty[16], rr[16], wr[16], tip[16], eta[16];
 	char fw[64];
-	uint64_t now = vfmig_now_ns(), cmds = 0, lat = 0;
+	uint64_t now = view_now(), cmds = 0, lat = 0;
 
 	progress_bar(bar, 20, r->progress);
 	if (r->progress >= 0)
@@ -874,7 +975,6 @@ static void tui_init(void)
 static int replay(const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-	unsigned long long drops = 0;
 	unsigned long lineno = 0;
 	struct mig_event e;
 	char mode[32] = "replay";
@@ -884,8 +984,8 @@ static int replay(const char *path)
 		fprintf(stderr, "mig-top: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	while ((rc = mig_ev_read(f, &e, &drops, mode, sizeof(mode), &lineno)) > 0)
-		mig_model_feed(&model, &e);
+	while ((rc = mig_ev_read(f, &e, &replay_drops, mode, sizeof(mode), &lineno)) > 0)
+		feed(&e);
 	if (f != stdin)
 		fclose(f);
 	if (rc < 0) {
@@ -904,8 +1004,7 @@ static int replay(const char *path)
 		}
 	if (opts.out == MT_JSON) {
 		print_json_rows();
-		printf("{\"type\":\"summary\",\"mode\":\"%s\",\"drops\":%llu,\"events\":%llu,\"migrations\":%ld}\n",
-		       mode, drops, model.events, total_done);
+		print_summary(replay_drops, mode);
 	} else {
 		print_text();
 	}
@@ -922,8 +1021,11 @@ int main(int argc, char **argv)
 	uint64_t next_draw;
 	int rc = 0;
 
-	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
-		return 2;
+	argp_err_exit_status = CLI_EXIT_USAGE;
+	if (argp_parse(&argp, argc, argv, ARGP_NO_HELP, NULL, NULL))
+		return CLI_EXIT_USAGE;
+	jw_init(&jw, stdout);
+	warn_ignored();
 	if (opts.out == MT_TUI && !isatty(STDOUT_FILENO))
 		opts.out = MT_TEXT;
 	mig_model_init(&model, on_migration, NULL);
@@ -931,6 +1033,11 @@ int main(int argc, char **argv)
 		opts.out = MT_TEXT;
 	if (opts.replay)
 		return replay(opts.replay);
+	if (dev_arg && devid_parse(dev_arg, opts.gen.module, &opts.dev_filter, err,
+				   sizeof(err))) {
+		fprintf(stderr, "mig-top: %s\n", err);
+		return 1;
+	}
 
 	ao.rb_mode = MIG_RB_PHASE;
 	ao.dev_filter = opts.dev_filter;
@@ -958,10 +1065,15 @@ int main(int argc, char **argv)
 		    vfmig_tracer_obj(&tracer));
 	signal(SIGINT, sig_handler);
 	signal(SIGTERM, sig_handler);
-	if (opts.out == MT_JSON)
-		printf("{\"type\":\"start\",\"mode\":\"%s\",\"why\":\"%s\",\"interval_s\":%.3f}\n",
-		       t_mode(), t_why(), opts.interval);
-	else if (opts.out == MT_TEXT)
+	if (opts.out == MT_JSON) {
+		jw_record(&jw, "start");
+		jw_string(&jw, "mode", t_mode());
+		jw_string(&jw, "why", t_why());
+		jw_uint(&jw, "interval_ns", (uint64_t)(opts.interval * 1e9 + 0.5));
+		jw_uint_opt(&jw, "dev", opts.dev_filter >= 0, (uint64_t)opts.dev_filter);
+		jw_string(&jw, "uuid", opts.dev_filter >= 0 ? devid_uuid(opts.dev_filter) : NULL);
+		jw_end_record(&jw);
+	} else if (opts.out == MT_TEXT)
 		printf("mig-top: attached with %s (%s)\n", t_mode(), t_why());
 	fflush(stdout);
 	sample();	/* seed devices already migrating */
@@ -1014,9 +1126,7 @@ int main(int argc, char **argv)
 	if (opts.out == MT_TUI)
 		endwin();
 	if (opts.out == MT_JSON)
-		printf("{\"type\":\"summary\",\"mode\":\"%s\",\"drops\":%" PRIu64
-		       ",\"events\":%llu,\"migrations\":%ld}\n", t_mode(),
-		       t_drops(), model.events, total_done);
+		print_summary(t_drops(), t_mode());
 	else if (opts.out == MT_TUI && ndone)
 		for (int i = 0; i < ndone; i++)
 			mig_result_text(stdout, &done[i]);

@@ -20,6 +20,7 @@ struct mt_row {
 	struct mig_dev *md;		/* never NULL for a shown row */
 	struct mig_devstats st;		/* zero if not in the map */
 	bool have_st;
+	bool have_rate;			/* a previous sample to compare with */
 	double read_rate, write_rate;	/* bytes per second, last interval */
 	double eta_s;			/* < 0: unknown */
 	double progress;		/* < 0: n/a */

@@ -14,6 +14,7 @@
 
 #include "attach.h"
 #include "mig_vmm.h"
+#include "json_out.h"
 #include "owner.h"
 
 #define MAX_PROCS	64
@@ -47,7 +48,6 @@ static struct bin bins[MAX_BINS];
 static int nbins;
 static uint64_t seq;
 static char status[160];
-static char line[1024];
 
 void owners_init(struct bpf_object *obj)
 {
@@ -134,27 +134,20 @@ static struct bin *bin_of(struct proc *p)
 	return b;
 }
 
-/* {"type":"vmm",...} for a binary probed now. */
-static const char *announce(const struct proc *p, const struct bin *b)
+/* The "vmm" record of a binary probed now (docs/json-schema.json). */
+static void announce(struct jw *w, const struct proc *p, const struct bin *b)
 {
-	FILE *f = fmemopen(line, sizeof(line), "w");
-
-	if (!f)
-		return NULL;
-	fprintf(f, "{\"type\":\"vmm\",\"pid\":%u,\"comm\":", p->pid);
-	mig_json_str(f, p->comm);
-	fputs(",\"exe\":", f);
-	mig_json_str(f, b->path);
-	fprintf(f, ",\"probes\":%d,\"view\":%s,\"note\":", b->probes,
-		b->view ? "true" : "false");
-	mig_json_str(f, *b->note ? b->note : NULL);
-	fputc('}', f);
-	if (fclose(f) || strlen(line) >= sizeof(line) - 1)
-		return NULL;
-	return line;
+	jw_record(w, "vmm");
+	jw_uint(w, "pid", p->pid);
+	jw_string(w, "comm", p->comm);
+	jw_string(w, "exe", b->path);
+	jw_uint(w, "probes", (uint64_t)b->probes);
+	jw_bool(w, "view", b->view);
+	jw_string(w, "note", *b->note ? b->note : NULL);
+	jw_end_record(w);
 }
 
-const char *owners_see(uint32_t pid, bool fresh)
+bool owners_see(uint32_t pid, bool fresh, struct jw *w)
 {
 	struct proc *p = proc_find(pid);
 	char path[64];
@@ -162,10 +155,10 @@ const char *owners_see(uint32_t pid, bool fresh)
 	int had = nbins;
 
 	if (!pid)
-		return NULL;
+		return false;
 	if (p && !fresh && !p->exe_err) {	/* known (a failed read: retry) */
 		p->seq = ++seq;
-		return NULL;
+		return false;
 	}
 	if (!p) {
 		p = &procs[0];
@@ -197,7 +190,11 @@ const char *owners_see(uint32_t pid, bool fresh)
 	}
 	if (vmm_obj && !p->exe_err)
 		p->bin = bin_of(p);
-	return p->bin && nbins > had ? announce(p, p->bin) : NULL;
+	if (!p->bin || nbins <= had)
+		return false;
+	if (w)
+		announce(w, p, p->bin);
+	return true;
 }
 
 void owners_fill(struct mig_owner *o, const char *name)

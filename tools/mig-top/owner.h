@@ -22,10 +22,11 @@ void owners_close(void);
 /*
  * An owner event of @pid (a device's set_state or open): learn the process
  * if it is new (or @fresh: it just opened a device, the pid may be reused)
- * and probe its binary. Returns a one-line JSON object ({"type":"vmm",...})
- * when it probed a binary for the first time, else NULL.
+ * and probe its binary. Returns true when it probed a binary for the first
+ * time, and then writes a "vmm" record to @w (unless NULL).
  */
-const char *owners_see(uint32_t pid, bool fresh);
+struct jw;
+bool owners_see(uint32_t pid, bool fresh, struct jw *w);
 
 /* The process's comm and QEMU's id of the device named @name into @o. */
 void owners_fill(struct mig_owner *o, const char *name);

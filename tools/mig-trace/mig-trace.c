@@ -8,6 +8,7 @@
  *   mig-trace run SPEC [-o FILE] [-m MODE] -- CMD...  record + check
  */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,8 @@
 #include <bpf/libbpf.h>
 
 #include "../mig-top/attach.h"
+#include "cli.h"
+#include "json_out.h"
 #include "mig_events.h"
 #include "trace_check.h"
 
@@ -24,14 +27,22 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: mig-trace record [-o FILE] [-m MODE] [-v] -- CMD [ARGS...]\n"
-"       mig-trace check SPEC EVENTS\n"
-"       mig-trace run SPEC [-o FILE] [-m MODE] [-v] -- CMD [ARGS...]\n"
+"       mig-trace check [-j] SPEC EVENTS\n"
+"       mig-trace run [-j] SPEC [-o FILE] [-m MODE] [-v] -- CMD [ARGS...]\n"
 "record: every vfmig event while CMD runs, to FILE (default vfmig-events.txt);\n"
 "        exits with CMD's status.\n"
 "check:  one line per assertion of SPEC (docs/trace-check.md); exit 1 if\n"
-"        any fails, 2 on a bad spec or event file.\n"
+"        any fails, 2 on a bad spec or event file. EVENTS - is stdin.\n"
 "run:    record, then check (exit 1 if CMD or any assertion fails).\n"
-"MODE: tp_btf, raw_tp or tp (default: the best that works).\n");
+"options (also before the command):\n"
+"  -o, --output FILE   the event file (record, run)\n"
+"  -m, --mode MODE     attach mode: tp_btf, raw_tp or tp (default: the best that works)\n"
+"  -v, --verbose       libbpf debug output\n"
+"  -j, --json          check, run: JSON lines, one per assertion and a summary\n"
+"                      (docs/json-schema.json)\n"
+"  -h, --help          this text\n"
+"      --version       the version\n"
+"exit status: see above; 2 is also every usage error\n");
 }
 
 struct rec {
@@ -150,90 +161,178 @@ static int record(const char *out, const char *mode, bool verbose, char **cmd,
 	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
-static int check(const char *spec_path, struct tc_events *evs)
+struct cli {
+	const char *out, *mode, *spec;
+	bool verbose, json, seen_out, seen_mode;
+};
+
+/* Check SPEC against the events; @cmd_status: run's command status, or -1. */
+static int check(const struct cli *o, struct tc_events *evs, int cmd_status)
 {
-	char *spec = slurp(spec_path);
+	char *spec = slurp(o->spec);
+	struct tc_summary sum = { 0 };
+	struct jw w;
 	int fails;
 
 	if (!spec) {
-		fprintf(stderr, "mig-trace: %s: %s\n", spec_path, strerror(errno));
+		fprintf(stderr, "mig-trace: %s: %s\n", o->spec, strerror(errno));
 		return 2;
 	}
-	printf("# %zu events, mode %s, %llu dropped\n", evs->n,
-	       *evs->mode ? evs->mode : "?", evs->drops);
-	fails = tc_check(spec, evs, stdout);
+	jw_init(&w, stdout);
+	if (!o->json)
+		printf("# %zu events, mode %s, %llu dropped\n", evs->n,
+		       *evs->mode ? evs->mode : "?", evs->drops);
+	fails = tc_check(spec, evs, stdout, o->json ? &w : NULL, &sum);
 	free(spec);
+	if (o->json) {
+		jw_record(&w, "check_summary");
+		jw_string(&w, "spec", o->spec);
+		jw_uint(&w, "events", evs->n);
+		jw_string(&w, "mode", *evs->mode ? evs->mode : NULL);
+		jw_uint(&w, "drops", evs->drops);
+		jw_uint(&w, "assertions", (uint64_t)sum.assertions);
+		jw_uint(&w, "failed", (uint64_t)sum.failed);
+		jw_uint(&w, "errors", (uint64_t)sum.errors);
+		jw_int_opt(&w, "command_status", cmd_status >= 0, cmd_status);
+		jw_string(&w, "status", sum.errors ? "error" : sum.failed ? "fail" : "pass");
+		jw_end_record(&w);
+	} else if (sum.errors) {
+		printf("# ERROR: %d spec error(s); %d of %d assertion(s) failed\n",
+		       sum.errors, sum.failed, sum.assertions - sum.errors);
+	} else {
+		printf("# %s: %d assertion(s) failed\n", fails ? "FAIL" : "PASS", fails);
+	}
+	fflush(stdout);
 	if (fails < 0)
 		return 2;
-	printf("# %s: %d assertion(s) failed\n", fails ? "FAIL" : "PASS", fails);
 	return fails ? 1 : 0;
+}
+
+#define OPT_VERSION 0x100
+
+/*
+ * Options at argv[optind...]: @permute for check (options anywhere),
+ * else up to the first non-option or "--" (CMD's own options follow).
+ * Returns -1 to go on, else the exit status.
+ */
+static int parse_opts(int argc, char **argv, bool permute, struct cli *o)
+{
+	static const struct option lopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, permute ? "o:m:vjh" : "+o:m:vjh",
+				lopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': o->out = optarg; o->seen_out = true; break;
+		case 'm':
+			if (strcmp(optarg, "tp_btf") && strcmp(optarg, "raw_tp") &&
+			    strcmp(optarg, "tp")) {
+				fprintf(stderr, "mig-trace: error: mode is tp_btf, raw_tp or tp, not '%s'\n",
+					optarg);
+				return CLI_EXIT_USAGE;
+			}
+			o->mode = optarg;
+			o->seen_mode = true;
+			break;
+		case 'v': o->verbose = true; break;
+		case 'j': o->json = true; break;
+		case 'h': usage(stdout); return 0;
+		case OPT_VERSION: cli_version("mig-trace"); return 0;
+		default:
+			fprintf(stderr, "mig-trace: see mig-trace --help\n");
+			return CLI_EXIT_USAGE;
+		}
+	}
+	return -1;
 }
 
 int main(int argc, char **argv)
 {
-	const char *out = "vfmig-events.txt", *mode = NULL, *spec = NULL;
+	struct cli o = { .out = "vfmig-events.txt" };
 	struct tc_events evs = { 0 };
-	bool verbose = false;
-	int i = 2, rc;
+	const char *cmd;
+	int rc, base;
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	rc = parse_opts(argc, argv, false, &o);
+	if (rc >= 0)
+		return rc;
+	if (optind >= argc) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "check")) {
+	cmd = argv[optind];
+	base = optind;
+	/* The command's own arguments: parse again from after its name. */
+	optind = 0;
+	if (!strcmp(cmd, "check")) {
 		char err[256];
 		FILE *f;
 
-		if (argc != 4) {
+		rc = parse_opts(argc - base, argv + base, true, &o);
+		if (rc >= 0)
+			return rc;
+		if (argc - base - optind != 2) {
 			usage(stderr);
-			return 2;
+			return CLI_EXIT_USAGE;
 		}
-		f = strcmp(argv[3], "-") ? fopen(argv[3], "r") : stdin;
+		if (o.seen_out)
+			cli_warn_ignored("mig-trace", "--output", "on check");
+		if (o.seen_mode)
+			cli_warn_ignored("mig-trace", "--mode", "on check");
+		if (o.verbose)
+			cli_warn_ignored("mig-trace", "--verbose", "on check");
+		o.spec = argv[base + optind];
+		cmd = argv[base + optind + 1];
+		f = strcmp(cmd, "-") ? fopen(cmd, "r") : stdin;
 		if (!f) {
-			fprintf(stderr, "mig-trace: %s: %s\n", argv[3], strerror(errno));
+			fprintf(stderr, "mig-trace: %s: %s\n", cmd, strerror(errno));
 			return 2;
 		}
 		if (tc_load(f, &evs, err, sizeof(err))) {
-			fprintf(stderr, "mig-trace: %s: %s\n", argv[3], err);
+			fprintf(stderr, "mig-trace: %s: %s\n", cmd, err);
 			return 2;
 		}
-		rc = check(argv[2], &evs);
+		rc = check(&o, &evs, -1);
 		tc_free(&evs);
 		return rc;
 	}
-	if (strcmp(argv[1], "record") && strcmp(argv[1], "run")) {
-		usage(stderr);
-		return 2;
+	if (strcmp(cmd, "record") && strcmp(cmd, "run")) {
+		fprintf(stderr, "mig-trace: error: unknown command %s (see mig-trace --help)\n", cmd);
+		return CLI_EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "run")) {
-		if (argc < 3) {
+	rc = parse_opts(argc - base, argv + base, false, &o);
+	if (rc >= 0)
+		return rc;
+	base += optind;
+	if (!strcmp(cmd, "run")) {
+		/* run SPEC [OPTIONS] -- CMD */
+		if (base >= argc || !strcmp(argv[base - 1], "--")) {
 			usage(stderr);
-			return 2;
+			return CLI_EXIT_USAGE;
 		}
-		spec = argv[2];
-		i = 3;
+		o.spec = argv[base++];
+		optind = 0;
+		rc = parse_opts(argc - base + 1, argv + base - 1, false, &o);
+		if (rc >= 0)
+			return rc;
+		base += optind - 1;
+	} else if (o.json) {
+		cli_warn_ignored("mig-trace", "--json", "on record");
 	}
-	for (; i < argc; i++) {
-		if (!strcmp(argv[i], "--")) {
-			i++;
-			break;
-		} else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
-			out = argv[++i];
-		} else if (!strcmp(argv[i], "-m") && i + 1 < argc) {
-			mode = argv[++i];
-		} else if (!strcmp(argv[i], "-v")) {
-			verbose = true;
-		} else {
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (i >= argc) {
+	if (base >= argc) {
 		usage(stderr);
-		return 2;
+		return CLI_EXIT_USAGE;
 	}
-	rc = record(out, mode, verbose, argv + i, spec ? &evs : NULL);
-	if (!spec)
+	rc = record(o.out, o.mode, o.verbose, argv + base, o.spec ? &evs : NULL);
+	if (!o.spec)
 		return rc;
 	if (rc == 125) {
 		tc_free(&evs);
@@ -241,7 +340,7 @@ int main(int argc, char **argv)
 	}
 	if (rc)
 		fprintf(stderr, "mig-trace: command exited with status %d\n", rc);
-	i = check(spec, &evs);
+	base = check(&o, &evs, rc);
 	tc_free(&evs);
-	return rc ? 1 : i;
+	return rc ? 1 : base;
 }

@@ -34,8 +34,9 @@ struct insp {
 	struct image *img;
 	size_t nimg, cap;
 	uint64_t stop_copy_size;
-	bool first_rec;
+	bool have_stop_copy_size;
 	char perr[192];
+	struct jw w;
 };
 
 static const char *crc_note(const struct image *im, char *b, size_t n)
@@ -62,8 +63,10 @@ static int on_record(struct insp *x, const struct vs_record *r)
 	char fl[32] = "";
 	struct image *im;
 
-	if (r->kind == VS_REC_STOP_COPY_SIZE)
+	if (r->kind == VS_REC_STOP_COPY_SIZE) {
 		x->stop_copy_size = r->stop_copy_size;
+		x->have_stop_copy_size = true;
+	}
 	if (r->is_chunk) {
 		if (r->chunk.flags & VFMIG_CHUNK_F_FIRST) {
 			if (x->nimg == x->cap) {
@@ -103,27 +106,30 @@ static int on_record(struct insp *x, const struct vs_record *r)
 	if (g_opts.summary)
 		return 0;
 	if (x->json) {
-		printf("%s\n    {\"offset\": %" PRIu64 ", \"tag\": \"%s\", \"tag_value\": %u, "
-		       "\"flags\": %u, \"size\": %" PRIu64,
-		       x->first_rec ? "" : ",", r->offset, vs_tag_name(r->tag),
-		       r->tag, r->flags, r->size);
-		if (r->kind == VS_REC_STOP_COPY_SIZE)
-			printf(", \"stop_copy_size\": %" PRIu64, r->stop_copy_size);
-		if (r->kind == VS_REC_CHUNK_CRC)
-			printf(", \"crc32c\": %u, \"algo\": %u, \"covered\": %" PRIu64,
-			       r->crc.crc32c, r->crc.algo, r->crc.covered);
-		if (r->kind == VS_REC_FW_DATA) {
-			printf(", \"crc\": \"%s\"", vs_crc_state_name(r->crc_state));
-			if (r->crc_state == VS_CRC_BAD)
-				printf(", \"crc_computed\": %u", r->crc_actual);
-		}
-		if (r->is_chunk)
-			printf(", \"image_seq\": %u, \"chunk_seq\": %u, \"chunk_flags\": \"%s\", "
-			       "\"npages\": %u, \"generation\": %" PRIu64,
-			       r->chunk.image_seq, r->chunk.chunk_seq, fl,
-			       r->chunk.npages, r->chunk.generation);
-		printf("}");
-		x->first_rec = false;
+		bool crc = r->kind == VS_REC_CHUNK_CRC, fw = r->kind == VS_REC_FW_DATA;
+		struct jw *w = &x->w;
+
+		jw_record(w, "inspect_record");
+		jw_uint(w, "offset", r->offset);
+		jw_string(w, "tag", vs_tag_name(r->tag));
+		jw_uint(w, "tag_value", r->tag);
+		jw_uint(w, "flags", r->flags);
+		jw_bool(w, "optional", r->flags & VFMIG_RECORD_F_OPTIONAL);
+		jw_uint(w, "size", r->size);
+		jw_uint_opt(w, "stop_copy_size", r->kind == VS_REC_STOP_COPY_SIZE,
+			    r->stop_copy_size);
+		jw_uint_opt(w, "crc32c", crc, r->crc.crc32c);
+		jw_uint_opt(w, "algo", crc, r->crc.algo);
+		jw_uint_opt(w, "covered", crc, r->crc.covered);
+		jw_string(w, "crc", fw ? vs_crc_state_name(r->crc_state) : NULL);
+		jw_uint_opt(w, "crc_computed", fw && r->crc_state == VS_CRC_BAD,
+			    r->crc_actual);
+		jw_uint_opt(w, "image_seq", r->is_chunk, r->chunk.image_seq);
+		jw_uint_opt(w, "chunk_seq", r->is_chunk, r->chunk.chunk_seq);
+		jw_string(w, "chunk_flags", r->is_chunk ? fl : NULL);
+		jw_uint_opt(w, "npages", r->is_chunk, r->chunk.npages);
+		jw_uint_opt(w, "generation", r->is_chunk, r->chunk.generation);
+		jw_end_record(w);
 		return 0;
 	}
 	printf("  %12" PRIu64 "  %-14s %-9s %10" PRIu64, r->offset,
@@ -176,10 +182,10 @@ static int feed(struct insp *x, const uint8_t *b, size_t len)
 
 int cmd_inspect(const char *file, char *err)
 {
-	struct insp x = { .switch_off = UINT64_MAX, .first_rec = true };
+	struct insp x = { .switch_off = UINT64_MAX };
 	struct mf_hello hello = { 0 };
 	struct mf_end end = { 0 };
-	bool have_end = false;
+	bool have_end = false, have_hello = false;
 	struct mf_io io;
 	uint64_t frames = 0;
 	uint8_t *buf = malloc(MF_MAX_PAYLOAD), magic[4];
@@ -189,25 +195,23 @@ int cmd_inspect(const char *file, char *err)
 	char fl[64], nb[64];
 
 	x.json = g_opts.json;
+	jw_init(&x.w, stdout);
+	vs_init(&x.p, 0);
+	fd = -1;
 	if (!buf) {
 		set_err(err, "out of memory");
-		return -1;
+		goto out;
 	}
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		set_err(err, "cannot open %s: %s", file, strerror(errno));
-		free(buf);
-		return -1;
+		goto out;
 	}
 	n = pread(fd, magic, 4, 0);
 	x.framed = n == 4 && (magic[0] | magic[1] << 8 | magic[2] << 16 |
 			      (uint32_t)magic[3] << 24) == MF_MAGIC;
-	vs_init(&x.p, 0);
 
-	if (x.json)
-		printf("{\"file\": \"%s\", \"format\": \"%s\", \"records\": [", file,
-		       x.framed ? "migctl" : "raw");
-	else
+	if (!x.json)
 		printf("%s: %s\n  %12s  %-14s %-9s %10s\n", file,
 		       x.framed ? "migctl stream file" : "raw device stream",
 		       "offset", "tag", "flags", "size");
@@ -238,6 +242,7 @@ int cmd_inspect(const char *file, char *err)
 					set_err(err, "corrupted stream: misplaced HELLO");
 					goto out;
 				}
+				have_hello = true;
 				if (hello.is_vfmig)
 					x.p.opts |= VS_OPT_VFMIG;
 				break;
@@ -306,40 +311,7 @@ int cmd_inspect(const char *file, char *err)
 		x.opaque = true;
 	}
 
-	if (x.json) {
-		printf("\n  ], \"images\": [");
-		for (size_t i = 0; i < x.nimg; i++)
-			printf("%s\n    {\"image_seq\": %u, \"kind\": \"%s\", \"phase\": \"%s\", "
-			       "\"offset\": %" PRIu64 ", \"chunks\": %u, \"pages\": %" PRIu64
-			       ", \"bytes\": %" PRIu64 ", \"complete\": %s, \"crc_ok\": %u"
-			       ", \"crc_bad\": %u, \"crc_missing\": %u}",
-			       i ? "," : "", x.img[i].seq, x.img[i].full ? "full" : "incremental",
-			       !x.framed ? "unknown" : x.img[i].stop_phase ? "stop_copy" : "precopy",
-			       x.img[i].offset, x.img[i].chunks, x.img[i].pages,
-			       x.img[i].bytes, x.img[i].done ? "true" : "false",
-			       x.img[i].crc_ok, x.img[i].crc_bad, x.img[i].crc_missing);
-		printf("\n  ], \"totals\": {\"stream_bytes\": %" PRIu64 ", \"records\": %" PRIu64
-		       ", \"fw_data_records\": %" PRIu64 ", \"fw_data_bytes\": %" PRIu64
-		       ", \"optional_records\": %" PRIu64 ", \"chunks\": %" PRIu64
-		       ", \"pages\": %" PRIu64 ", \"images\": %" PRIu64
-		       ", \"full_images\": %" PRIu64 ", \"abandoned_images\": %" PRIu64
-		       ", \"stop_copy_size\": %" PRIu64 ", \"crc_records\": %" PRIu64
-		       ", \"crc_ok\": %" PRIu64 ", \"crc_bad\": %" PRIu64
-		       ", \"crc_missing\": %" PRIu64,
-		       x.p.pos, t->records, t->fw_data_records, t->fw_data_bytes,
-		       t->optional_records, t->chunks, t->pages, t->images,
-		       t->full_images, t->abandoned_images, x.stop_copy_size,
-		       t->crc_records, t->crc_ok, t->crc_bad, t->crc_missing);
-		if (x.framed)
-			printf(", \"frames\": %" PRIu64 ", \"precopy_bytes\": %" PRIu64
-			       ", \"stop_copy_bytes\": %" PRIu64 ", \"total_bytes\": %" PRIu64
-			       ", \"iterations\": %u, \"source\": \"%s\", \"mig_flags\": %" PRIu64
-			       ", \"state_size\": %" PRIu64,
-			       frames, end.precopy_bytes, end.stop_copy_bytes,
-			       end.precopy_bytes + end.stop_copy_bytes, end.iterations,
-			       hello.source, hello.mig_flags, hello.state_size);
-		printf(", \"opaque\": %s}}\n", x.opaque ? "true" : "false");
-	} else {
+	if (!x.json) {
 		if (x.opaque)
 			printf("  device stream is not in the mlx5 record format (%s)\n",
 			       x.perr);
@@ -383,14 +355,74 @@ int cmd_inspect(const char *file, char *err)
 			PRIu64 " lack one", t->crc_bad, t->crc_missing);
 		ret = -1;
 	}
-	goto done;
+	goto out;
 bad_stream:
 	set_err(err, "invalid device stream: %s", x.perr);
 out:
-	if (ret && x.json)
-		printf("\n  ], \"error\": true}\n");
-done:
-	close(fd);
+	if (x.json) {
+		/* What was parsed, also after an error; the last line says how it ended. */
+		struct jw *w = &x.w;
+
+		for (size_t i = 0; i < x.nimg; i++) {
+			const struct image *im = &x.img[i];
+
+			jw_record(w, "inspect_image");
+			jw_uint(w, "image_seq", im->seq);
+			jw_string(w, "kind", im->full ? "full" : "incremental");
+			jw_string(w, "phase", !x.framed ? NULL :
+				  im->stop_phase ? "stop_copy" : "precopy");
+			jw_uint(w, "offset", im->offset);
+			jw_uint(w, "chunks", im->chunks);
+			jw_uint(w, "pages", im->pages);
+			jw_uint(w, "bytes", im->bytes);
+			jw_bool(w, "complete", im->done);
+			jw_uint(w, "crc_ok", im->crc_ok);
+			jw_uint(w, "crc_bad", im->crc_bad);
+			jw_uint(w, "crc_missing", im->crc_missing);
+			jw_end_record(w);
+		}
+		jw_record(w, "inspect_result");
+		jw_string(w, "file", file);
+		jw_string(w, "format", fd < 0 ? NULL : x.framed ? "migctl" : "raw");
+		jw_string(w, "status", ret ? "error" : "ok");
+		jw_string(w, "error", ret ? err : NULL);
+		jw_bool(w, "opaque", x.opaque);
+		jw_string(w, "opaque_reason", x.opaque ? x.perr : NULL);
+		jw_object(w, "totals");
+		jw_uint(w, "stream_bytes", x.p.pos);
+		jw_uint(w, "records", t->records);
+		jw_uint(w, "fw_data_records", t->fw_data_records);
+		jw_uint(w, "fw_data_bytes", t->fw_data_bytes);
+		jw_uint(w, "optional_records", t->optional_records);
+		jw_uint(w, "chunks", t->chunks);
+		jw_uint(w, "pages", t->pages);
+		jw_uint(w, "images", t->images);
+		jw_uint(w, "full_images", t->full_images);
+		jw_uint(w, "abandoned_images", t->abandoned_images);
+		jw_uint_opt(w, "stop_copy_size", x.have_stop_copy_size, x.stop_copy_size);
+		jw_uint(w, "crc_records", t->crc_records);
+		jw_uint(w, "crc_ok", t->crc_ok);
+		jw_uint(w, "crc_bad", t->crc_bad);
+		jw_uint(w, "crc_missing", t->crc_missing);
+		jw_end_object(w);
+		if (x.framed) {
+			jw_object(w, "frames");
+			jw_uint(w, "frames", frames);
+			jw_uint(w, "precopy_bytes", end.precopy_bytes);
+			jw_uint(w, "stop_copy_bytes", end.stop_copy_bytes);
+			jw_uint(w, "total_bytes", end.precopy_bytes + end.stop_copy_bytes);
+			jw_uint_opt(w, "iterations", have_end, end.iterations);
+			jw_string(w, "source", have_hello ? hello.source : NULL);
+			jw_uint_opt(w, "mig_flags", have_hello, hello.mig_flags);
+			jw_uint_opt(w, "state_size", have_hello, hello.state_size);
+			jw_end_object(w);
+		} else {
+			jw_null(w, "frames");
+		}
+		jw_end_record(w);
+	}
+	if (fd >= 0)
+		close(fd);
 	free(buf);
 	free(x.img);
 	return ret;

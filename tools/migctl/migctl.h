@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json_out.h"
+#include "mig_events.h"
 #include "migframe.h"
 #include "vfio_dev.h"
 
@@ -30,26 +32,49 @@ struct opts {
 	const char *exec_stopped;
 };
 
+/*
+ * The downtime as migctl sees it in userspace (docs/migctl.md, "Downtime
+ * and its parts"): disjoint intervals of the one thread between T0 and T5,
+ * so they add up to the downtime exactly.
+ */
+struct user_parts {
+	uint64_t source_set_state_ns;	/* the source's ioctls out of running */
+	uint64_t read_ns;		/* read() + poll() of the save fd */
+	uint64_t write_ns;		/* handing the data to the sink */
+	uint64_t throttle_ns;		/* --bandwidth sleeps */
+	uint64_t finish_ns;		/* completing the target (or the file) */
+	uint64_t other_ns;		/* the rest: migctl between those calls */
+};
+
 struct report {
 	const char *command;
-	const char *mode;		/* "precopy" | "stop_copy" */
+	const char *mode;		/* "precopy" | "stop_copy" | "raw" */
 	const char *switch_reason;
-	char source[64], target[64];
+	char source[256], target[256];
 	uint32_t iterations;
+	bool has_iterations;
 	uint64_t total_ns, precopy_ns;
-	uint64_t start_mono_ns, end_mono_ns;	/* CLOCK_MONOTONIC of total_ns's ends */
-	uint64_t downtime_ns, suspend_ns, drain_ns, transfer_ns, load_ns,
-		 resume_ns, load_overlap_ns;
+	/* source side, once the target runs (or the file is complete) */
+	bool has_downtime;
+	uint64_t t_start_ns, t_end_ns;	/* T0, T5: CLOCK_MONOTONIC */
+	uint64_t downtime_ns;
+	struct user_parts parts;
+	/* the last switchover decision (PRE_COPY) */
+	bool has_switchover;
+	uint64_t bandwidth_Bps, pending_bytes, expected_downtime_ns;
+	bool has_bytes, has_phase_bytes;
 	uint64_t precopy_bytes, stop_copy_bytes, total_bytes;
-	uint64_t bandwidth_bps, pending_bytes, expected_downtime_ns;
-	uint64_t load_total_ns;		/* target side: every write() + STOP */
+	/* measured on the target (the receiver for TCP) */
+	bool has_target_side;
+	uint64_t tgt_load_ns;		/* STOP_COPY data write()s + RESUMING -> STOP */
+	uint64_t tgt_load_total_ns;	/* every write() + RESUMING -> STOP */
+	uint64_t tgt_resume_ns;		/* STOP -> RUNNING_P2P -> RUNNING */
 	char src_digest[16], tgt_digest[16];
 	char src_generation[24], tgt_generation[24];
 	char src_mig_id[24], tgt_mig_id[24];
 	int verified;			/* -1 not checked, 0 mismatch, 1 equal */
 	const char *source_state;	/* after the command, incl. failures */
 	const char *target_state;
-	bool has_downtime;
 };
 
 extern volatile sig_atomic_t g_stop;	/* SIGINT/SIGTERM seen */
@@ -127,6 +152,7 @@ int cmd_save(struct vfio_dev *src, const char *file, struct report *r,
 void source_recover(struct vfio_dev *d);
 
 /* --- inspect.c ----------------------------------------------------------- */
+/* Text, or JSON lines with the error in the last one (then returns -1). */
 int cmd_inspect(const char *file, char *err);
 
 #endif /* MIGCTL_H */

@@ -39,8 +39,6 @@ struct sink {
 	uint64_t last_send_ns;
 	uint64_t sent;			/* SINK_TCP: device stream bytes sent */
 	struct mf_ack ack;
-	/* filled by sink_finish */
-	uint64_t load_ns, resume_ns;
 };
 
 static const char *sink_what(const struct sink *k)
@@ -182,11 +180,7 @@ static int sink_finish(struct sink *k, const struct mf_end *end, char *err)
 	uint32_t len;
 
 	if (k->kind == SINK_LOCAL) {
-		if (loader_finish(&k->ld, err))
-			return -1;
-		k->load_ns = k->ld.stop_write_ns + k->ld.stop_ns;
-		k->resume_ns = k->ld.resume_ns;
-		return 0;
+		return loader_finish(&k->ld, err);
 	}
 	mf_end_pack(end, pay, &len);
 	if (!k->raw &&
@@ -214,8 +208,6 @@ static int sink_finish(struct sink *k, const struct mf_end *end, char *err)
 			mf_type_name(h.type));
 		return -1;
 	}
-	k->load_ns = k->ack.load_tail_ns;
-	k->resume_ns = k->ack.resume_ns;
 	return 0;
 }
 
@@ -269,7 +261,8 @@ struct run {
 	uint8_t *buf;
 	uint64_t bytes_pre, bytes_stop;
 	uint64_t read_ns;		/* read() + poll() on the save fd */
-	uint64_t sink_ns;
+	uint64_t sink_ns;		/* handing data to the sink */
+	uint64_t throttle_ns;		/* bandwidth cap sleeps */
 	uint64_t pump_ns;		/* wall time of PRE_COPY pumps */
 	uint64_t thr_start, thr_bytes;	/* bandwidth cap */
 };
@@ -284,21 +277,22 @@ static void sleep_ns(uint64_t ns)
 
 static void throttle(struct run *s, size_t n)
 {
-	uint64_t want, el;
+	uint64_t want, el, t = now_ns();
 
 	if (!g_opts.bandwidth)
 		return;
 	if (!s->thr_start)
-		s->thr_start = now_ns();
+		s->thr_start = t;
 	s->thr_bytes += n;
 	want = (uint64_t)((double)s->thr_bytes * 1e9 / (double)g_opts.bandwidth);
-	el = now_ns() - s->thr_start;
+	el = t - s->thr_start;
 	while (want > el && !g_stop) {
 		uint64_t d = want - el;
 
 		sleep_ns(d > 100000000ull ? 100000000ull : d);
 		el = now_ns() - s->thr_start;
 	}
+	s->throttle_ns += now_ns() - t;
 }
 
 /*
@@ -404,7 +398,8 @@ static int precopy_loop(struct run *s, struct report *r, char *err)
 			bw = g_opts.bandwidth;
 		pending = init + dirty + sc;
 		thresh = (uint64_t)((double)bw * (double)g_opts.downtime_limit_ns / 1e9);
-		r->bandwidth_bps = bw;
+		r->has_switchover = true;
+		r->bandwidth_Bps = bw;
 		r->pending_bytes = pending;
 		r->expected_downtime_ns = bw ? (uint64_t)((double)pending * 1e9 / (double)bw) :
 					  UINT64_MAX;
@@ -477,7 +472,8 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	struct run s = { .src = src, .k = k, .fd = -1 };
 	struct mf_hello hello = { 0 };
 	struct mf_end end = { 0 };
-	uint64_t t_start, t_pre = 0, t0, t1, parts;
+	uint64_t t_start, t_pre = 0, t0, t1, t, sum;
+	struct user_parts *up = &r->parts;
 	char buf[32];
 	uint32_t st;
 	int ret = -1;
@@ -499,7 +495,7 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 		source_recover(src);
 		if (vfio_dev_get_state(src, &st) || st != VFIO_DEVICE_STATE_RUNNING) {
 			set_err(err, "source %s is in state %s and cannot return to RUNNING",
-				src->name, vfio_state_name(st));
+				src->name, mig_state_name(st));
 			return -1;
 		}
 	}
@@ -539,48 +535,61 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 		goto fail;
 	if (set_src(&s, VFIO_DEVICE_STATE_STOP_COPY, pre ? NULL : &s.fd, err))
 		goto fail;
-	r->suspend_ns = now_ns() - t0;
+	up->source_set_state_ns = now_ns() - t0;
 	if (s.fd < 0) {
 		set_err(err, "%s: STOP_COPY returned no data fd", src->name);
 		goto fail;
 	}
 	if (!pre)
 		set_nonblock(s.fd);
-	s.read_ns = s.sink_ns = 0;
-	if (sink_switchover(k, err) || pump(&s, true, err))
+	s.read_ns = s.sink_ns = s.throttle_ns = 0;
+	t = now_ns();
+	if (sink_switchover(k, err))
 		goto fail;
-	r->drain_ns = s.read_ns;
+	s.sink_ns += now_ns() - t;
+	if (pump(&s, true, err))
+		goto fail;
+	up->read_ns = s.read_ns;
+	up->write_ns = s.sink_ns;
+	up->throttle_ns = s.throttle_ns;
 	end.precopy_bytes = s.bytes_pre;
 	end.stop_copy_bytes = s.bytes_stop;
 	end.total_bytes = s.bytes_pre + s.bytes_stop;
 	end.iterations = r->iterations;
+	t = now_ns();
 	if (sink_finish(k, &end, err))
 		goto fail;
 	t1 = now_ns();
 
-	/* Downtime ends: the target runs (or the file is complete). */
+	/*
+	 * Downtime ends: the target runs (or the file is complete). The parts
+	 * are disjoint intervals of this one thread inside [T0, T5].
+	 */
+	up->finish_ns = t1 - t;
 	r->has_downtime = true;
+	r->t_start_ns = t0;
+	r->t_end_ns = t1;
 	r->downtime_ns = t1 - t0;
+	sum = up->source_set_state_ns + up->read_ns + up->write_ns +
+	      up->throttle_ns + up->finish_ns;
+	up->other_ns = r->downtime_ns > sum ? r->downtime_ns - sum : 0;
 	r->precopy_ns = pre ? t0 - t_pre : 0;
-	r->load_ns = k->load_ns;
-	r->resume_ns = k->resume_ns;
-	parts = r->suspend_ns + r->drain_ns + r->load_ns + r->resume_ns;
-	if (parts > r->downtime_ns) {
-		/* TCP: target load overlapped the drain; the source counts first. */
-		r->load_overlap_ns = parts - r->downtime_ns;
-		r->load_ns = r->load_overlap_ns > r->load_ns ? 0 :
-			     r->load_ns - r->load_overlap_ns;
-		parts = r->suspend_ns + r->drain_ns + r->load_ns + r->resume_ns;
-	}
-	r->transfer_ns = r->downtime_ns > parts ? r->downtime_ns - parts : 0;
+	r->has_bytes = r->has_phase_bytes = true;
 	r->precopy_bytes = s.bytes_pre;
 	r->stop_copy_bytes = s.bytes_stop;
 	r->total_bytes = end.total_bytes;
+	r->has_iterations = true;
 	if (k->kind == SINK_TCP) {
-		r->load_total_ns = k->ack.load_total_ns;
+		r->has_target_side = true;
+		r->tgt_load_ns = k->ack.load_tail_ns;
+		r->tgt_load_total_ns = k->ack.load_total_ns;
+		r->tgt_resume_ns = k->ack.resume_ns;
 		memcpy(r->tgt_digest, k->ack.digest, sizeof(r->tgt_digest));
 	} else if (k->kind == SINK_LOCAL) {
-		r->load_total_ns = k->ld.write_ns + k->ld.stop_ns;
+		r->has_target_side = true;
+		r->tgt_load_ns = k->ld.stop_write_ns + k->ld.stop_ns;
+		r->tgt_load_total_ns = k->ld.write_ns + k->ld.stop_ns;
+		r->tgt_resume_ns = k->ld.resume_ns;
 	}
 
 	/* The source stays stopped: STOP_COPY -> STOP closes the stream. */
@@ -590,10 +599,10 @@ static int run_source(struct vfio_dev *src, struct sink *k, struct report *r,
 	}
 	close(s.fd);
 	s.fd = -1;
-	r->end_mono_ns = now_ns();
-	r->start_mono_ns = t_start;
-	r->total_ns = r->end_mono_ns - t_start;
+	r->total_ns = now_ns() - t_start;
 	r->source_state = "STOP";
+	if (k->kind != SINK_FILE)	/* the target runs (TCP: its ACK says so) */
+		r->target_state = "RUNNING";
 	read_vfmig_ids(src, r->src_digest, r->src_generation, r->src_mig_id,
 		       g_opts.verify);
 	if (k->kind == SINK_LOCAL)

@@ -159,10 +159,12 @@ static void fill_load_report(struct report *r, const struct loader *l,
 			     uint64_t t_start)
 {
 	r->total_ns = now_ns() - t_start;
+	r->has_bytes = true;
 	r->total_bytes = l->bytes;
-	r->load_total_ns = l->write_ns + l->stop_ns;
-	r->load_ns = l->stop_write_ns + l->stop_ns;
-	r->resume_ns = l->resume_ns;
+	r->has_target_side = true;
+	r->tgt_load_total_ns = l->write_ns + l->stop_ns;
+	r->tgt_load_ns = l->stop_write_ns + l->stop_ns;
+	r->tgt_resume_ns = l->resume_ns;
 }
 
 /* Framed stream from @fd (file or socket) into @l; returns at END. */
@@ -222,8 +224,10 @@ static int rx_stream(struct rx *x, struct report *r, char *err)
 					x->end.total_bytes, x->ld.bytes);
 				return -1;
 			}
+			r->has_phase_bytes = true;
 			r->precopy_bytes = x->end.precopy_bytes;
 			r->stop_copy_bytes = x->end.stop_copy_bytes;
+			r->has_iterations = true;
 			r->iterations = x->end.iterations;
 			return 0;
 		case MF_ERROR:
@@ -319,6 +323,7 @@ int cmd_receive(struct vfio_dev *tgt, const char *addr, struct report *r,
 		loader_abort(&x.ld);
 		goto out;
 	}
+	r->target_state = "RUNNING";
 	ret = 0;
 	goto out;
 fail:
@@ -389,13 +394,13 @@ int cmd_load(const char *file, struct vfio_dev *tgt, struct report *r,
 			if (loader_write(&x.ld, x.buf, (size_t)n, false, err))
 				goto fail;
 		}
-		r->total_bytes = x.ld.bytes;
 	}
 	if (loader_finish(&x.ld, err))
 		goto fail;
 	fill_load_report(r, &x.ld, t_start);
 	read_vfmig_ids(tgt, r->tgt_digest, r->tgt_generation, r->tgt_mig_id,
 		       g_opts.verify);
+	r->target_state = "RUNNING";
 	ret = 0;
 	goto out;
 fail:

@@ -1,183 +1,44 @@
 # SPDX-License-Identifier: GPL-2.0-only OR BSD-3-Clause
 # vfmig-downtime.py: the downtime breakdown of every vfmig migration in a
-# perf.data, the same as mig-top's (docs/downtime.md), and optionally where
-# the CPUs spent the downtime window.
+# perf.data, by mig-top's own model: this script only turns perf's vfmig
+# samples into a mig-trace event file (one event a line, fields by name,
+# tools/lib/mig_events.h) and feeds it to `mig-top -R -` (docs/downtime.md).
 #
 #   perf record -k mono -a -e 'vfmig:*' [-e cpu-clock -F 999 -g] -- CMD
-#   perf script -s tools/perf/vfmig-downtime.py            # breakdown
-#   VFMIG_JSON=1    perf script -s ...   # one JSON object per migration
+#   perf script -s tools/perf/vfmig-downtime.py            # breakdown (text)
+#   VFMIG_JSON=1    perf script -s ...   # mig-top's JSON lines (docs/json-schema.json)
 #   VFMIG_PROFILE=1 perf script -s ...   # + CPU profile of each downtime
 #                                        #   window (needs cpu-clock samples)
+#   VFMIG_EVENTS=FILE perf script -s ... # also keep the event file
+#   VFMIG_MIG_TOP=PATH                   # mig-top (default build/bin/mig-top
+#                                        #   of this checkout)
 #
 # -k mono makes perf timestamps CLOCK_MONOTONIC, the clock of mig-top and
-# migctl. Fields are read by name (trace_unhandled's dict), so the script
-# survives fields appended to the records. Pairing and part boundaries follow
-# tools/lib/mig_events.c exactly.
+# migctl. Fields are written by name, so the file survives fields appended
+# to the records (mig-top skips names it does not know).
 import json
 import os
+import subprocess
 import sys
-from collections import Counter, defaultdict
-
-ST = {0: "ERROR", 1: "STOP", 2: "RUNNING", 3: "STOP_COPY", 4: "RESUMING",
-      5: "RUNNING_P2P", 6: "PRE_COPY", 7: "PRE_COPY_P2P"}
-STOP, RUNNING, STOP_COPY, RESUMING, RUNNING_P2P, PRE_COPY, PRE_COPY_P2P = 1, 2, 3, 4, 5, 6, 7
-PARTS = ["source_suspend", "final_save", "drain", "target_load", "target_resume"]
+from collections import Counter
 
 JSON = os.environ.get("VFMIG_JSON") == "1" or "--json" in sys.argv
 PROFILE = os.environ.get("VFMIG_PROFILE") == "1" or "--profile" in sys.argv
+EVENTS = os.environ.get("VFMIG_EVENTS")
+HERE = os.path.dirname(os.path.abspath(globals().get("__file__", sys.argv[0])))
+MIG_TOP = os.environ.get("VFMIG_MIG_TOP") or os.path.join(HERE, "..", "..", "build", "bin", "mig-top")
+POSITIONAL = ("dev", "state", "mig_id", "state_size")
 
-
-class Dev:
-    def __init__(self, dev):
-        self.dev = dev
-        self.state = RUNNING
-        self.mig_id = 0
-        self.t_susp = 0
-        self.reset(0, None)
-
-    def reset(self, mig_id, role):
-        t_susp = self.t_susp
-        self.mig_id = mig_id
-        self.role = role
-        self.partial = False
-        self.t_stopcopy = self.t_final_done = self.t_last_read = 0
-        self.precopy_bytes = self.stopcopy_bytes = self.written = 0
-        self.precopy_iters = self.images = self.errors = 0
-        self.precopy = False
-        self.paired = False
-        self.t_loaded = 0
-        self.t_open = 0
-        self.t_susp = t_susp if role == "source" else 0
-
-
-devs = {}
-results = []
+lines = ["# vfmig events v1\n", "# mode perf\n"]
 samples = []          # (time, cpu, comm, symbol, dso)
-nevents = 0
 
 
-def dev_of(n):
-    if n not in devs:
-        devs[n] = Dev(n)
-    return devs[n]
-
-
-def s32(v):
-    v &= 0xffffffff
-    return v - (1 << 32) if v & 0x80000000 else v
-
-
-def s64(v):
-    v &= 0xffffffffffffffff
-    return v - (1 << 64) if v & (1 << 63) else v
-
-
-def pair_source(tgt, now):
-    best, best_match = None, False
-    for s in devs.values():
-        if s is tgt or s.role != "source" or s.paired or not s.t_stopcopy or s.t_stopcopy > now:
-            continue
-        match = s.precopy_bytes + s.stopcopy_bytes == tgt.written
-        if best is None or (match and not best_match) or \
-           (match == best_match and s.t_stopcopy > best.t_stopcopy):
-            best, best_match = s, match
-    return best
-
-
-def complete(tgt, now):
-    src = pair_source(tgt, now)
-    if src is None:
-        return
-    t = [0] * 6
-    t[0] = src.t_susp or src.t_stopcopy
-    t[1] = src.t_stopcopy
-    t[3] = src.t_last_read or src.t_stopcopy
-    t[2] = src.t_final_done or src.t_stopcopy
-    if t[2] > t[3]:
-        t[2] = t[3]
-    t[4] = tgt.t_loaded or now
-    t[5] = now
-    for i in range(1, 6):
-        t[i] = max(t[i], t[i - 1])
-    r = {
-        "type": "migration", "src_dev": src.dev, "dst_dev": tgt.dev,
-        "src_mig_id": src.mig_id, "dst_mig_id": tgt.mig_id,
-        "t_start_ns": t[0], "t_end_ns": t[5], "downtime_ns": t[5] - t[0],
-        "parts": {PARTS[i] + "_ns": t[i + 1] - t[i] for i in range(5)},
-        "bytes": {"precopy": src.precopy_bytes, "stop_copy": src.stopcopy_bytes,
-                  "total": src.precopy_bytes + src.stopcopy_bytes,
-                  "written": tgt.written},
-        "bytes_match": src.precopy_bytes + src.stopcopy_bytes == tgt.written,
-        "precopy": src.precopy, "precopy_iterations": src.precopy_iters,
-        "images": src.images, "errors": src.errors + tgt.errors,
-        "partial": src.partial or tgt.partial or not src.t_susp,
-    }
-    src.paired = True
-    tgt.role = None
-    results.append(r)
-
-
-def is_running(s):
-    return s in (RUNNING, PRE_COPY)
-
-
-def feed(ev, ts, f):
-    global nevents
-    nevents += 1
-    d = dev_of(f["dev"])
-    mig_id, state = f["mig_id"], f["state"]
-    if mig_id > d.mig_id and ev != "vfmig_file":
-        role = "target" if state == RESUMING else \
-            "source" if state in (PRE_COPY, PRE_COPY_P2P, STOP_COPY) else None
-        d.reset(mig_id, role)
-        d.partial = role is not None
-        d.precopy = state in (PRE_COPY, PRE_COPY_P2P)
-    if ev == "vfmig_state_step":
-        if s32(f["ret"]):
-            return
-        frm, to = f["from"], f["to"]
-        if is_running(frm) and not is_running(to):
-            d.t_susp = ts - f["ns"]
-        if is_running(to):
-            d.t_susp = 0
-        if to == STOP_COPY and d.role == "source":
-            d.t_stopcopy = ts
-        if frm == RESUMING and to == STOP and d.role == "target":
-            d.t_loaded = ts
-        d.state = to
-    elif ev == "vfmig_set_state":
-        d.state = f["result"]
-        if not s32(f["ret"]) and f["result"] == RUNNING and d.role == "target" and \
-           (d.t_loaded or d.partial):
-            complete(d, ts)
-    elif ev == "vfmig_file":
-        if f["open"]:
-            d.reset(mig_id, "source" if f["kind"] == 0 else "target")
-            d.t_open = ts
-            d.precopy = state in (PRE_COPY, PRE_COPY_P2P, RUNNING, RUNNING_P2P)
-    elif ev == "vfmig_image_done":
-        if mig_id == d.mig_id:
-            if not s32(f["status"]):
-                d.images += 1
-            if f["kind"] == 2:
-                d.t_final_done = ts
-    elif ev == "vfmig_save_read":
-        ret = s64(f["ret"])
-        if mig_id == d.mig_id and ret > 0:
-            if state == STOP_COPY:
-                d.stopcopy_bytes += ret
-                d.t_last_read = ts
-            else:
-                d.precopy_bytes += ret
-    elif ev == "vfmig_resume_write":
-        ret = s64(f["ret"])
-        if mig_id == d.mig_id and ret > 0:
-            d.written += ret
-    elif ev == "vfmig_precopy_info":
-        if mig_id == d.mig_id and not s32(f["ret"]) and f["save_issued"]:
-            d.precopy_iters += 1
-    elif ev == "vfmig_error":
-        d.errors += 1
+def value(v):
+    if isinstance(v, (bytes, bytearray, str)):      # the device's mdev UUID
+        b = v.encode("latin-1") if isinstance(v, str) else bytes(v)
+        h = b.hex()
+        return "%s-%s-%s-%s-%s" % (h[0:8], h[8:12], h[12:16], h[16:20], h[20:32])
+    return str(v)
 
 
 def trace_unhandled(event_name, context, fields, *rest):
@@ -186,7 +47,10 @@ def trace_unhandled(event_name, context, fields, *rest):
         return
     ts = fields["common_s"] * 1000000000 + fields["common_ns"] \
         if "common_s" in fields else fields["common_secs"] * 1000000000 + fields["common_nsecs"]
-    feed(name, ts, fields)
+    named = " ".join("%s=%s" % (k, value(v)) for k, v in fields.items()
+                     if not k.startswith("common_") and k not in POSITIONAL)
+    lines.append("%d %s %d %d %d %d %s\n" % (ts, name, fields["dev"], fields["state"],
+                                             fields["mig_id"], fields.get("state_size", 0), named))
 
 
 def process_event(param):
@@ -198,37 +62,20 @@ def process_event(param):
                     param.get("symbol") or "[unknown]", param.get("dso") or "?"))
 
 
-def fmt_ns(ns):
-    if ns < 1000:
-        return "%dns" % ns
-    if ns < 1000000:
-        return "%.1fus" % (ns / 1e3)
-    if ns < 1000000000:
-        return "%.3fms" % (ns / 1e6)
-    return "%.3fs" % (ns / 1e9)
-
-
-def print_text(r):
-    tot = r["downtime_ns"]
-    print("migration dev %d -> dev %d: downtime %.3f ms, %d bytes (precopy %d, stop_copy %d)%s"
-          % (r["src_dev"], r["dst_dev"], tot / 1e6, r["bytes"]["total"],
-             r["bytes"]["precopy"], r["bytes"]["stop_copy"],
-             " [partial]" if r["partial"] else ""))
-    width = 50
-    bar = ""
-    for i, p in enumerate(PARTS):
-        bar += "SFDLR"[i] * int(round(r["parts"][p + "_ns"] * width / tot if tot else 0))
-    print("  [%s]" % bar[:width].ljust(width))
-    for p in PARTS:
-        v = r["parts"][p + "_ns"]
-        print("  %-15s %10.3f ms %5.1f%%" % (p, v / 1e6, 100.0 * v / tot if tot else 0))
+def mig_top(*args):
+    r = subprocess.run([MIG_TOP, "-R", "-"] + list(args), input="".join(lines),
+                       stdout=subprocess.PIPE, universal_newlines=True)
+    if r.returncode:
+        sys.exit("vfmig-downtime: %s failed (exit %d)" % (MIG_TOP, r.returncode))
+    return r.stdout
 
 
 def print_profile(r):
     t0, t1 = r["t_start_ns"], r["t_end_ns"]
     win = [s for s in samples if t0 <= s[0] <= t1]
-    print("  CPU profile of the downtime window %d.%09d .. %d.%09d (%d samples)"
-          % (t0 // 10**9, t0 % 10**9, t1 // 10**9, t1 % 10**9, len(win)))
+    print("CPU profile of the downtime window of dev %d -> dev %d, %d.%09d .. %d.%09d (%d samples)"
+          % (r["src_dev"], r["dst_dev"], t0 // 10**9, t0 % 10**9, t1 // 10**9, t1 % 10**9,
+             len(win)))
     if not win:
         print("    no samples: record with -e cpu-clock -F 999 (or more) -a")
         return
@@ -243,14 +90,15 @@ def print_profile(r):
 
 
 def trace_end():
+    if EVENTS:
+        with open(EVENTS, "w") as f:
+            f.writelines(lines)
     if JSON:
-        for r in results:
-            print(json.dumps(r, separators=(",", ":")))
-        print(json.dumps({"type": "summary", "events": nevents,
-                          "migrations": len(results)}, separators=(",", ":")))
+        sys.stdout.write(mig_top("-j"))
         return
-    print("vfmig-downtime: %d vfmig events, %d migration(s)" % (nevents, len(results)))
-    for r in results:
-        print_text(r)
-        if PROFILE:
-            print_profile(r)
+    sys.stdout.write(mig_top("-t"))
+    if PROFILE:
+        for line in mig_top("-j").splitlines():
+            r = json.loads(line)
+            if r["type"] == "migration":
+                print_profile(r)
