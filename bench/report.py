@@ -153,13 +153,19 @@ def mean(xs):
     return statistics.fmean(xs) if xs else None
 
 
-def boot_mean_ci(xs, n=4000, seed=1):
-    """95% bootstrap interval of the mean of xs (resampled as units)."""
-    if len(xs) < 3:
+# Student's t, 97.5% quantile, by degrees of freedom (1..30; 1.96 beyond).
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+        2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t_mean_ci(xs):
+    """95% Student t interval of the mean of xs (independent paired units)."""
+    if len(xs) < 2:
         return None
-    rnd_ = random.Random(seed)
-    vals = sorted(statistics.fmean(rnd_.choice(xs) for _ in xs) for _ in range(n))
-    return [pct(vals, 0.025), pct(vals, 0.975)]
+    m = statistics.fmean(xs)
+    h = (T975[len(xs) - 2] if len(xs) - 1 <= len(T975) else 1.96) * statistics.stdev(xs) / math.sqrt(len(xs))
+    return [m - h, m + h]
 
 
 def events_per_call(raw_dir, calls):
@@ -445,7 +451,7 @@ def direct_overhead(vm, mode, base):
     q = paired(vm, mode, base)
     if not q:
         return None, None, 0
-    ci = boot_mean_ci(q)
+    ci = t_mean_ci(q)
     return rnd(mean(q) - 1, 5), [rnd(ci[0] - 1, 5), rnd(ci[1] - 1, 5)] if ci else None, len(q)
 
 
@@ -473,7 +479,7 @@ def tracing_analysis(raw_dir, env):
         if epc:
             per = [(bm[(mode, rd)] - bm[("off", rd)]) / epc for (m, rd) in bm if m == mode and ("off", rd) in bm]
             st["ns_per_event"] = rnd(mean(per), 1)
-            pci = boot_mean_ci(per)
+            pci = t_mean_ci(per)
             st["ns_per_event_ci95"] = [rnd(pci[0], 1), rnd(pci[1], 1)] if pci else None
             if ev_mig and off_mean and st["ns_per_event"] is not None:
                 st["expected_overhead"] = rnd(ev_mig * st["ns_per_event"] / off_mean, 5)
@@ -497,7 +503,7 @@ def notrace_analysis(raw_dir, epc, ev_mig):
     bm = {(r["variant"], r["round"]): r["b"]["ns_per_call"] for r in rows if "b" in r}
     ov, ci, rounds = direct_overhead(vm, "on", "out")
     diff = [bm[("on", rd)] - bm[("out", rd)] for (v, rd) in bm if v == "on" and ("out", rd) in bm]
-    dci = boot_mean_ci(diff)
+    dci = t_mean_ci(diff)
     out_mean = mean([v for (k, _), v in vm.items() if k == "out"])
     out = {"rounds": rounds, "overhead": ov, "overhead_ci95": ci,
            "n": {v: len([r for r in migs if r["variant"] == v]) for v in ("on", "out")},
@@ -1091,7 +1097,7 @@ def write_doc(path, svg_name, res):
         a("mig-top (`mig-top -j -i 1s`, attached before the migrations, stopped after); `perf record")
         a(f"-k mono -a -e 'vfmig:*' -m {env['perf_mmap_pages']}` running the visit as its child. Per round, the median")
         a("migration time of a mode's visit over that of the off visit; the overhead is the mean of")
-        a("these paired ratios minus 1, its 95% interval a bootstrap over rounds. Rounds went on, a")
+        a("these paired ratios minus 1, its 95% interval Student's t over rounds. Rounds went on, a")
         a(f"square at a time, until the mig-top interval was within +-{100 * env['trace_ci']:g}% "
           f"(at most {env['trace_max_rounds']} rounds or {env['trace_budget_s']} s):")
         a(f"**{tr['rounds']} rounds**, " + ("the interval reached" if stop.get("reason") == "ci" else
