@@ -16,7 +16,7 @@
 #   memory      one migration without PRE_COPY per BENCH_PEAK_SIZES:
 #               mig_peak_bytes of source and target      -> peak.jsonl
 #   concurrency BENCH_CONC_ROUNDS rounds of N concurrent migctl migrations
-#               (N in BENCH_CONC_NS on BENCH_CONC_SIZE pairs, then
+#               (N in BENCH_CONC_NS on BENCH_CONC_SIZE pairs, then 1 and
 #               BENCH_CONC_SMALL_N on BENCH_CONC_SMALL_SIZE pairs), mig-top
 #               -j -i 1s running: migctl JSON, firmware command statistics,
 #               peaks, mig-top's CPU time per phase      -> conc.jsonl
@@ -375,8 +375,11 @@ bench_concurrency() {
 	if [ "$CONC_SMALL_N" -gt 0 ]; then
 		conc_pairs "$CONC_SMALL_N" "$CONC_SMALL_SIZE"
 		for round in $(seq 1 "$CONC_ROUNDS"); do
-			log "concurrency round $round/$CONC_ROUNDS: $CONC_SMALL_N x $CONC_SMALL_SIZE"
-			conc_phase "$CONC_SMALL_N" "$round" "$CONC_SMALL_SIZE"
+			# One alone as the baseline, first or last in turn.
+			for n in $([ $((round % 2)) -eq 1 ] && echo 1 "$CONC_SMALL_N" || echo "$CONC_SMALL_N" 1); do
+				log "concurrency round $round/$CONC_ROUNDS: $n x $CONC_SMALL_SIZE"
+				conc_phase "$n" "$round" "$CONC_SMALL_SIZE"
+			done
 		done
 		conc_unpair
 	fi

@@ -1021,7 +1021,7 @@ def write_doc(path, svg_name, res):
     if conc:
         a(f"{env['conc_rounds']} rounds; in each, N = {env['conc_ns']} concurrent `migctl migrate -j -r` processes,")
         a(f"one per {env['conc_size']} source/target pair (profile `precopyable`, `fw_latency_us={env['fw_latency_us']}`,")
-        a(f"PRE_COPY, no dirtying), the order of N rotating from round to round; then "
+        a(f"PRE_COPY, no dirtying), the order of N rotating from round to round; then 1 and "
           f"{env['conc_small_n']} x {env['conc_small_size']} pairs.")
         a("`mig-top -j -i 1s` runs throughout. *Aggregate throughput*: the stream bytes of all N")
         a("over the span from the first start (`t_end_ns - total_ns` of migctl's JSON) to the last")
