@@ -1054,6 +1054,14 @@ def write_doc(path, svg_name, res):
         a("as long, which is what the firmware latencies show: the emulated firmware has no shared")
         a("command queue; its work items wait for a CPU like everything else. Kernel memory grows")
         a("with N, bounded by N x (`mig_budget` + one chunk).")
+        low = [g for g in conc["groups"] if g.get("throughput_vs_1") is not None and g["throughput_vs_1"] < 0.9]
+        if low:
+            a("Where concurrency costs: " + "; ".join(
+                f"{g['n']} x {g['size']} moves {fr(g['throughput_vs_1'], 2)} of one migration's throughput"
+                for g in low)
+              + ": with small devices the fixed work of each migration (its state changes and firmware")
+            a("commands, a migctl process, mig-top's per-device rows) weighs more than the data, and")
+            a("the commands of all of them queue for the same CPU (see the SUSPEND latency).")
         if g8:
             a(f"mig-top at 8 concurrent migrations: **{fpct(g8['top_cpu'])}** of a CPU (`mig_top_cpu_8dev`, "
               f"{g8['top_cpu_s']:.2f} s over {g8['wall_s']:.1f} s);")
