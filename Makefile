@@ -323,10 +323,16 @@ include mk/mtty.mk
 
 # ---------------------------------------------------------------- benchmarks
 #   make bench          build, benchmarks in one guest boot (bench/run): docs/benchmarks.md
-.PHONY: bench
+#   make bench-notrace  vfmig.ko with its tracepoints compiled out (kernel/trace.h,
+#                       VFMIG_NO_TRACE) into build/bench/notrace/, for the bench only
+.PHONY: bench bench-notrace
 bench:
-	$(Q)$(MAKE) all
+	$(Q)$(MAKE) all bench-notrace
 	$(Q)bench/run
+
+bench-notrace:
+	$(Q)scripts/symlink-farm.sh kernel $(B)/bench/notrace
+	$(Q)$(call KBUILD,bench/notrace) KCFLAGS=-DVFMIG_NO_TRACE modules
 
 # ---------------------------------------------------------------- fuzzing
 # make fuzz: longer runs of what `make check` samples (docs/testing.md,

@@ -24,6 +24,8 @@
 #define VFMIG_WORK_MAX_OWED_NS	(4 * VFMIG_WORK_TICK_MS * NSEC_PER_MSEC)
 /* Pages written between two cond_resched() calls. */
 #define VFMIG_WORK_BATCH	64
+/* Second word of a page written at SUSPEND (see vfmig_state_post_suspend()). */
+#define VFMIG_POST_SUSPEND_MAGIC	0x444e505355534d47ULL	/* "GMSUSPND" */
 /* Bytes of fresh data the workload writes into a page. */
 #define VFMIG_WORK_WRITE_BYTES	64
 
@@ -42,6 +44,7 @@ int vfmig_state_init(struct vfmig_state *st, u64 size, u32 seed,
 	mutex_init(&st->wp_lock);
 	st->size = size;
 	st->npages = size >> PAGE_SHIFT;
+	st->precopy_pages = st->npages;
 	st->pages = kvcalloc(st->npages, sizeof(*st->pages), GFP_KERNEL);
 	if (!st->pages)
 		return -ENOMEM;
@@ -101,11 +104,6 @@ void vfmig_state_mark_dirty(struct vfmig_state *st, unsigned long pgidx)
 	atomic64_inc(&st->generation);
 }
 
-unsigned long vfmig_state_dirty_pages(struct vfmig_state *st)
-{
-	return bitmap_weight(st->dirty, st->npages);
-}
-
 u32 vfmig_state_digest(struct vfmig_state *st)
 {
 	u32 crc = ~0u;
@@ -120,6 +118,44 @@ u32 vfmig_state_digest(struct vfmig_state *st)
 			cond_resched();
 	}
 	return ~crc;
+}
+
+/*
+ * Make the last @bytes (whole pages, at most the state) state that exists
+ * only after SUSPEND. The caller holds the device's state_mutex and no
+ * migration file exists.
+ */
+int vfmig_state_set_post_suspend(struct vfmig_state *st, u64 bytes)
+{
+	if (bytes > st->size || !IS_ALIGNED(bytes, PAGE_SIZE))
+		return -EINVAL;
+	WRITE_ONCE(st->precopy_pages, st->npages - (bytes >> PAGE_SHIFT));
+	return 0;
+}
+
+/*
+ * SUSPEND(initiator): the device writes the state that exists only now,
+ * as a firmware serialises the objects of a quiesced function. Each
+ * post-suspend page gets its index, a marker and the suspend count in its
+ * first words (so its content differs from any earlier one) and is dirty.
+ * The workload is stopped: nothing else writes the pages meanwhile.
+ */
+void vfmig_state_post_suspend(struct vfmig_state *st)
+{
+	unsigned long i, first = READ_ONCE(st->precopy_pages);
+	u64 seq = ++st->suspends;
+
+	for (i = first; i < st->npages; i++) {
+		u64 *p = kmap_local_page(st->pages[i]);
+
+		p[0] = i;
+		p[1] = VFMIG_POST_SUSPEND_MAGIC;
+		p[2] = seq;
+		kunmap_local(p);
+		vfmig_state_mark_dirty(st, i);
+		if (!((i - first + 1) % 1024))
+			cond_resched();
+	}
 }
 
 /*

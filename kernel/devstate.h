@@ -39,6 +39,15 @@ struct vfmig_state {
 	struct address_space *mapping;	/* of the device's BAR2 mmaps */
 	u64 mmap_offset;		/* file offset of BAR2 */
 	atomic64_t generation;
+	/*
+	 * Pages [precopy_pages, npages) are the state that exists only once
+	 * the device is suspended (post_suspend_bytes): SUSPEND(initiator)
+	 * writes them, images cut while the device may run never carry them,
+	 * the final image always does. Changed only under the device's
+	 * state_mutex while no migration file exists.
+	 */
+	unsigned long precopy_pages;
+	u64 suspends;			/* SUSPEND(initiator) count */
 
 	/* workload */
 	struct delayed_work work;
@@ -58,8 +67,9 @@ int vfmig_state_init(struct vfmig_state *st, u64 size,
 void vfmig_state_free(struct vfmig_state *st);
 
 void vfmig_state_mark_dirty(struct vfmig_state *st, unsigned long pgidx);
-unsigned long vfmig_state_dirty_pages(struct vfmig_state *st);
 u32 vfmig_state_digest(struct vfmig_state *st);
+int vfmig_state_set_post_suspend(struct vfmig_state *st, u64 bytes);
+void vfmig_state_post_suspend(struct vfmig_state *st);
 void vfmig_state_revoke_write(struct vfmig_state *st, unsigned long pgidx);
 
 vm_fault_t vfmig_state_mmap_fault(struct vfmig_state *st, struct vm_fault *vmf,

@@ -66,12 +66,17 @@ void vfmig_fw_init(struct vfmig_fw *fw, struct vfmig_state *st,
 	fw->chunk_pages = SZ_1M / VFMIG_PAGE_SIZE;
 }
 
-/* Stream bytes (record headers included) of an image of @npages pages. */
-u64 vfmig_fw_image_bytes(struct vfmig_fw *fw, u64 npages)
+/* Chunk records of an image of @npages pages (an empty image has one). */
+static u64 vfmig_fw_image_chunks(struct vfmig_fw *fw, u64 npages)
 {
-	u64 chunks = max_t(u64, 1, DIV_ROUND_UP(npages, fw->chunk_pages));
+	return max_t(u64, 1, DIV_ROUND_UP(npages, fw->chunk_pages));
+}
 
-	return chunks * (VFMIG_RECORD_HEADER_SIZE + VFMIG_CHUNK_HDR_BYTES) +
+/* Stream bytes (record headers included) of an image of @npages pages. */
+static u64 vfmig_fw_image_bytes(struct vfmig_fw *fw, u64 npages)
+{
+	return vfmig_fw_image_chunks(fw, npages) *
+	       (VFMIG_RECORD_HEADER_SIZE + VFMIG_CHUNK_HDR_BYTES) +
 	       npages * (sizeof(__le64) + VFMIG_PAGE_SIZE);
 }
 
@@ -152,26 +157,32 @@ static void vfmig_fw_delay(struct vfmig_fw *fw, u64 bytes)
  * Pages the next incremental image will carry. While a full image with
  * tracking is being cut, a dirty page ahead of its cursor is sent by that
  * image anyway: only pages behind it (dirtied after they were cut) count.
+ * Post-suspend pages never go into an image cut while the device may run.
  */
 static u64 vfmig_fw_inc_pages(struct vfmig_fw *fw)
 {
 	struct vfmig_state *st = fw->st;
-	unsigned long cursor = st->npages;
+	unsigned long cursor = READ_ONCE(st->precopy_pages);
 
 	spin_lock(&fw->lock);
 	if (fw->save.busy && !(fw->save.flags & VFMIG_FW_SAVE_INC))
-		cursor = min(READ_ONCE(fw->save.cursor), st->npages);
+		cursor = min(READ_ONCE(fw->save.cursor), cursor);
 	spin_unlock(&fw->lock);
 	return bitmap_weight(st->dirty, cursor);
 }
 
 /*
- * QUERY_STATE_SIZE: the bytes of the image the given SAVE would produce
- * now, and in how many chunks (@chunks may be NULL).
+ * QUERY_STATE_SIZE: the image the given SAVE would produce now, and (as
+ * mlx5's remaining_total_size) a full final image, in stream bytes and
+ * chunk records. An image cut while the device may run (no FINAL) leaves
+ * out the post-suspend pages; a final incremental image carries the dirty
+ * pre-copyable pages and every post-suspend page.
  */
-int vfmig_fw_query_size(struct vfmig_fw *fw, u32 flags, u64 *bytes,
-			u64 *chunks)
+int vfmig_fw_query_size(struct vfmig_fw *fw, u32 flags,
+			struct vfmig_fw_size *sz)
 {
+	struct vfmig_state *st = fw->st;
+	unsigned long pre = READ_ONCE(st->precopy_pages);
 	u64 start = ktime_get_ns(), seq, npages;
 	u32 status;
 
@@ -180,21 +191,24 @@ int vfmig_fw_query_size(struct vfmig_fw *fw, u32 flags, u64 *bytes,
 	if ((flags & VFMIG_FW_QUERY_INC) && !(flags & VFMIG_FW_QUERY_FINAL))
 		npages = vfmig_fw_inc_pages(fw);
 	else if (flags & VFMIG_FW_QUERY_INC)
-		npages = vfmig_state_dirty_pages(fw->st);
+		npages = bitmap_weight(st->dirty, pre) + st->npages - pre;
+	else if (flags & VFMIG_FW_QUERY_FINAL)
+		npages = st->npages;
 	else
-		npages = fw->st->npages;
+		npages = pre;
+	memset(sz, 0, sizeof(*sz));
 	/* Nothing dirty: no incremental image, unless it is the final one. */
-	if (status || (!npages && !(flags & VFMIG_FW_QUERY_FINAL))) {
-		*bytes = 0;
-		npages = 0;
-	} else {
-		*bytes = vfmig_fw_image_bytes(fw, npages);
+	if (!status && (npages || !(flags & VFMIG_FW_QUERY_INC) ||
+			(flags & VFMIG_FW_QUERY_FINAL))) {
+		sz->bytes = vfmig_fw_image_bytes(fw, npages);
+		sz->chunks = vfmig_fw_image_chunks(fw, npages);
 	}
-	if (chunks)
-		*chunks = *bytes ? max_t(u64, 1, DIV_ROUND_UP(npages,
-							     fw->chunk_pages)) : 0;
+	if (!status) {
+		sz->full_bytes = vfmig_fw_image_bytes(fw, st->npages);
+		sz->full_chunks = vfmig_fw_image_chunks(fw, st->npages);
+	}
 	return vfmig_fw_complete(fw, VFMIG_FW_QUERY_STATE_SIZE, flags, seq,
-				 status, *bytes, start, 0);
+				 status, sz->bytes, start, 0);
 }
 
 /*
@@ -211,10 +225,12 @@ static int vfmig_fw_activity(struct vfmig_fw *fw, u32 opcode, u32 op_mod)
 	vfmig_fw_delay(fw, 0);
 	if (!status && op_mod == VFMIG_FW_OPMOD_INITIATOR) {
 		fw->suspended_initiator = suspend;
-		if (suspend)
+		if (suspend) {
 			vfmig_workload_stop(fw->st);
-		else
+			vfmig_state_post_suspend(fw->st);
+		} else {
 			vfmig_workload_start(fw->st);
+		}
 	} else if (!status) {
 		fw->suspended_responder = suspend;
 	}
@@ -378,15 +394,33 @@ static void vfmig_fw_save_finish(struct vfmig_fw *fw, u32 status)
 }
 
 /*
+ * The next page at or after @pg that the SAVE in flight takes, or a value
+ * >= @end when there is none: every page below @end for a full image; for
+ * an incremental one the dirty pages below the post-suspend ones, then
+ * (final images, whose @end is the last page) every post-suspend page.
+ */
+static unsigned long vfmig_fw_next_page(struct vfmig_state *st,
+					unsigned long pg, bool full,
+					unsigned long pre, unsigned long end)
+{
+	if (!full && pg < pre)
+		pg = find_next_bit(st->dirty, pre, pg);
+	return min(pg, end);
+}
+
+/*
  * Cut the next chunk into @buf: pick up to chunk_pages pages from the
- * cursor (every page for a full image, dirty ones for an incremental),
- * write the index table and copy the pages. Returns the chunk flags.
+ * cursor (see vfmig_fw_next_page()), write the index table and copy the
+ * pages. Returns the chunk flags.
  */
 static u32 vfmig_fw_cut_chunk(struct vfmig_fw *fw, struct vfmig_buf *buf,
 			      u32 *npages_out)
 {
 	struct vfmig_state *st = fw->st;
 	bool full = !(fw->save.flags & VFMIG_FW_SAVE_INC);
+	unsigned long pre = READ_ONCE(st->precopy_pages);
+	unsigned long end = fw->save.flags & VFMIG_FW_SAVE_FINAL ?
+			    st->npages : pre;
 	u32 max = fw->chunk_pages, n = 0, i, flags = 0;
 	struct vfmig_record_header *rh = (void *)(buf->data + buf->head);
 	struct vfmig_chunk_header *ch = (void *)(rh + 1);
@@ -399,17 +433,14 @@ static u32 vfmig_fw_cut_chunk(struct vfmig_fw *fw, struct vfmig_buf *buf,
 		max = 0;
 
 	while (n < max) {
-		if (!full)
-			pg = find_next_bit(st->dirty, st->npages, pg);
-		if (pg >= st->npages)
+		pg = vfmig_fw_next_page(st, pg, full, pre, end);
+		if (pg >= end)
 			break;
 		index[n++] = cpu_to_le64(pg);
 		pg++;
 	}
 	WRITE_ONCE(fw->save.cursor, pg);
-	if (!full)
-		pg = find_next_bit(st->dirty, st->npages, pg);
-	if (pg >= st->npages)
+	if (vfmig_fw_next_page(st, pg, full, pre, end) >= end)
 		flags |= VFMIG_CHUNK_F_LAST;
 	if (full)
 		flags |= VFMIG_CHUNK_F_FULL;

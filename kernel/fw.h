@@ -119,9 +119,16 @@ struct vfmig_fw {
 void vfmig_fw_init(struct vfmig_fw *fw, struct vfmig_state *st,
 		   struct vfmig_trace_dev *tdev);
 
-u64 vfmig_fw_image_bytes(struct vfmig_fw *fw, u64 npages);
-int vfmig_fw_query_size(struct vfmig_fw *fw, u32 flags, u64 *bytes,
-			u64 *chunks);
+/* What QUERY_STATE_SIZE reports, in the firmware's stream bytes. */
+struct vfmig_fw_size {
+	u64 bytes;		/* the image asked for; 0: none */
+	u64 chunks;		/* its chunk records */
+	u64 full_bytes;		/* a full final image of the state now */
+	u64 full_chunks;
+};
+
+int vfmig_fw_query_size(struct vfmig_fw *fw, u32 flags,
+			struct vfmig_fw_size *sz);
 int vfmig_fw_save(struct vfmig_fw *fw, u32 flags, u32 image_seq,
 		  struct vfmig_fw_sink *sink);
 void vfmig_fw_save_kick(struct vfmig_fw *fw);

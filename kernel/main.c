@@ -780,6 +780,108 @@ static ssize_t mig_budget_store(struct device *dev,
 }
 static DEVICE_ATTR_RW(mig_budget);
 
+static ssize_t post_suspend_bytes_show(struct device *dev,
+				       struct device_attribute *attr, char *buf)
+{
+	struct vfmig_state *st = &dev_to_vfmig(dev)->st;
+
+	return sysfs_emit(buf, "%llu\n",
+			  (u64)(st->npages - READ_ONCE(st->precopy_pages)) <<
+			  PAGE_SHIFT);
+}
+
+/* Shapes every image of a migration: refused while a file exists. */
+static ssize_t post_suspend_bytes_store(struct device *dev,
+					struct device_attribute *attr,
+					const char *buf, size_t count)
+{
+	struct vfmig_dev *vmdev = dev_to_vfmig(dev);
+	u64 v;
+	int ret = kstrtou64(buf, 0, &v);
+
+	if (ret)
+		return ret;
+	vfmig_state_mutex_lock(vmdev);
+	if (vmdev->saving_migf || vmdev->resuming_migf)
+		ret = -EBUSY;
+	else
+		ret = vfmig_state_set_post_suspend(&vmdev->st, v);
+	vfmig_state_mutex_unlock(vmdev);
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_RW(post_suspend_bytes);
+
+/*
+ * Named device profiles (docs/device.md, "Profiles"): values for the
+ * knobs that decide how much PRE_COPY can do. post_suspend is the share
+ * of the state, in 1/1024, rounded down to whole pages.
+ */
+static const struct vfmig_profile {
+	const char *name;
+	u32 post_suspend_1024;
+	u64 fw_throughput;
+	u32 fw_latency_us;
+} vfmig_profiles[] = {
+	/* the device's defaults: every byte can be pre-copied */
+	{ "precopyable", 0, 0, 0 },
+	/* a ConnectX-7 VF: 3/4 post-suspend, 200 MB/s, 100 us commands */
+	{ "cx7-vf", 768, 200000000, 100 },
+};
+
+static u64 vfmig_profile_post_suspend(const struct vfmig_profile *p,
+				      struct vfmig_state *st)
+{
+	return round_down(st->size * p->post_suspend_1024 / 1024, PAGE_SIZE);
+}
+
+static ssize_t profile_show(struct device *dev, struct device_attribute *attr,
+			    char *buf)
+{
+	struct vfmig_dev *vmdev = dev_to_vfmig(dev);
+	struct vfmig_state *st = &vmdev->st;
+	u64 ps = (u64)(st->npages - READ_ONCE(st->precopy_pages)) << PAGE_SHIFT;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(vfmig_profiles); i++) {
+		const struct vfmig_profile *p = &vfmig_profiles[i];
+
+		if (ps == vfmig_profile_post_suspend(p, st) &&
+		    READ_ONCE(vmdev->fw.throughput) == p->fw_throughput &&
+		    READ_ONCE(vmdev->fw.latency_us) == p->fw_latency_us)
+			return sysfs_emit(buf, "%s\n", p->name);
+	}
+	return sysfs_emit(buf, "custom\n");
+}
+
+/* Sets the profile's knobs at once; refused while a migration file exists. */
+static ssize_t profile_store(struct device *dev, struct device_attribute *attr,
+			     const char *buf, size_t count)
+{
+	struct vfmig_dev *vmdev = dev_to_vfmig(dev);
+	const struct vfmig_profile *p = NULL;
+	unsigned int i;
+	u64 ps;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(vfmig_profiles); i++)
+		if (sysfs_streq(buf, vfmig_profiles[i].name))
+			p = &vfmig_profiles[i];
+	if (!p)
+		return -EINVAL;
+	ps = vfmig_profile_post_suspend(p, &vmdev->st);
+	vfmig_state_mutex_lock(vmdev);
+	if (vmdev->saving_migf || vmdev->resuming_migf) {
+		ret = -EBUSY;
+	} else {
+		ret = vfmig_state_set_post_suspend(&vmdev->st, ps);
+		WRITE_ONCE(vmdev->fw.throughput, p->fw_throughput);
+		WRITE_ONCE(vmdev->fw.latency_us, p->fw_latency_us);
+	}
+	vfmig_state_mutex_unlock(vmdev);
+	return ret ? ret : count;
+}
+static DEVICE_ATTR_RW(profile);
+
 /*
  * Migration capabilities the device advertises (VFIO_DEVICE_FEATURE_MIGRATION),
  * for VMM developers who need a device without PRE_COPY or P2P. The VFIO
@@ -860,6 +962,8 @@ static struct attribute *vfmig_dev_attrs[] = {
 	&dev_attr_chunk_size.attr,
 	&dev_attr_mig_budget.attr,
 	&dev_attr_mig_peak_bytes.attr,
+	&dev_attr_post_suspend_bytes.attr,
+	&dev_attr_profile.attr,
 	&dev_attr_precopy.attr,
 	&dev_attr_p2p.attr,
 	NULL,

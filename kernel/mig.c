@@ -384,7 +384,7 @@ static int vfmig_get_data_size(struct vfio_device *vdev,
 			       unsigned long *stop_copy_length)
 {
 	struct vfmig_dev *vmdev = to_vfmig(vdev);
-	u64 bytes = 0;
+	u64 bytes = 0, full = 0;
 	int ret;
 
 	vfmig_state_mutex_lock(vmdev);
@@ -394,11 +394,11 @@ static int vfmig_get_data_size(struct vfio_device *vdev,
 	    vfmig_save_file_final_inc(vmdev->saving_migf)) {
 		ret = vfmig_save_query_bytes(vmdev, VFMIG_FW_QUERY_INC |
 						    VFMIG_FW_QUERY_FINAL,
-					     &bytes);
+					     &bytes, NULL);
 	} else {
-		ret = vfmig_save_query_bytes(vmdev, 0, &bytes);
-		bytes += VFMIG_MIG_UUID_RECORD_BYTES +
-			 VFMIG_RECORD_HEADER_SIZE + sizeof(__le64);
+		ret = vfmig_save_query_bytes(vmdev, 0, &bytes, &full);
+		bytes = full + VFMIG_MIG_UUID_RECORD_BYTES +
+			VFMIG_RECORD_HEADER_SIZE + sizeof(__le64);
 	}
 	vfmig_state_mutex_unlock(vmdev);
 	*stop_copy_length = bytes;

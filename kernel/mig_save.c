@@ -563,7 +563,8 @@ static long vfmig_precopy_info(struct vfmig_save_file *migf,
 		goto out_unlock;
 	}
 	if (migf->state == VFMIG_SAVE_PRECOPY) {
-		ret = vfmig_save_query_bytes(vmdev, VFMIG_FW_QUERY_INC, &inc);
+		ret = vfmig_save_query_bytes(vmdev, VFMIG_FW_QUERY_INC, &inc,
+					     NULL);
 		if (ret)
 			goto out_unlock;
 	}
@@ -639,17 +640,20 @@ static const struct file_operations vfmig_save_fops = {
 
 /*
  * QUERY_STATE_SIZE in stream bytes: the firmware's records plus the
- * CHUNK_CRC record this file puts in front of each.
+ * CHUNK_CRC record this file puts in front of each. @full (may be NULL):
+ * a full final image of the state now.
  */
-int vfmig_save_query_bytes(struct vfmig_dev *vmdev, u32 flags, u64 *bytes)
+int vfmig_save_query_bytes(struct vfmig_dev *vmdev, u32 flags, u64 *bytes,
+			   u64 *full)
 {
-	u64 chunks;
+	struct vfmig_fw_size sz;
 	int ret;
 
 	lockdep_assert_held(&vmdev->state_mutex);
-	ret = vfmig_fw_query_size(&vmdev->fw, flags, bytes, &chunks);
-	if (!ret)
-		*bytes += chunks * VFMIG_CRC_RECORD_BYTES;
+	ret = vfmig_fw_query_size(&vmdev->fw, flags, &sz);
+	*bytes = sz.bytes + sz.chunks * VFMIG_CRC_RECORD_BYTES;
+	if (full)
+		*full = sz.full_bytes + sz.full_chunks * VFMIG_CRC_RECORD_BYTES;
 	return ret;
 }
 
@@ -664,7 +668,7 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 	struct vfmig_mig_uuid_record id;
 	__le64 stop_copy_size;
 	uuid_t mig_uuid;
-	u64 full;
+	u64 initial, full;
 	int ret;
 
 	lockdep_assert_held(&vmdev->state_mutex);
@@ -711,7 +715,7 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 		goto err_fput;
 	vfmig_trace_mig_uuid(migf, VFMIG_FILE_SAVE, id.uuid, 0);
 
-	ret = vfmig_save_query_bytes(vmdev, 0, &full);
+	ret = vfmig_save_query_bytes(vmdev, 0, &initial, &full);
 	if (ret)
 		goto err_fput;
 	/* Tell the target how much data the final image may carry. */
@@ -722,7 +726,7 @@ struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 	if (ret)
 		goto err_fput;
 	if (precopy)
-		migf->initial_end = migf->max_pos + full;
+		migf->initial_end = migf->max_pos + initial;
 
 	spin_lock(&migf->list_lock);
 	ret = vfmig_save_start_locked(migf, precopy ? VFMIG_IMAGE_INITIAL :

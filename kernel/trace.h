@@ -22,6 +22,24 @@
 #include <linux/vfio.h>
 #include "vfmig_abi.h"
 
+#ifdef VFMIG_NO_TRACE
+/*
+ * make bench builds a variant of the module with the tracepoints compiled
+ * out (KCFLAGS=-DVFMIG_NO_TRACE), to measure what they cost compiled in but
+ * disabled: every event becomes an empty inline function, as without
+ * CONFIG_TRACEPOINTS, and trace.c instantiates nothing.
+ */
+#undef __DECLARE_TRACE
+#define __DECLARE_TRACE(name, proto, ...)				\
+	static inline void trace_##name(proto)				\
+	{								\
+	}								\
+	static inline bool trace_##name##_enabled(void)			\
+	{								\
+		return false;						\
+	}
+#endif
+
 /*
  * Symbolic values. Each value printed by __print_symbolic() has its own
  * TRACE_DEFINE_ENUM() so that the format files carry numbers, which perf,

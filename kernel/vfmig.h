@@ -149,7 +149,8 @@ void vfmig_mig_open(struct vfmig_dev *vmdev);
 void vfmig_mig_close(struct vfmig_dev *vmdev);
 
 /* mig_save.c */
-int vfmig_save_query_bytes(struct vfmig_dev *vmdev, u32 flags, u64 *bytes);
+int vfmig_save_query_bytes(struct vfmig_dev *vmdev, u32 flags, u64 *bytes,
+			   u64 *full);
 struct vfmig_save_file *vfmig_save_file_create(struct vfmig_dev *vmdev,
 					       bool precopy);
 int vfmig_save_file_stop_copy(struct vfmig_save_file *migf);

@@ -676,6 +676,7 @@ struct image {
 
 struct parser {
 	uint64_t state_size, devpages, max_chunk_pages;
+	uint64_t precopy_pages;	/* pages of a FULL image that is not FINAL */
 	uint8_t hdr[16];
 	uint32_t hdr_have;
 	bool in_rec;
@@ -729,6 +730,7 @@ static void parser_init(struct parser *p, uint64_t state_size)
 	memset(p, 0, sizeof(*p));
 	p->state_size = state_size;
 	p->devpages = state_size / VFMIG_PAGE_SIZE;
+	p->precopy_pages = p->devpages;
 	p->max_chunk_pages = 16u << 20 >> 12;
 	p->cur = -1;
 }
@@ -848,9 +850,12 @@ static int record_end(struct parser *p)
 		/* the CHUNK_CRC record in front of the chunk is part of it */
 		im->bytes += VFMIG_CRC_RECORD_BYTES + 16 + p->rec_size;
 		if (le16toh(p->ch.flags) & VFMIG_CHUNK_F_LAST) {
-			if (im->full && im->npages != p->devpages)
+			/* docs/device.md: post-suspend pages only in the FINAL image */
+			uint64_t want = im->final ? p->devpages : p->precopy_pages;
+
+			if (im->full && im->npages != want)
 				return pfail(p, "FULL image %u has %" PRIu64 " of %" PRIu64 " pages",
-					     im->seq, im->npages, p->devpages);
+					     im->seq, im->npages, want);
 			im->done = true;
 			p->cur = -1;
 		}
@@ -1909,8 +1914,8 @@ static int t_read_semantics(const void *arg)
 	return 0;
 }
 
-/* docs/device.md: chunk_size and mig_budget are refused with EBUSY while a
- * migration file is open; the workload knobs, fw_latency_us, fw_throughput
+/* docs/device.md: chunk_size, mig_budget, post_suspend_bytes and profile are
+ * refused with EBUSY while a migration file is open; the workload knobs, fw_latency_us, fw_throughput
  * and fault_inject may be changed at any time */
 static int t_knobs_busy(const void *arg)
 {
@@ -1920,7 +1925,10 @@ static int t_knobs_busy(const void *arg)
 		{ "chunk_size", "65536", true }, { "mig_budget", "4194304", true },
 		{ "dirty_rate", "0", false }, { "dirty_pattern", "hotset", false },
 		{ "hotset_pages", "8", false }, { "fault_inject", "clear", false },
+		/* they shape every image of a migration */
+		{ "post_suspend_bytes", "4096", true }, { "profile", "precopyable", true },
 	};
+	const int nk = (int)(sizeof(kn) / sizeof(kn[0]));
 	struct dev d;
 	int r, fd, k, pass;
 	char bad[512] = "";
@@ -1934,7 +1942,7 @@ static int t_knobs_busy(const void *arg)
 			TRY(go(&d, S_PRE_COPY, 1, &fd));
 		else
 			TRY(open_resume(&d, &fd));
-		for (k = 0; k < 8; k++) {
+		for (k = 0; k < nk; k++) {
 			r = knob_set(&d, kn[k].k, "%s", kn[k].v);
 			if (kn[k].busy ? r != -EBUSY : r != 0)
 				n += snprintf(bad + n, n < sizeof(bad) ? sizeof(bad) - n : 0, " %s(%s file: %s)",
@@ -1947,7 +1955,7 @@ static int t_knobs_busy(const void *arg)
 	KNOB(&d, "fw_throughput", "0");
 	CHECK(!bad[0], "knobs not behaving as documented while a file is open:%s", bad);
 	/* after the files are gone every knob is writable again */
-	for (k = 0; k < 8; k++) {
+	for (k = 0; k < nk; k++) {
 		r = knob_set(&d, kn[k].k, "%s", kn[k].v);
 		CHECK(r == 0, "%s with no file open: %s", kn[k].k, ERRSTR(r));
 	}
@@ -4762,6 +4770,182 @@ static int t_final_pending_reset_race(const void *arg)
 }
 
 
+static int bar2_page(struct dev *d, uint64_t page, uint8_t *buf)
+{
+	ssize_t r = pread(d->fd, buf, VFMIG_PAGE_SIZE, d->roff[VFMIG_BAR_STATE] + page * VFMIG_PAGE_SIZE);
+
+	CHECK(r == VFMIG_PAGE_SIZE, "BAR2 pread page %" PRIu64 ": %zd %s", page, r, strerror(errno));
+	return 0;
+}
+
+static bool img_has(const struct image *im, uint64_t pg)
+{
+	return im->bm[pg / 8] & (1u << (pg % 8));
+}
+
+/*
+ * docs/device.md "post_suspend_bytes": the last pages of the state exist
+ * only once the device is suspended (SUSPEND writes them). No image cut
+ * while the device may run carries them, not even when they were written
+ * meanwhile; the final image carries every one of them; PRECOPY_INFO and
+ * MIG_DATA_SIZE count them where they will come; the target ends with the
+ * source's state, fresh post-suspend content included.
+ */
+static int t_post_suspend(const void *arg)
+{
+	const uint64_t ps = 300, cp = 16;	/* post-suspend pages; pages per 64 KiB chunk */
+	uint8_t before[VFMIG_PAGE_SIZE], wrote[VFMIG_PAGE_SIZE], after[VFMIG_PAGE_SIZE],
+		tgt[VFMIG_PAGE_SIZE];
+	uint64_t v, pre, dsize, last, before_final, pg;
+	struct vfio_precopy_info pi;
+	uint32_t sdig, tdig;
+	struct dev s, t;
+	struct image *im;
+	struct xfer x;
+	int r, sfd, rfd;
+	uint8_t *cap;
+	size_t caplen;
+	ssize_t n;
+
+	(void)arg;
+	if ((r = dev_create2(&s, &t, "vfmig-4M")))
+		return r;
+	pre = s.npages - ps;
+	last = s.npages - 1;
+	r = knob_set(&s, "post_suspend_bytes", "100");
+	CHECK(r == -EINVAL, "post_suspend_bytes 100 (not whole pages): %s", r ? ERRSTR(r) : "accepted");
+	r = knob_set(&s, "post_suspend_bytes", "%" PRIu64, s.state_size + VFMIG_PAGE_SIZE);
+	CHECK(r == -EINVAL, "post_suspend_bytes beyond the state: %s", r ? ERRSTR(r) : "accepted");
+	KNOB(&s, "post_suspend_bytes", "%" PRIu64, ps * VFMIG_PAGE_SIZE);
+	TRY(knob_u64(&s, "post_suspend_bytes", &v));
+	CHECK(v == ps * VFMIG_PAGE_SIZE, "post_suspend_bytes reads %" PRIu64, v);
+	KNOB(&s, "chunk_size", "65536");
+	KNOB(&t, "chunk_size", "65536");
+	TRY(bar2_page(&s, last, before));
+
+	STEP("post_suspend: PRE_COPY");
+	TRY(open_resume(&t, &rfd));
+	TRY(xfer_init(&x, &s, -1, rfd, 1 << 20, 0));
+	x.p.precopy_pages = pre;
+	TRY(go(&s, S_PRE_COPY, 1, &sfd));
+	x.sfd = sfd;
+	r = precopy_info(sfd, &pi);
+	CHECK(r == 0, "PRECOPY_INFO: %s", ERRSTR(r));
+	CHECK(pi.initial_bytes == 24 + image_bytes_expected(pre, cp),
+	      "initial_bytes %llu, want the STOP_COPY_SIZE record + an image of the %" PRIu64
+	      " pre-copyable pages (%" PRIu64 ")", (unsigned long long)pi.initial_bytes, pre,
+	      24 + image_bytes_expected(pre, cp));
+	r = get_data_size(&s, &dsize);
+	CHECK(r == 0 && dsize == image_bytes_expected(ps, cp),
+	      "MIG_DATA_SIZE in PRE_COPY %" PRIu64 " (%s), want an image of the %" PRIu64
+	      " post-suspend pages (%" PRIu64 ")", dsize, ERRSTR(r), ps, image_bytes_expected(ps, cp));
+	TRY(xpump(&x));
+	im = &x.p.img[0];
+	CHECK(x.p.nimg == 1 && im->done && im->full && im->npages == pre,
+	      "initial image: %d images, done %d full %d, %" PRIu64 " pages", x.p.nimg, im->done, im->full,
+	      im->npages);
+	for (pg = pre; pg < s.npages; pg++)
+		CHECK(!img_has(im, pg), "initial image carries post-suspend page %" PRIu64, pg);
+
+	STEP("post_suspend: middle image");
+	TRY(page_write(&s, 5, 1));
+	TRY(page_write(&s, last, 2));	/* written, but exists only after SUSPEND */
+	fill_page(wrote, 2, last);
+	r = precopy_info(sfd, &pi);
+	CHECK(r == 0 && pi.dirty_bytes == image_bytes_expected(1, cp),
+	      "dirty_bytes %llu (%s) after writing a pre-copyable and a post-suspend page, want %" PRIu64,
+	      (unsigned long long)pi.dirty_bytes, ERRSTR(r), image_bytes_expected(1, cp));
+	r = poll_in(sfd, 20000);
+	CHECK(r > 0 && (r & POLLIN), "no POLLIN for the middle image (%d)", r);
+	TRY(xpump(&x));
+	im = &x.p.img[x.p.nimg - 1];
+	CHECK(x.p.nimg == 2 && !im->full && im->npages == 1 && img_has(im, 5),
+	      "middle image: %d images, full %d, %" PRIu64 " pages", x.p.nimg, im->full, im->npages);
+	r = precopy_info(sfd, &pi);
+	CHECK(r == 0 && pi.dirty_bytes == 0, "dirty_bytes %llu (%s) with only a post-suspend page dirty",
+	      (unsigned long long)pi.dirty_bytes, ERRSTR(r));
+	n = rd(sfd, x.buf, x.rsize);
+	CHECK(n == -ENOMSG, "read with only a post-suspend page dirty: %zd (%s)", n, n < 0 ? ERRSTR(n) : "data");
+
+	STEP("post_suspend: suspend");
+	TRY(go(&s, S_PRE_COPY_P2P, 0, NULL));
+	TRY(bar2_page(&s, last, after));
+	CHECK(memcmp(after, before, 24) && memcmp(after, wrote, 24),
+	      "post-suspend page %" PRIu64 " not written at SUSPEND", last);
+	CHECK(!memcmp(after + 24, wrote + 24, VFMIG_PAGE_SIZE - 24),
+	      "SUSPEND changed more of page %" PRIu64 " than its first words", last);
+	r = get_data_size(&s, &dsize);
+	CHECK(r == 0 && dsize == image_bytes_expected(ps, cp), "MIG_DATA_SIZE after SUSPEND %" PRIu64
+	      " (%s), want %" PRIu64, dsize, ERRSTR(r), image_bytes_expected(ps, cp));
+	before_final = x.rbytes;
+	TRY(go(&s, S_STOP_COPY, 0, NULL));
+	TRY(dev_digest(&s, &sdig));
+	TRY(xdrain(&x));
+	im = &x.p.img[x.p.nimg - 1];
+	CHECK(x.p.nimg == 3 && im->final && !im->full && im->npages == ps && !img_has(im, 5),
+	      "final image: %d images, final %d full %d, %" PRIu64 " pages, page 5 %d", x.p.nimg, im->final,
+	      im->full, im->npages, img_has(im, 5));
+	for (pg = pre; pg < s.npages; pg++)
+		CHECK(img_has(im, pg), "final image lacks post-suspend page %" PRIu64, pg);
+	CHECK(x.rbytes - before_final == dsize, "STOP_COPY produced %" PRIu64 " bytes, MIG_DATA_SIZE said %"
+	      PRIu64, x.rbytes - before_final, dsize);
+
+	STEP("post_suspend: target");
+	TRY(go(&t, S_STOP, 0, NULL));
+	TRY(dev_digest(&t, &tdig));
+	CHECK(tdig == sdig, "target digest %08x != source digest %08x", tdig, sdig);
+	TRY(bar2_page(&t, last, tgt));
+	CHECK(!memcmp(tgt, after, sizeof(tgt)), "target page %" PRIu64 " != the source's after SUSPEND", last);
+	xfer_free(&x);
+	close(sfd);
+	close(rfd);
+	TRY(go(&t, S_RUNNING, 0, NULL));
+	TRY(go(&s, S_RUNNING, 0, NULL));
+
+	/* without PRE_COPY: one FULL final image of every page (the parser checks) */
+	STEP("post_suspend: no PRE_COPY");
+	TRY(capture_stream(&s, &cap, &caplen, NULL));
+	free(cap);
+	return 0;
+}
+
+/* docs/device.md "Profiles": a name sets its knobs, and reads back while they hold */
+static int t_profiles(const void *arg)
+{
+	char b[64];
+	uint64_t v;
+	struct dev d;
+	int r;
+
+	(void)arg;
+	if ((r = dev_create(&d, "vfmig-16M")))
+		return r;
+	r = knob_get(&d, "profile", b, sizeof(b));
+	CHECK(r > 0 && !strncmp(b, "precopyable", 11), "a new device's profile: %s", r > 0 ? b : ERRSTR(r));
+	KNOB(&d, "profile", "cx7-vf");
+	TRY(knob_u64(&d, "post_suspend_bytes", &v));
+	CHECK(v == d.state_size / 4 * 3, "cx7-vf post_suspend_bytes %" PRIu64 ", want 3/4 of %" PRIu64, v,
+	      d.state_size);
+	TRY(knob_u64(&d, "fw_throughput", &v));
+	CHECK(v == 200000000, "cx7-vf fw_throughput %" PRIu64, v);
+	TRY(knob_u64(&d, "fw_latency_us", &v));
+	CHECK(v == 100, "cx7-vf fw_latency_us %" PRIu64, v);
+	r = knob_get(&d, "profile", b, sizeof(b));
+	CHECK(r > 0 && !strncmp(b, "cx7-vf", 6), "profile after writing cx7-vf: %s", r > 0 ? b : ERRSTR(r));
+	KNOB(&d, "fw_latency_us", "101");
+	r = knob_get(&d, "profile", b, sizeof(b));
+	CHECK(r > 0 && !strncmp(b, "custom", 6), "profile after changing a knob: %s", r > 0 ? b : ERRSTR(r));
+	r = knob_set(&d, "profile", "cx8");
+	CHECK(r == -EINVAL, "unknown profile: %s", r ? ERRSTR(r) : "accepted");
+	KNOB(&d, "profile", "precopyable");
+	TRY(knob_u64(&d, "post_suspend_bytes", &v));
+	CHECK(v == 0, "precopyable post_suspend_bytes %" PRIu64, v);
+	TRY(knob_u64(&d, "fw_latency_us", &v));
+	CHECK(v == 0, "precopyable fw_latency_us %" PRIu64, v);
+	return 0;
+}
+
+
 static const struct test tests[] = {
 	{ "features", t_features, NULL, 30 },
 	{ "fsm_arcs", t_fsm_arcs, NULL, 180 },
@@ -4835,6 +5019,8 @@ static const struct test tests[] = {
 	{ "slow_fw_interruptible", t_slow_fw_interruptible, NULL, 180 },
 	{ "stream_crc", t_stream_crc, NULL, 120 },
 	{ "final_pending_reset_race", t_final_pending_reset_race, NULL, 240 },
+	{ "post_suspend_state", t_post_suspend, NULL, 180 },
+	{ "profiles", t_profiles, NULL, 60 },
 };
 #define NTESTS ((int)(sizeof(tests) / sizeof(tests[0])))
 

@@ -115,9 +115,15 @@ vm_pick_accel() {
 	case ${VFMIG_VM_ACCEL:-auto} in
 	kvm) accel=(-accel kvm -cpu host) ;;
 	tcg) accel=(-accel tcg,thread=multi -cpu "${VFMIG_VM_CPU:-max,-erms,-fsrm}") ;;
+	# Steady guest time for benchmarks (bench/run): one TCG thread, the
+	# guest clock advancing 1 ns per instruction executed (shift=0), not
+	# with the host's load; idle time passes in real time (sleep=on).
+	# VFMIG_VM_ICOUNT replaces the -icount options.
+	icount) accel=(-accel tcg,thread=single -icount "${VFMIG_VM_ICOUNT:-shift=0,sleep=on}"
+		-cpu "${VFMIG_VM_CPU:-max,-erms,-fsrm}") ;;
 	auto)
 		if [[ $(vm_probe_kvm) == yes ]]; then accel=(-accel kvm -cpu host); else accel=(-accel tcg,thread=multi -cpu "${VFMIG_VM_CPU:-max,-erms,-fsrm}"); fi ;;
-	*) echo "$prog: VFMIG_VM_ACCEL must be tcg, kvm or auto" >&2; exit 2 ;;
+	*) echo "$prog: VFMIG_VM_ACCEL must be tcg, kvm, icount or auto" >&2; exit 2 ;;
 	esac
 }
 
