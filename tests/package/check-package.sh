@@ -97,7 +97,7 @@ deb_build() {
 		grep -q "\\<$d\\>" "$pkg/tools.depends" || fail "vfmig-tools does not depend on $d"
 	done
 	dpkg-deb -f "$pkg/vfmig-dkms_${ver}_all.deb" Depends | grep -q '\<dkms\>' || fail "vfmig-dkms does not depend on dkms"
-	! dpkg-deb -c "$pkg/vfmig-tools_${ver}_amd64.deb" | grep -q usr/src || fail "vfmig-tools ships /usr/src"
+	! grep -q usr/src <<<"$(dpkg-deb -c "$pkg/vfmig-tools_${ver}_amd64.deb")" || fail "vfmig-tools ships /usr/src"
 }
 
 run_lintian() {
@@ -145,7 +145,12 @@ install_debs() {
 	apt-get install -y -qq --no-install-recommends "$pkg/vfmig-dkms_${ver}_all.deb" \
 		"$pkg/vfmig-tools_${ver}_amd64.deb" || fail "apt-get install"
 	dpkg -L vfmig-tools vfmig-dkms | sort -u >"$pkg/files.list"
-	dkms status vfmig | tee /dev/stderr | grep -q "^vfmig/$ver, $kver, x86_64: installed" ||
+	# (not `| grep -q` after tee: grep's early exit fails the pipeline when
+	# dkms lists more than one kernel)
+	local st
+	st=$(dkms status vfmig) || fail "dkms status"
+	printf '%s\n' "$st" >&2
+	grep -qF "vfmig/$ver, $kver, x86_64: installed" <<<"$st" ||
 		fail "dkms status: vfmig/$ver not installed for $kver"
 	local ko
 	ko=$(modinfo -k "$kver" -n vfmig) || fail "modinfo -k $kver vfmig"
