@@ -200,8 +200,6 @@ int tc_write_tap(FILE *f, const struct tc_report *r)
 		if (it->verdict == TC_SKIP) {
 			fputs(" # SKIP ", f);
 			tap_put(f, it->detail ? it->detail : "not checked");
-			fputc('\n', f);
-			continue;
 		}
 		fputs("\n  ---\n", f);
 		if (it->detail) {
