@@ -45,6 +45,8 @@ esac
 # syncs the clocks of the two-host test guests (tests/vm/pair-guest runs
 # it inside them; installing it replaces systemd-timesyncd and, where
 # policy-rc.d forbids it as in containers, starts no service on the host).
+# xmllint (libxml2-utils) validates mig-trace's JUnit reports, perl's prove
+# and TAP::Parser read its TAP (tests/trace-report-check).
 # Packaging (tests/host, make check-package): man-db (man --warnings),
 # bash-completion, systemd (systemd.pc, systemd-analyze), dkms, the Debian
 # build tools and lintian, and Debian's prometheus and
@@ -59,7 +61,7 @@ pkgs=(
 	libncurses-dev pkg-config
 	linux-perf trace-cmd sparse tmux iproute2 xz-utils kmod cpio
 	flex bison bc libssl-dev
-	shellcheck python3-jsonschema
+	shellcheck python3-jsonschema libxml2-utils
 	man-db groff-base bash-completion systemd
 	dkms dh-dkms debhelper dpkg-dev lintian
 	prometheus prometheus-node-exporter

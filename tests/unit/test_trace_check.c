@@ -2,7 +2,9 @@
 /*
  * Unit test of tools/lib/trace_check.c: every assertion kind passes on a
  * good synthetic recording and fails (with a non-zero count) on a bad one;
- * a bad spec is a syntax error (-1); the saved-file path is the same.
+ * a bad spec is a syntax error (-1); the saved-file path is the same; the
+ * report's formats (text, JSON, TAP, JUnit) say the same, escaped, also
+ * when there are no events or the spec has errors.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,11 +36,32 @@ static const char good_spec[] =
 	"no errors\n"
 	"no drops\n";
 
+/* Check @spec, the text report into @out; tc_check's result. */
 static int run(const char *spec, const struct tc_events *evs, char *out, size_t len)
 {
 	FILE *f = fmemopen(out, len, "w");
-	int r = tc_check(spec, evs, f, NULL, NULL);
+	struct tc_report rep;
+	int r;
 
+	tc_report_init(&rep, "t.spec", "t.events");
+	tc_report_events(&rep, evs);
+	r = tc_check(spec, evs, NULL, &rep);
+	CHECK(!tc_write_text(f, &rep));
+	fclose(f);
+	tc_report_free(&rep);
+	return r;
+}
+
+/* Report @rep in @fmt ('t'ext, 'j'son, TAP 'T', JUnit 'J') into @out. */
+static int write_fmt(int fmt, const struct tc_report *rep, char *out, size_t len)
+{
+	FILE *f = fmemopen(out, len, "w");
+	struct jw w;
+	int r;
+
+	jw_init(&w, f);
+	r = fmt == 't' ? tc_write_text(f, rep) : fmt == 'j' ? tc_write_json(&w, rep) :
+	    fmt == 'T' ? tc_write_tap(f, rep) : tc_write_junit(f, rep);
 	fclose(f);
 	return r;
 }
@@ -97,7 +120,7 @@ int main(void)
 			if (r != 1)
 				fprintf(stderr, "spec '%s' gave %d:\n%s", bad[i], r, out);
 			CHECK(r == 1);
-			CHECK(strstr(out, "FAIL ") == out);
+			CHECK(strstr(out, " dropped\nFAIL ") != NULL);	/* the first assertion */
 			free(spec);
 		}
 	}
@@ -204,28 +227,160 @@ int main(void)
 
 	/* Lines after an error are still checked, and counted in the summary. */
 	{
-		struct tc_summary sum;
-		struct jw w;
-		FILE *f = fmemopen(out, sizeof(out), "w");
+		struct tc_report rep;
 
-		CHECK(tc_check("frobnicate\nno drops\n\nmigrations == 7\n", &evs, f,
-			       NULL, &sum) == -1);
-		fclose(f);
+		tc_report_init(&rep, "t.spec", "t.events");
+		tc_report_events(&rep, &evs);
+		CHECK(tc_check("frobnicate\nno drops\n\nmigrations == 7\n", &evs, NULL, &rep) == -1);
+		CHECK(!write_fmt('t', &rep, out, sizeof(out)));
 		CHECK(strstr(out, "ERROR line 1") && strstr(out, "ok   no drops") &&
 		      strstr(out, "FAIL migrations == 7"));
-		CHECK(sum.assertions == 3 && sum.errors == 1 && sum.failed == 1);
-		/* The same as JSON records, one per assertion. */
-		f = fmemopen(out, sizeof(out), "w");
-		jw_init(&w, f);
-		CHECK(tc_check("frobnicate\nno drops\nmigrations == 7\n", &evs, f, &w,
-			       &sum) == -1);
-		fclose(f);
+		CHECK(strstr(out, "\n# ERROR: 1 of 2 assertion(s) failed; 1 spec error(s)\n"));
+		CHECK(rep.sum.assertions == 3 && rep.sum.errors == 1 && rep.sum.failed == 1);
+		CHECK(!strcmp(tc_report_status(&rep), "error") && tc_report_exit(&rep) == 2);
+		tc_report_free(&rep);
+		/* The same as JSON records, one per assertion, and the summary. */
+		tc_report_init(&rep, "t.spec", "t.events");
+		tc_report_events(&rep, &evs);
+		CHECK(tc_check("frobnicate\nno drops\nmigrations == 7\n", &evs, NULL, &rep) == -1);
+		CHECK(!write_fmt('j', &rep, out, sizeof(out)));
 		CHECK(strstr(out, "{\"type\":\"assertion\",\"schema_version\":1,\"line\":1,"
 			      "\"assertion\":\"frobnicate\",\"result\":\"error\","
 			      "\"detail\":\"unknown assertion 'frobnicate'\"}\n") != NULL);
 		CHECK(strstr(out, "\"line\":2,\"assertion\":\"no drops\",\"result\":\"ok\"") != NULL);
 		CHECK(strstr(out, "\"line\":3,\"assertion\":\"migrations == 7\",\"result\":\"fail\"") != NULL);
+		CHECK(strstr(out, "\"assertions\":3,\"failed\":1,\"errors\":1,\"skipped\":0,"
+			      "\"command_status\":null,\"error\":null,\"status\":\"error\"}\n") != NULL);
 		CHECK(!strstr(out, "ERROR line"));
+		tc_report_free(&rep);
+	}
+
+	/* TAP and JUnit: one test point / testcase per assertion, in order. */
+	{
+		struct tc_report rep;
+		static char tap[8192], xml[8192];
+
+		tc_report_init(&rep, "dir/t<1>.spec", "t.events");
+		tc_report_events(&rep, &evs);
+		CHECK(tc_check("no drops\nmigrations == 7\nfrobnicate \"x\" & <y>\n",
+			       &evs, NULL, &rep) == -1);
+		CHECK(!write_fmt('T', &rep, tap, sizeof(tap)));
+		CHECK(!strncmp(tap, "TAP version 13\n1..3\nok 1 - no drops\n  ---\n"
+			       "  message: \"0 dropped\"\n  file: \"dir/t<1>.spec\"\n  line: 1\n  ...\n"
+			       "not ok 2 - migrations == 7\n  ---\n  message: \"1 migrations\"\n"
+			       "  severity: fail\n", strlen("TAP version 13\n1..3\nok 1 - no drops\n  ---\n"
+			       "  message: \"0 dropped\"\n  file: \"dir/t<1>.spec\"\n  line: 1\n  ...\n"
+			       "not ok 2 - migrations == 7\n  ---\n  message: \"1 migrations\"\n"
+			       "  severity: fail\n")));
+		CHECK(strstr(tap, "not ok 3 - frobnicate \"x\" & <y>\n  ---\n"
+			      "  message: \"unknown assertion 'frobnicate'\"\n  severity: error\n"));
+		CHECK(strstr(tap, "\n# ERROR: 1 of 2 assertion(s) failed; 1 spec error(s)\n"));
+		CHECK(!write_fmt('J', &rep, xml, sizeof(xml)));
+		CHECK(!strncmp(xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			       "<testsuites name=\"mig-trace\" tests=\"3\" failures=\"1\" errors=\"1\">\n"
+			       "  <testsuite name=\"dir/t&lt;1&gt;.spec\" tests=\"3\" failures=\"1\" "
+			       "errors=\"1\" skipped=\"0\" file=\"dir/t&lt;1&gt;.spec\">\n", 200));
+		CHECK(strstr(xml, "    <testcase name=\"line 1: no drops\" classname=\"mig-trace.t&lt;1&gt;\">\n"
+			      "      <system-out>0 dropped</system-out>\n    </testcase>\n"));
+		CHECK(strstr(xml, "<testcase name=\"line 2: migrations == 7\" classname=\"mig-trace.t&lt;1&gt;\">\n"
+			      "      <failure type=\"assertion\" message=\"1 migrations\">1 migrations</failure>\n"));
+		CHECK(strstr(xml, "<testcase name=\"line 3: frobnicate &quot;x&quot; &amp; &lt;y&gt;\""));
+		CHECK(strstr(xml, "<error type=\"spec\" message=\"unknown assertion 'frobnicate'\">"));
+		CHECK(strstr(xml, "<property name=\"events_count\" value=\"") &&
+		      strstr(xml, "<property name=\"status\" value=\"error\"/>"));
+		CHECK(strstr(xml, "<system-out>ERROR: 1 of 2 assertion(s) failed; 1 spec error(s)</system-out>\n"
+			      "  </testsuite>\n</testsuites>\n"));
+		tc_report_free(&rep);
+
+		/* No events: the assertions are parsed, reported SKIP, the input an error. */
+		tc_report_init(&rep, "t.spec", "ev.txt");
+		CHECK(!tc_report_add(&rep, 0, TC_ERROR, "events ev.txt", "line 3: not an event"));
+		CHECK(tc_check("no drops\nmigrations == 1\n", &evs, "not checked: no events", &rep) == 0);
+		CHECK(rep.sum.assertions == 2 && rep.sum.skipped == 2 && rep.sum.failed == 0);
+		CHECK(tc_report_exit(&rep) == 2);
+		CHECK(!write_fmt('t', &rep, out, sizeof(out)));
+		CHECK(!strcmp(out, "ERROR events ev.txt: line 3: not an event\n"
+			      "SKIP no drops (not checked: no events)\n"
+			      "SKIP migrations == 1 (not checked: no events)\n"
+			      "# ERROR: 0 of 2 assertion(s) failed; 2 not checked; "
+			      "events ev.txt: line 3: not an event\n"));
+		CHECK(!write_fmt('T', &rep, tap, sizeof(tap)));
+		CHECK(strstr(tap, "1..3\nnot ok 1 - events ev.txt\n  ---\n"
+			      "  message: \"line 3: not an event\"\n  severity: error\n  ...\n"
+			      "ok 2 - no drops # SKIP not checked: no events\n"));
+		CHECK(!write_fmt('J', &rep, xml, sizeof(xml)));
+		CHECK(strstr(xml, "skipped=\"2\"") &&
+		      strstr(xml, "<skipped message=\"not checked: no events\"/>") &&
+		      strstr(xml, "<error type=\"input\" message=\"line 3: not an event\">") &&
+		      !strstr(xml, "events_count"));
+		CHECK(!write_fmt('j', &rep, out, sizeof(out)));
+		CHECK(strstr(out, "\"result\":\"skip\",\"detail\":\"not checked: no events\"") &&
+		      strstr(out, "\"events\":null,\"mode\":null,\"drops\":null,") &&
+		      strstr(out, "\"error\":\"events ev.txt: line 3: not an event\",\"status\":\"error\""));
+		tc_report_free(&rep);
+
+		/* run's command: a test point; its failure fails the report. */
+		{
+			char *argv[] = { "migctl", "migrate", "a#b", NULL };
+
+			tc_report_init(&rep, "t.spec", "ev.txt");
+			tc_report_events(&rep, &evs);
+			CHECK(!tc_report_command(&rep, argv, 3));
+			CHECK(tc_check("no drops\n", &evs, NULL, &rep) == 0);
+			CHECK(!strcmp(tc_report_status(&rep), "fail") && tc_report_exit(&rep) == 1);
+			CHECK(!write_fmt('T', &rep, tap, sizeof(tap)));
+			CHECK(strstr(tap, "1..2\nnot ok 1 - command migctl migrate a\\#b\n  ---\n"
+				      "  message: \"exit status 3\"\n  severity: fail\n  ...\nok 2 - no drops\n"));
+			CHECK(strstr(tap, "# FAIL: 0 of 1 assertion(s) failed; command migctl migrate a\\#b: exit status 3\n"));
+			CHECK(!write_fmt('J', &rep, xml, sizeof(xml)));
+			CHECK(strstr(xml, "<failure type=\"command\" message=\"exit status 3\">") &&
+			      strstr(xml, "<property name=\"command_status\" value=\"3\"/>"));
+			CHECK(!write_fmt('j', &rep, out, sizeof(out)));
+			CHECK(strstr(out, "\"command_status\":3,\"error\":null,\"status\":\"fail\"") &&
+			      !strstr(out, "\"line\":0"));
+			tc_report_free(&rep);
+		}
+
+		/* An empty spec: a plan of 0 tests, a pass. */
+		tc_report_init(&rep, "t.spec", "t.events");
+		tc_report_events(&rep, &evs);
+		CHECK(tc_check("# nothing\n\n", &evs, NULL, &rep) == 0);
+		CHECK(!write_fmt('T', &rep, tap, sizeof(tap)));
+		CHECK(!strcmp(tap, "TAP version 13\n1..0 # SKIP the spec has no assertion\n"
+			      "# PASS: 0 of 0 assertion(s) failed\n"));
+		CHECK(!write_fmt('J', &rep, xml, sizeof(xml)));
+		CHECK(strstr(xml, "tests=\"0\"") != NULL);
+		tc_report_free(&rep);
+
+		/* Escaping: TAP descriptions, YAML strings, XML, invalid UTF-8. */
+		tc_report_init(&rep, "t.spec", "t.events");
+		CHECK(!tc_report_add(&rep, 0, TC_ERROR, "spec a#b\\c\td\xff",
+				     "q\"\\\n\x01\x7f\xc2\x85\xef\xbf\xbe\xe2\x82\xac\xc0"));
+		CHECK(!write_fmt('T', &rep, tap, sizeof(tap)));
+		CHECK(strstr(tap, "not ok 1 - spec a\\#b\\\\c d\xef\xbf\xbd\n") != NULL);
+		CHECK(strstr(tap, "  message: \"q\\\"\\\\\\n\\x01\\x7f\xef\xbf\xbd\xef\xbf\xbd"
+			      "\xe2\x82\xac\xef\xbf\xbd\"\n") != NULL);
+		CHECK(!write_fmt('J', &rep, xml, sizeof(xml)));
+		CHECK(strstr(xml, "<testcase name=\"spec a#b\\c&#9;d\xef\xbf\xbd\"") != NULL);
+		CHECK(strstr(xml, "message=\"q&quot;\\&#10;\xef\xbf\xbd\x7f\xc2\x85\xef\xbf\xbd"
+			      "\xe2\x82\xac\xef\xbf\xbd\">q\"\\\n\xef\xbf\xbd") != NULL);
+		tc_report_free(&rep);
+
+		/* A write error is reported. */
+		{
+			FILE *f = fopen("/dev/full", "w");
+
+			if (f) {
+				tc_report_init(&rep, "t.spec", "t.events");
+				CHECK(!tc_report_add(&rep, 1, TC_OK, "no drops", NULL));
+				setvbuf(f, NULL, _IONBF, 0);
+				CHECK(tc_write_tap(f, &rep) == -1);
+				CHECK(tc_write_junit(f, &rep) == -1);
+				CHECK(tc_write_text(f, &rep) == -1);
+				fclose(f);
+				tc_report_free(&rep);
+			}
+		}
 	}
 
 	/* The saved-file path: write, load, same verdict. */

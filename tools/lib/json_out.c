@@ -5,44 +5,12 @@
 #include <string.h>
 
 #include "json_out.h"
+#include "utf8.h"
 
 void jw_init(struct jw *w, FILE *f)
 {
 	memset(w, 0, sizeof(*w));
 	w->f = f;
-}
-
-/* Length of the valid UTF-8 sequence at @s (at most @n bytes), 0 if none. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	/* No overlong forms, no surrogates, nothing above U+10FFFF. */
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
 }
 
 static void put_escaped(FILE *f, const char *str, size_t n)
@@ -70,7 +38,7 @@ static void put_escaped(FILE *f, const char *str, size_t n)
 		} else if (c < 0x80) {
 			fputc(c, f);
 			i++;
-		} else if ((len = utf8_len(s + i, n - i))) {
+		} else if ((len = utf8_seq(s + i, n - i, NULL))) {
 			fwrite(s + i, 1, len, f);
 			i += len;
 		} else {

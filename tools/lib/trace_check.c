@@ -23,7 +23,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "json_out.h"
 #include "trace_check.h"
 #include "vfmig_stream.h"
 
@@ -182,9 +181,9 @@ struct ctx {
 	const struct tc_events *evs;
 	struct mig_result res[64];
 	int nres;
-	FILE *out;
-	struct jw *json;
-	struct tc_summary *sum;
+	const char *skip;		/* events missing: only parse, report TC_SKIP */
+	struct tc_report *rep;
+	bool oom;
 };
 
 static void on_mig(const struct mig_result *r, void *arg)
@@ -330,23 +329,16 @@ static int check_states(struct ctx *c, char **tok, int ntok, char *why,
 	return 0;
 }
 
-/* One line of the result: text "ok   A (why)", "FAIL A: why", or a JSON record. */
-static void report(struct ctx *c, int lineno, const char *verdict, const char *text,
+/* One spec line's result. */
+static void report(struct ctx *c, int lineno, enum tc_verdict v, const char *text,
 		   const char *why)
 {
-	if (c->json) {
-		jw_record(c->json, "assertion");
-		jw_uint(c->json, "line", (uint64_t)lineno);
-		jw_string(c->json, "assertion", text);
-		jw_string(c->json, "result", verdict);
-		jw_string(c->json, "detail", *why ? why : NULL);
-		jw_end_record(c->json);
-	} else if (!strcmp(verdict, "error")) {
-		fprintf(c->out, "ERROR line %d: %s: %s\n", lineno, why, text);
-	} else {
-		fprintf(c->out, "%s %s%s%s%s\n", !strcmp(verdict, "ok") ? "ok  " : "FAIL",
-			text, *why ? " (" : "", why, *why ? ")" : "");
+	if (c->skip && v != TC_ERROR) {
+		v = TC_SKIP;
+		why = c->skip;
 	}
+	if (tc_report_add(c->rep, lineno, v, text, *why ? why : NULL))
+		c->oom = true;
 }
 
 static int run_line(struct ctx *c, char *line, int lineno)
@@ -367,7 +359,7 @@ static int run_line(struct ctx *c, char *line, int lineno)
 #define SYNTAX(...) do { \
 		char msg_[512]; \
 		snprintf(msg_, sizeof(msg_), __VA_ARGS__); \
-		report(c, lineno, "error", text, msg_); \
+		report(c, lineno, TC_ERROR, text, msg_); \
 		return -1; } while (0)
 
 	if (!strcmp(tok[0], "count") || !strcmp(tok[0], "sum")) {
@@ -482,21 +474,18 @@ static int run_line(struct ctx *c, char *line, int lineno)
 		SYNTAX("unknown assertion '%s'", tok[0]);
 	}
 #undef SYNTAX
-	report(c, lineno, ok ? "ok" : "fail", text, why);
+	report(c, lineno, ok ? TC_OK : TC_FAIL, text, why);
 	return ok ? 0 : 1;
 }
 
-int tc_check(const char *spec, const struct tc_events *evs, FILE *out,
-	     struct jw *json, struct tc_summary *sum)
+int tc_check(const char *spec, const struct tc_events *evs, const char *skip,
+	     struct tc_report *r)
 {
 	struct mig_model *m = malloc(sizeof(*m));
-	struct tc_summary scratch;
-	struct ctx c = { .evs = evs, .out = out, .json = json,
-			 .sum = sum ? sum : &scratch };
-	char *copy = strdup(spec), *line, *save = NULL;
-	int lineno = 0;
+	struct ctx c = { .evs = evs, .skip = skip, .rep = r };
+	char *copy = strdup(spec), *line;
+	int lineno = 0, errors = 0, failed = 0;
 
-	memset(c.sum, 0, sizeof(*c.sum));
 	if (!m || !copy) {
 		free(m);
 		free(copy);
@@ -510,7 +499,7 @@ int tc_check(const char *spec, const struct tc_events *evs, FILE *out,
 	line = copy;
 	while (line && *line) {
 		char *nl = strchr(line, '\n'), *hash;
-		int r;
+		int rc;
 
 		if (nl)
 			*nl = '\0';
@@ -522,19 +511,107 @@ int tc_check(const char *spec, const struct tc_events *evs, FILE *out,
 			*--e = '\0';
 		while (isspace((unsigned char)*line))
 			line++;
-		r = run_line(&c, line, lineno);
-		if (*line) {
-			c.sum->assertions++;
-			if (r < 0)
-				c.sum->errors++;
-			else
-				c.sum->failed += r;
-		}
+		rc = run_line(&c, line, lineno);
+		if (rc < 0)
+			errors++;
+		else if (!skip)
+			failed += rc;
 		line = nl ? nl + 1 : NULL;
 	}
-	(void)save;
 	free(copy);
 	mig_model_free(m);
 	free(m);
-	return c.sum->errors ? -1 : c.sum->failed;
+	return errors || c.oom ? -1 : failed;
+}
+
+/* ------------------------------------------------------------------ */
+
+void tc_report_init(struct tc_report *r, const char *spec, const char *events_path)
+{
+	memset(r, 0, sizeof(*r));
+	r->spec = spec;
+	r->events_path = events_path;
+	r->command_status = -1;
+}
+
+void tc_report_free(struct tc_report *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->items[i].name);
+		free(r->items[i].detail);
+	}
+	free(r->items);
+	r->items = NULL;
+	r->n = r->cap = 0;
+}
+
+int tc_report_add(struct tc_report *r, int line, enum tc_verdict v,
+		  const char *name, const char *detail)
+{
+	struct tc_item *it;
+
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 32;
+		struct tc_item *p = realloc(r->items, cap * sizeof(*p));
+
+		if (!p)
+			return -1;
+		r->items = p;
+		r->cap = cap;
+	}
+	it = &r->items[r->n];
+	it->line = line;
+	it->verdict = v;
+	it->name = strdup(name);
+	it->detail = detail ? strdup(detail) : NULL;
+	if (!it->name || (detail && !it->detail)) {
+		free(it->name);
+		free(it->detail);
+		return -1;
+	}
+	r->n++;
+	if (line > 0) {
+		r->sum.assertions++;
+		r->sum.failed += v == TC_FAIL;
+		r->sum.errors += v == TC_ERROR;
+		r->sum.skipped += v == TC_SKIP;
+	} else {
+		r->setup_errors += v == TC_ERROR;
+	}
+	return 0;
+}
+
+void tc_report_events(struct tc_report *r, const struct tc_events *evs)
+{
+	r->have_events = true;
+	r->events = evs->n;
+	r->drops = evs->drops;
+	snprintf(r->mode, sizeof(r->mode), "%s", evs->mode);
+}
+
+int tc_report_command(struct tc_report *r, char *const *argv, int status)
+{
+	char name[512] = "command", why[32];
+	size_t len = strlen(name);
+
+	for (; *argv && len < sizeof(name) - 1; argv++)
+		len += snprintf(name + len, sizeof(name) - len, " %s", *argv);
+	snprintf(why, sizeof(why), "exit status %d", status);
+	r->command_status = status;
+	r->command_failed = status != 0;
+	return tc_report_add(r, 0, status ? TC_FAIL : TC_OK, name, why);
+}
+
+const char *tc_report_status(const struct tc_report *r)
+{
+	if (r->sum.errors || r->setup_errors)
+		return "error";
+	return r->sum.failed || r->command_failed ? "fail" : "pass";
+}
+
+int tc_report_exit(const struct tc_report *r)
+{
+	const char *s = tc_report_status(r);
+
+	return !strcmp(s, "error") ? 2 : !strcmp(s, "fail") ? 1 : 0;
 }

@@ -6,9 +6,10 @@
  *   mig-trace record [-o FILE] [-m MODE] -- CMD...   exit: CMD's status
  *   mig-trace check SPEC FILE                         exit: 0 / 1 / 2
  *   mig-trace run SPEC [-o FILE] [-m MODE] -- CMD...  record + check
- *   mig-trace join [-j] [--ack] [-c CLOCK]... EVENTS...  two hosts, one
+ *   (check and run: text, -j JSON lines, --tap FILE, --junit FILE)
+ *   mig-trace join [-j] [--ack] [-C CLOCK]... EVENTS...  two hosts, one
  *                                                       breakdown each
- *   mig-trace perfetto [-o FILE] [--ack] [-c CLOCK]... EVENTS...
+ *   mig-trace perfetto [-o FILE] [--ack] [-C CLOCK]... EVENTS...
  */
 #include <errno.h>
 #include <getopt.h>
@@ -31,30 +32,36 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: mig-trace record [-o FILE] [-m MODE] [-v] -- CMD [ARGS...]\n"
-"       mig-trace check [-j] SPEC EVENTS\n"
-"       mig-trace run [-j] SPEC [-o FILE] [-m MODE] [-v] -- CMD [ARGS...]\n"
-"       mig-trace join [-j] [--ack] [-c CLOCK]... EVENTS...\n"
-"       mig-trace perfetto [-o FILE] [--ack] [-c CLOCK]... EVENTS...\n"
+"       mig-trace check [-j] [--tap FILE] [--junit FILE] SPEC EVENTS\n"
+"       mig-trace run [-j] [--tap FILE] [--junit FILE] SPEC [-o FILE] [-m MODE] [-v]\n"
+"                     -- CMD [ARGS...]\n"
+"       mig-trace join [-j] [--ack] [-C CLOCK]... EVENTS...\n"
+"       mig-trace perfetto [-o FILE] [--ack] [-C CLOCK]... EVENTS...\n"
 "record: every vfmig event while CMD runs, to FILE (default vfmig-events.txt);\n"
 "        exits with CMD's status.\n"
-"check:  one line per assertion of SPEC (docs/trace-check.md); exit 1 if\n"
-"        any fails, 2 on a bad spec or event file. EVENTS - is stdin.\n"
+"check:  one line per assertion of SPEC (docs/trace-check.md) and a summary,\n"
+"        also when SPEC or EVENTS cannot be read; exit 1 if any assertion\n"
+"        fails, 2 on a bad spec or event file. EVENTS - is stdin.\n"
 "run:    record, then check (exit 1 if CMD or any assertion fails).\n"
 "join:   the recordings of several hosts (one EVENTS file each), joined by\n"
 "        migration UUID: one end-to-end breakdown per migration, with the\n"
-"        clock uncertainty; -c CLOCK, once per EVENTS file in order: that\n"
-"        host's `chronyc -c tracking` output; --ack: the source's VMM waits\n"
-"        for the target to run before it stops the source (migctl send);\n"
-"        -j JSON lines. Exit 1 on a clock problem, a migration seen on one\n"
-"        host only, or bytes that do not match (docs/downtime.md).\n"
+"        clock uncertainty. Exit 1 on a clock problem, a migration seen on\n"
+"        one host only, or bytes that do not match (docs/downtime.md).\n"
 "perfetto: a Trace Event Format JSON timeline of EVENTS (one process per\n"
 "        host) for ui.perfetto.dev or chrome://tracing, default stdout.\n"
 "options (also before the command):\n"
-"  -o, --output FILE   the event file (record, run)\n"
+"  -o, --output FILE   record, run: the event file; perfetto: the timeline\n"
 "  -m, --mode MODE     attach mode: tp_btf, raw_tp or tp (default: the best that works)\n"
 "  -v, --verbose       libbpf debug output\n"
-"  -j, --json          check, run: JSON lines, one per assertion and a summary\n"
-"                      (docs/json-schema.json)\n"
+"  -j, --json          check, run, join: JSON lines (docs/json-schema.json)\n"
+"      --tap FILE      check, run: a TAP version 13 report into FILE (- : stdout,\n"
+"                      instead of the text)\n"
+"      --junit FILE    check, run: a JUnit XML report into FILE (- : stdout,\n"
+"                      instead of the text)\n"
+"  -C, --clock FILE    join, perfetto: a host's `chronyc -c tracking` output,\n"
+"                      once per EVENTS file, in their order\n"
+"      --ack           join, perfetto: the source's VMM waited for the target to\n"
+"                      run before it stopped the source (migctl send)\n"
 "  -h, --help          this text\n"
 "      --version       the version\n"
 "exit status: see above; 2 is also every usage error\n");
@@ -107,32 +114,36 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-/* Record while CMD runs. Returns CMD's exit status (or 125 on setup error). */
+/*
+ * Record while CMD runs. Returns CMD's exit status, or 125 when the
+ * recording could not start (why in @err, also on stderr).
+ */
 static int record(const char *out, const char *mode, bool verbose, char **cmd,
-		  struct tc_events *keep)
+		  struct tc_events *keep, char *err, size_t errlen)
 {
 	struct vfmig_attach_opts ao = { .rb_mode = MIG_RB_ALL, .dev_filter = -1,
 					.force_mode = mode, .verbose = verbose };
 	struct vfmig_tracer t;
 	struct ring_buffer *rb;
 	struct rec r = { .keep = keep };
-	char err[512];
 	int status = 0, rc;
 	pid_t pid;
 
-	if (vfmig_tracer_open(&t, &ao, err, sizeof(err))) {
+	if (vfmig_tracer_open(&t, &ao, err, errlen)) {
 		fprintf(stderr, "mig-trace: %s\n", err);
 		return 125;
 	}
 	r.f = fopen(out, "w");
 	if (!r.f) {
-		fprintf(stderr, "mig-trace: %s: %s\n", out, strerror(errno));
+		snprintf(err, errlen, "%s: %s", out, strerror(errno));
+		fprintf(stderr, "mig-trace: %s\n", err);
 		vfmig_tracer_close(&t);
 		return 125;
 	}
 	rb = ring_buffer__new(vfmig_tracer_events_fd(&t), on_event, &r, NULL);
 	if (!rb) {
-		fprintf(stderr, "mig-trace: ring buffer: %s\n", strerror(errno));
+		snprintf(err, errlen, "ring buffer: %s", strerror(errno));
+		fprintf(stderr, "mig-trace: %s\n", err);
 		fclose(r.f);
 		vfmig_tracer_close(&t);
 		return 125;
@@ -148,7 +159,11 @@ static int record(const char *out, const char *mode, bool verbose, char **cmd,
 	signal(SIGINT, SIG_IGN);	/* the child gets it, we drain after */
 	pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "mig-trace: fork: %s\n", strerror(errno));
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		fprintf(stderr, "mig-trace: %s\n", err);
+		fclose(r.f);
+		ring_buffer__free(rb);
+		vfmig_tracer_close(&t);
 		return 125;
 	}
 	if (!pid) {
@@ -183,50 +198,146 @@ static int record(const char *out, const char *mode, bool verbose, char **cmd,
 }
 
 struct cli {
-	const char *out, *mode, *spec;
-	bool verbose, json, seen_out, seen_mode;
+	const char *out, *mode, *spec, *tap, *junit;
+	const char *clocks[16];
+	int nclocks;
+	bool verbose, json, ack, seen_out, seen_mode;
 };
 
-/* Check SPEC against the events; @cmd_status: run's command status, or -1. */
-static int check(const struct cli *o, struct tc_events *evs, int cmd_status)
+/* Each report asked for; the text (or -j) on stdout unless a report is there. 0, or 2. */
+static int emit(const struct cli *o, const struct tc_report *r)
 {
-	char *spec = slurp(o->spec);
-	struct tc_summary sum = { 0 };
-	struct jw w;
-	int fails;
+	const struct {
+		const char *path;
+		int (*write)(FILE *f, const struct tc_report *r);
+	} reports[] = { { o->tap, tc_write_tap }, { o->junit, tc_write_junit } };
+	bool on_stdout = false;
+	int rc = 0;
+
+	for (size_t i = 0; i < sizeof(reports) / sizeof(reports[0]); i++) {
+		const char *path = reports[i].path;
+		bool std = path && !strcmp(path, "-");
+		FILE *f;
+
+		if (!path)
+			continue;
+		f = std ? stdout : fopen(path, "w");
+		on_stdout |= std;
+		if (!f) {
+			fprintf(stderr, "mig-trace: %s: %s\n", path, strerror(errno));
+			rc = 2;
+			continue;
+		}
+		if (reports[i].write(f, r) | (!std && fclose(f))) {
+			fprintf(stderr, "mig-trace: %s: write error\n", std ? "stdout" : path);
+			rc = 2;
+		}
+	}
+	if (!on_stdout) {
+		struct jw w;
+		int bad;
+
+		jw_init(&w, stdout);
+		bad = o->json ? tc_write_json(&w, r) : tc_write_text(stdout, r);
+		if (bad) {
+			fprintf(stderr, "mig-trace: stdout: write error\n");
+			rc = 2;
+		}
+	}
+	return rc;
+}
+
+/* Read the spec; if it cannot be, an error of the report (and on stderr). */
+static char *read_spec(const struct cli *o, struct tc_report *r)
+{
+	char *spec = slurp(o->spec), name[512];
 
 	if (!spec) {
-		fprintf(stderr, "mig-trace: %s: %s\n", o->spec, strerror(errno));
-		return 2;
+		int e = errno ? errno : ENOMEM;
+
+		fprintf(stderr, "mig-trace: %s: %s\n", o->spec, strerror(e));
+		snprintf(name, sizeof(name), "spec %s", o->spec);
+		tc_report_add(r, 0, TC_ERROR, name, strerror(e));
 	}
-	jw_init(&w, stdout);
-	if (!o->json)
-		printf("# %zu events, mode %s, %llu dropped\n", evs->n,
-		       *evs->mode ? evs->mode : "?", evs->drops);
-	fails = tc_check(spec, evs, stdout, o->json ? &w : NULL, &sum);
-	free(spec);
-	if (o->json) {
-		jw_record(&w, "check_summary");
-		jw_string(&w, "spec", o->spec);
-		jw_uint(&w, "events", evs->n);
-		jw_string(&w, "mode", *evs->mode ? evs->mode : NULL);
-		jw_uint(&w, "drops", evs->drops);
-		jw_uint(&w, "assertions", (uint64_t)sum.assertions);
-		jw_uint(&w, "failed", (uint64_t)sum.failed);
-		jw_uint(&w, "errors", (uint64_t)sum.errors);
-		jw_int_opt(&w, "command_status", cmd_status >= 0, cmd_status);
-		jw_string(&w, "status", sum.errors ? "error" : sum.failed ? "fail" : "pass");
-		jw_end_record(&w);
-	} else if (sum.errors) {
-		printf("# ERROR: %d spec error(s); %d of %d assertion(s) failed\n",
-		       sum.errors, sum.failed, sum.assertions - sum.errors);
+	return spec;
+}
+
+/* Check, report, and the exit status: the report's, or 2 if it could not be written. */
+static int finish(const struct cli *o, struct tc_report *r, const char *spec,
+		  struct tc_events *evs, const char *skip)
+{
+	int rc;
+
+	if (spec && tc_check(spec, evs, skip, r) < 0 && !r->sum.errors)
+		fprintf(stderr, "mig-trace: out of memory\n");
+	rc = emit(o, r);
+	if (!rc)
+		rc = tc_report_exit(r);
+	tc_report_free(r);
+	tc_free(evs);
+	return rc;
+}
+
+static int check_cmd(const struct cli *o, const char *path)
+{
+	struct tc_events evs = { 0 };
+	struct tc_report r;
+	const char *skip = NULL;
+	char err[256] = "", *spec;
+	FILE *f;
+	int rc;
+
+	tc_report_init(&r, o->spec, path);
+	spec = read_spec(o, &r);
+	f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!f)
+		snprintf(err, sizeof(err), "%s", strerror(errno));
+	else if (tc_load(f, &evs, err, sizeof(err)) && !*err)
+		snprintf(err, sizeof(err), "cannot read it");
+	if (f && f != stdin)
+		fclose(f);
+	if (*err) {
+		char name[512];
+
+		fprintf(stderr, "mig-trace: %s: %s\n", path, err);
+		snprintf(name, sizeof(name), "events %s", path);
+		tc_report_add(&r, 0, TC_ERROR, name, err);
+		skip = "not checked: the events could not be read";
+		tc_free(&evs);
 	} else {
-		printf("# %s: %d assertion(s) failed\n", fails ? "FAIL" : "PASS", fails);
+		tc_report_events(&r, &evs);
 	}
-	fflush(stdout);
-	if (fails < 0)
-		return 2;
-	return fails ? 1 : 0;
+	rc = finish(o, &r, spec, &evs, skip);
+	free(spec);
+	return rc;
+}
+
+/* run: the spec first (nothing runs without one), record CMD, check. */
+static int run_cmd(const struct cli *o, char **cmd)
+{
+	struct tc_events evs = { 0 };
+	struct tc_report r;
+	char err[512] = "", *spec;
+	int status, rc;
+
+	tc_report_init(&r, o->spec, o->out);
+	spec = read_spec(o, &r);
+	if (!spec)
+		return finish(o, &r, NULL, &evs, NULL);
+	status = record(o->out, o->mode, o->verbose, cmd, &evs, err, sizeof(err));
+	if (status == 125) {
+		tc_report_add(&r, 0, TC_ERROR, "recording", *err ? err : "could not start");
+		rc = finish(o, &r, spec, &evs, "not checked: no recording");
+	} else {
+		if (status)
+			fprintf(stderr, "mig-trace: command exited with status %d\n", status);
+		if (tc_report_command(&r, cmd, status))
+			fprintf(stderr, "mig-trace: out of memory\n");
+		tc_report_events(&r, &evs);
+		rc = finish(o, &r, spec, &evs, NULL);
+	}
+	free(spec);
+	return rc;
 }
 
 static char *read_text(const char *path)
@@ -237,36 +348,19 @@ static char *read_text(const char *path)
 }
 
 /* join and perfetto: load EVENTS files, clocks, join. */
-static int join_cmd(int argc, char **argv, bool perfetto)
+static int join_cmd(const struct cli *o, int nfiles, char **files, bool perfetto)
 {
-	const char *clocks[16] = { 0 }, *files[16] = { 0 }, *out = NULL;
-	int nclocks = 0, nfiles = 0, rc = 0;
 	struct mig_host hosts[16];
 	struct mig_joined *j = NULL;
-	bool json = false, ack = false;
 	char err[256];
+	int rc = 0;
 	size_t nj;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "-c") && i + 1 < argc && nclocks < 16) {
-			clocks[nclocks++] = argv[++i];
-		} else if (!strcmp(argv[i], "-j") && !perfetto) {
-			json = true;
-		} else if (!strcmp(argv[i], "-o") && i + 1 < argc && perfetto) {
-			out = argv[++i];
-		} else if (!strcmp(argv[i], "--ack")) {
-			ack = true;
-		} else if (argv[i][0] != '-' && nfiles < 16) {
-			files[nfiles++] = argv[i];
-		} else {
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (!nfiles || (nclocks && nclocks != nfiles)) {
-		fprintf(stderr, "mig-trace: %s\n", nfiles ? "give one -c CLOCK per EVENTS file" :
-			"no EVENTS file");
-		return 2;
+	if (!nfiles || nfiles > 16 || (o->nclocks && o->nclocks != nfiles)) {
+		fprintf(stderr, "mig-trace: error: %s\n", !nfiles ? "no EVENTS file" :
+			nfiles > 16 ? "at most 16 EVENTS files" :
+			"give one --clock FILE per EVENTS file");
+		return CLI_EXIT_USAGE;
 	}
 	for (int h = 0; h < nfiles; h++) {
 		if (mig_host_load(&hosts[h], files[h], perfetto, err, sizeof(err))) {
@@ -275,15 +369,16 @@ static int join_cmd(int argc, char **argv, bool perfetto)
 				mig_host_free(&hosts[h]);
 			return 2;
 		}
-		if (h < nclocks) {
-			char *t = read_text(clocks[h]);
+		if (h < o->nclocks) {
+			char *t = read_text(o->clocks[h]);
 
 			mig_clock_chrony(t, &hosts[h].clock);
 			free(t);
 		}
 	}
-	nj = mig_join(hosts, nfiles, ack, &j);
+	nj = mig_join(hosts, nfiles, o->ack, &j);
 	if (perfetto) {
+		const char *out = o->seen_out ? o->out : NULL;
 		FILE *f = out ? fopen(out, "w") : stdout;
 
 		if (!f) {
@@ -299,7 +394,7 @@ static int join_cmd(int argc, char **argv, bool perfetto)
 		}
 	} else {
 		for (size_t i = 0; i < nj; i++) {
-			if (json) {
+			if (o->json) {
 				struct jw w;
 
 				jw_init(&w, stdout);
@@ -313,7 +408,7 @@ static int join_cmd(int argc, char **argv, bool perfetto)
 			if (!j[i].joined || !j[i].clock_ok || !j[i].bytes_match)
 				rc = 1;
 		}
-		if (!json)
+		if (!o->json)
 			printf("# %zu migration(s) with a UUID in %d recording(s)\n", nj, nfiles);
 	}
 	free(j);
@@ -322,12 +417,40 @@ static int join_cmd(int argc, char **argv, bool perfetto)
 	return rc;
 }
 
-#define OPT_VERSION 0x100
+/* The commands each option is for; any other warns that it has no effect. */
+static void warn_ignored(const struct cli *o, const char *cmd)
+{
+	const struct {
+		bool seen;
+		const char *opt, *cmds;
+	} opts[] = {
+		{ o->seen_out, "--output", " record run perfetto " },
+		{ o->seen_mode, "--mode", " record run " },
+		{ o->verbose, "--verbose", " record run " },
+		{ o->json, "--json", " check run join " },
+		{ o->tap != NULL, "--tap", " check run " },
+		{ o->junit != NULL, "--junit", " check run " },
+		{ o->nclocks > 0, "--clock", " join perfetto " },
+		{ o->ack, "--ack", " join perfetto " },
+	};
+	char word[32], why[48];
+
+	snprintf(word, sizeof(word), " %s ", cmd);
+	snprintf(why, sizeof(why), "on %s", cmd);
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (opts[i].seen && !strstr(opts[i].cmds, word))
+			cli_warn_ignored("mig-trace", opts[i].opt, why);
+}
+
+#define OPT_VERSION	0x100
+#define OPT_TAP		0x101
+#define OPT_JUNIT	0x102
+#define OPT_ACK		0x103
 
 /*
- * Options at argv[optind...]: @permute for check (options anywhere),
- * else up to the first non-option or "--" (CMD's own options follow).
- * Returns -1 to go on, else the exit status.
+ * Options at argv[optind...]: @permute for check, join and perfetto
+ * (options anywhere), else up to the first non-option or "--" (CMD's own
+ * options follow). Returns -1 to go on, else the exit status.
  */
 static int parse_opts(int argc, char **argv, bool permute, struct cli *o)
 {
@@ -336,13 +459,17 @@ static int parse_opts(int argc, char **argv, bool permute, struct cli *o)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "tap", required_argument, NULL, OPT_TAP },
+		{ "junit", required_argument, NULL, OPT_JUNIT },
+		{ "clock", required_argument, NULL, 'C' },
+		{ "ack", no_argument, NULL, OPT_ACK },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 }
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, permute ? "o:m:vjh" : "+o:m:vjh",
+	while ((c = getopt_long(argc, argv, permute ? "o:m:vjC:h" : "+o:m:vjC:h",
 				lopts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o->out = optarg; o->seen_out = true; break;
@@ -358,6 +485,16 @@ static int parse_opts(int argc, char **argv, bool permute, struct cli *o)
 			break;
 		case 'v': o->verbose = true; break;
 		case 'j': o->json = true; break;
+		case OPT_TAP: o->tap = optarg; break;
+		case OPT_JUNIT: o->junit = optarg; break;
+		case 'C':
+			if (o->nclocks == 16) {
+				fprintf(stderr, "mig-trace: error: at most 16 --clock files\n");
+				return CLI_EXIT_USAGE;
+			}
+			o->clocks[o->nclocks++] = optarg;
+			break;
+		case OPT_ACK: o->ack = true; break;
 		case 'h': usage(stdout); return 0;
 		case OPT_VERSION: cli_version("mig-trace"); return 0;
 		default:
@@ -365,13 +502,16 @@ static int parse_opts(int argc, char **argv, bool permute, struct cli *o)
 			return CLI_EXIT_USAGE;
 		}
 	}
+	if (o->json + (o->tap && !strcmp(o->tap, "-")) + (o->junit && !strcmp(o->junit, "-")) > 1) {
+		fprintf(stderr, "mig-trace: error: only one of --json, --tap - and --junit - can write to stdout\n");
+		return CLI_EXIT_USAGE;
+	}
 	return -1;
 }
 
 int main(int argc, char **argv)
 {
 	struct cli o = { .out = "vfmig-events.txt" };
-	struct tc_events evs = { 0 };
 	const char *cmd;
 	int rc, base;
 
@@ -384,41 +524,23 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[optind];
 	base = optind;
-	if (!strcmp(cmd, "join") || !strcmp(cmd, "perfetto"))
-		return join_cmd(argc - base, argv + base, !strcmp(cmd, "perfetto"));
 	/* The command's own arguments: parse again from after its name. */
 	optind = 0;
-	if (!strcmp(cmd, "check")) {
-		char err[256];
-		FILE *f;
-
+	if (!strcmp(cmd, "check") || !strcmp(cmd, "join") || !strcmp(cmd, "perfetto")) {
 		rc = parse_opts(argc - base, argv + base, true, &o);
 		if (rc >= 0)
 			return rc;
-		if (argc - base - optind != 2) {
+		warn_ignored(&o, cmd);
+		argv += base + optind;
+		argc -= base + optind;
+		if (strcmp(cmd, "check"))
+			return join_cmd(&o, argc, argv, !strcmp(cmd, "perfetto"));
+		if (argc != 2) {
 			usage(stderr);
 			return CLI_EXIT_USAGE;
 		}
-		if (o.seen_out)
-			cli_warn_ignored("mig-trace", "--output", "on check");
-		if (o.seen_mode)
-			cli_warn_ignored("mig-trace", "--mode", "on check");
-		if (o.verbose)
-			cli_warn_ignored("mig-trace", "--verbose", "on check");
-		o.spec = argv[base + optind];
-		cmd = argv[base + optind + 1];
-		f = strcmp(cmd, "-") ? fopen(cmd, "r") : stdin;
-		if (!f) {
-			fprintf(stderr, "mig-trace: %s: %s\n", cmd, strerror(errno));
-			return 2;
-		}
-		if (tc_load(f, &evs, err, sizeof(err))) {
-			fprintf(stderr, "mig-trace: %s: %s\n", cmd, err);
-			return 2;
-		}
-		rc = check(&o, &evs, -1);
-		tc_free(&evs);
-		return rc;
+		o.spec = argv[0];
+		return check_cmd(&o, argv[1]);
 	}
 	if (strcmp(cmd, "record") && strcmp(cmd, "run")) {
 		fprintf(stderr, "mig-trace: error: unknown command %s (see mig-trace --help)\n", cmd);
@@ -440,23 +562,17 @@ int main(int argc, char **argv)
 		if (rc >= 0)
 			return rc;
 		base += optind - 1;
-	} else if (o.json) {
-		cli_warn_ignored("mig-trace", "--json", "on record");
 	}
+	warn_ignored(&o, cmd);
 	if (base >= argc) {
 		usage(stderr);
 		return CLI_EXIT_USAGE;
 	}
-	rc = record(o.out, o.mode, o.verbose, argv + base, o.spec ? &evs : NULL);
-	if (!o.spec)
-		return rc;
-	if (rc == 125) {
-		tc_free(&evs);
-		return 2;
+	if (o.spec)
+		return run_cmd(&o, argv + base);
+	{
+		char err[512];
+
+		return record(o.out, o.mode, o.verbose, argv + base, NULL, err, sizeof(err));
 	}
-	if (rc)
-		fprintf(stderr, "mig-trace: command exited with status %d\n", rc);
-	base = check(&o, &evs, rc);
-	tc_free(&evs);
-	return rc ? 1 : base;
 }
