@@ -4,7 +4,7 @@
  * shared by mig-top and mig-trace.
  *
  * Each event exists three times; userspace loads exactly one set
- * (tools/mig-top/attach.c), in this order of preference:
+ * (tools/lib/mig_attach.c), in this order of preference:
  *   tp_btf/<ev>   module BTF (btf_trace_<ev>): TP_PROTO args, typed
  *   raw_tp/<ev>   no BTF needed: the same TP_PROTO args as u64s
  *   tp/vfmig/<ev> classic tracepoint: the record (TP_STRUCT__entry), whose

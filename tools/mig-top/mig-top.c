@@ -23,7 +23,7 @@
 #include <ncurses.h>
 #include <bpf/libbpf.h>
 
-#include "attach.h"
+#include "mig_attach.h"
 #include "cli.h"
 #include "devid.h"
 #include "json_out.h"
@@ -179,9 +179,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 't': if (opts.out != MT_JSON) opts.out = MT_TEXT; break;
 	case 'D': dev_arg = arg; break;
 	case 'm':
-		if (strcmp(arg, "tp_btf") && strcmp(arg, "raw_tp") && strcmp(arg, "tp") &&
-		    strcmp(arg, "fentry") && strcmp(arg, "kprobe"))
-			argp_error(state, "mode is tp_btf, raw_tp or tp (generic: fentry or kprobe)");
+		if (!mig_attach_mode_valid(arg) && !mig_generic_mode_valid(arg))
+			argp_error(state, "mode is " MIG_ATTACH_MODES " (generic: " MIG_GENERIC_MODES ")");
 		opts.force_mode = arg;
 		break;
 	case 'g': opts.gen.module = arg; break;
@@ -197,8 +196,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (opts.out == MT_QUIET && !opts.prom_file && !opts.prom_listen)
 			argp_error(state, "--quiet is for --prom-file or --prom-listen");
 		if (opts.force_mode && !opts.replay && !!opts.gen.module !=
-		    (!strcmp(opts.force_mode, "fentry") || !strcmp(opts.force_mode, "kprobe")))
-			argp_error(state, opts.gen.module ? "generic mode (-g) attaches with fentry or kprobe" :
+		    mig_generic_mode_valid(opts.force_mode))
+			argp_error(state, opts.gen.module ? "generic mode (-g) attaches with " MIG_GENERIC_MODES :
 				   "fentry and kprobe are generic-mode (-g MODULE) attach modes");
 		break;
 	case 'k':

@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
 
-#include "../mig-top/attach.h"
+#include "mig_attach.h"
 #include "cli.h"
 #include "json_out.h"
 #include "mig_events.h"
@@ -347,9 +347,8 @@ static int parse_opts(int argc, char **argv, bool permute, struct cli *o)
 		switch (c) {
 		case 'o': o->out = optarg; o->seen_out = true; break;
 		case 'm':
-			if (strcmp(optarg, "tp_btf") && strcmp(optarg, "raw_tp") &&
-			    strcmp(optarg, "tp")) {
-				fprintf(stderr, "mig-trace: error: mode is tp_btf, raw_tp or tp, not '%s'\n",
+			if (!mig_attach_mode_valid(optarg)) {
+				fprintf(stderr, "mig-trace: error: mode is " MIG_ATTACH_MODES ", not '%s'\n",
 					optarg);
 				return CLI_EXIT_USAGE;
 			}
