@@ -11,8 +11,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/utsname.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "mig_attach.h"
@@ -50,18 +50,14 @@ bool mig_generic_mode_valid(const char *mode)
 	return is_one_of(mode, generic_modes, 2);
 }
 
-static int kernel_older_than(int maj, int min)
-{
-	struct utsname u;
-	int a = 0, b = 0;
-
-	if (uname(&u) || sscanf(u.release, "%d.%d", &a, &b) != 2)
-		return 0;
-	return a < maj || (a == maj && b < min);
-}
-
+/*
+ * libbpf's probe (it creates one): 1 when the kernel has the BPF ring
+ * buffer (Linux 5.8+), 0 when it has not, < 0 when it cannot tell.
+ */
 int mig_attach_prepare(bool verbose, char *err, size_t errlen)
 {
+	int rc;
+
 	verbose_libbpf = verbose;
 	libbpf_set_print(print_fn);
 	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
@@ -69,11 +65,54 @@ int mig_attach_prepare(bool verbose, char *err, size_t errlen)
 		snprintf(err, errlen, "must run as root (needs CAP_BPF and CAP_PERFMON to load BPF programs)");
 		return -1;
 	}
-	if (kernel_older_than(5, 8)) {
-		snprintf(err, errlen, "kernel too old: the BPF ring buffer needs Linux 5.8 or later");
+	rc = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
+	if (rc == 0) {
+		snprintf(err, errlen, "the kernel has no BPF ring buffer (BPF_MAP_TYPE_RINGBUF, Linux 5.8 or later)");
+		return -1;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot create BPF maps (probing for the BPF ring buffer): %s",
+			 strerror(-rc));
 		return -1;
 	}
 	return 0;
+}
+
+int mig_attach_btf(const char *const *modules, int n, char *why, size_t len)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int rc = 0;
+
+	why[0] = '\0';
+	if (!vmlinux) {
+		snprintf(why, len, "no kernel BTF (/sys/kernel/btf/vmlinux)");
+		return -1;
+	}
+	for (int i = 0; i < n && !rc; i++) {
+		struct btf *mod = btf__load_module_btf(modules[i], vmlinux);
+
+		if (!mod) {
+			snprintf(why, len, "no module BTF (/sys/kernel/btf/%s)", modules[i]);
+			rc = -1;
+		}
+		btf__free(mod);
+	}
+	btf__free(vmlinux);
+	return rc;
+}
+
+int mig_attach_prog_type(int prog_type, const char *what, char *why, size_t len)
+{
+	int rc = libbpf_probe_bpf_prog_type(prog_type, NULL);
+
+	why[0] = '\0';
+	if (rc > 0)
+		return 0;
+	if (rc == 0)
+		snprintf(why, len, "the kernel has no %s programs", what);
+	else
+		snprintf(why, len, "cannot probe for %s programs: %s", what, strerror(-rc));
+	return -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -261,11 +300,13 @@ int vfmig_tracer_open(struct vfmig_tracer *t, const struct vfmig_attach_opts *o,
 		snprintf(err, errlen, "vfmig module not loaded (insmod build/kernel/vfmig.ko): no vfmig tracepoints to attach to");
 		return -1;
 	}
-	if (!exists("/sys/kernel/btf/vmlinux"))
-		snprintf(m.why[0], sizeof(m.why[0]), "no kernel BTF (/sys/kernel/btf/vmlinux)");
-	else if (!exists("/sys/kernel/btf/vfmig"))
-		snprintf(m.why[0], sizeof(m.why[0]), "no module BTF (/sys/kernel/btf/vfmig)");
-	if (!have_vfmig_events()) {
+	mig_attach_btf((const char *const[]){ "vfmig" }, 1, m.why[0], sizeof(m.why[0]));
+	mig_attach_prog_type(BPF_PROG_TYPE_RAW_TRACEPOINT, "raw tracepoint",
+			     m.why[1], sizeof(m.why[1]));
+	if (mig_attach_prog_type(BPF_PROG_TYPE_TRACEPOINT, "tracepoint", m.why[2],
+				 sizeof(m.why[2]))) {
+		m.never[2] = true;
+	} else if (!have_vfmig_events()) {
 		snprintf(m.why[2], sizeof(m.why[2]), "no tracefs events/vfmig (mount tracefs)");
 		m.never[2] = true;
 	}

@@ -3,7 +3,8 @@
  * mig_attach: loading and attaching the BPF programs of bpf/, for mig-top
  * and mig-trace (docs/mig-top.md, "Attach modes"):
  *
- *  - the checks every tracer makes first (root, the BPF ring buffer);
+ *  - the checks every tracer makes first (root, the BPF ring buffer) and
+ *    the feature probes of the modes (BTF, program types): libbpf's;
  *  - the attach-mode ladder: modes tried best first, the first that loads
  *    and attaches wins; a mode skipped for a missing prerequisite keeps
  *    the reason, and so does a mode forced with -m in spite of it;
@@ -35,10 +36,23 @@ bool mig_generic_mode_valid(const char *mode);	/* one of MIG_GENERIC_MODES */
 
 /*
  * Before loading anything: libbpf's messages (to stderr with @verbose,
- * else none) and strict mode; root. Returns 0, or -1 with a one-line
- * message in err (for the user, no newline).
+ * else none) and strict mode; root; the BPF ring buffer (libbpf's probe).
+ * Returns 0, or -1 with a one-line message in err (for the user, no
+ * newline).
  */
 int mig_attach_prepare(bool verbose, char *err, size_t errlen);
+
+/*
+ * Feature probes for a mode's prerequisites, with libbpf's: 0, or -1 with
+ * what is missing in @why. mig_attach_btf(): the kernel and each of
+ * @modules have BTF (btf__load_vmlinux_btf(), btf__load_module_btf()), as
+ * fentry and tp_btf programs need. mig_attach_prog_type(): the kernel
+ * loads programs of @prog_type (enum bpf_prog_type), @what naming them.
+ * (Debian 12's libbpf 1.1 cannot probe BPF_PROG_TYPE_TRACING without an
+ * attach target: fentry and tp_btf are known by their BTF and their load.)
+ */
+int mig_attach_btf(const char *const *modules, int n, char *why, size_t len);
+int mig_attach_prog_type(int prog_type, const char *what, char *why, size_t len);
 
 /* ------------------------------------------------------------------ */
 /* The attach-mode ladder                                              */

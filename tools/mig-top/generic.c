@@ -346,10 +346,10 @@ int generic_open(struct generic_tracer *t, const struct generic_opts *o,
 			 "%s%s=%s", r ? " " : "", role_names[r],
 			 *t->fn[r] ? t->fn[r] : "-");
 
-	snprintf(p, sizeof(p), "/sys/kernel/btf/%s", o->module);
-	if (!exists("/sys/kernel/btf/vmlinux") || !exists("/sys/kernel/btf/vfio") ||
-	    !exists(p))
-		snprintf(m.why[0], sizeof(m.why[0]), "fentry: no BTF (%s, /sys/kernel/btf/vfio or vmlinux missing)", p);
+	if (mig_attach_btf((const char *const[]){ "vfio", o->module }, 2, why, sizeof(why)))
+		snprintf(m.why[0], sizeof(m.why[0]), "fentry: %.180s", why);
+	if (mig_attach_prog_type(BPF_PROG_TYPE_KPROBE, "kprobe", why, sizeof(why)))
+		snprintf(m.why[1], sizeof(m.why[1]), "kprobe: %.180s", why);
 	i = mig_modes_run(&m, o->force_mode, try_mode, &c);
 	if (i < 0) {
 		mig_modes_why(&m, m.n, why, sizeof(why));
