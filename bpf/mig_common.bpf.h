@@ -7,7 +7,7 @@
  * subset of the events, and the full version did not pass the verifier in
  * its fentry programs.
  * Include after vmlinux.h, the libbpf headers, vfmig_abi.h and
- * tools/lib/mig_events.h.
+ * vfmig_events.h.
  */
 #ifndef MIG_COMMON_BPF_H
 #define MIG_COMMON_BPF_H
