@@ -167,7 +167,15 @@ uint64_t vfmig_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-uint64_t mig_map_drops(int fd)
+void mig_bpf_set(struct mig_bpf *b, struct bpf_object *obj)
+{
+	b->obj = obj;
+	b->events_fd = bpf_object__find_map_fd_by_name(obj, "events");
+	b->drops_fd = bpf_object__find_map_fd_by_name(obj, "drops");
+	b->devstats_fd = bpf_object__find_map_fd_by_name(obj, "devstats");
+}
+
+uint64_t mig_bpf_drops(const struct mig_bpf *b)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t sum = 0;
@@ -178,7 +186,7 @@ uint64_t mig_map_drops(int fd)
 		uint64_t vals[ncpu];
 
 		for (uint32_t k = 0; k < 2; k++) {
-			if (bpf_map_lookup_elem(fd, &k, vals))
+			if (bpf_map_lookup_elem(b->drops_fd, &k, vals))
 				continue;
 			for (int c = 0; c < ncpu; c++)
 				sum += vals[c];
@@ -187,14 +195,15 @@ uint64_t mig_map_drops(int fd)
 	return sum;
 }
 
-int mig_map_devstats(int fd, uint32_t *ids, struct mig_devstats *st, int max)
+int mig_bpf_devstats(const struct mig_bpf *b, uint32_t *ids,
+		     struct mig_devstats *st, int max)
 {
 	uint32_t key, next, *prev = NULL;
 	int n = 0;
 
-	while (n < max && !bpf_map_get_next_key(fd, prev, &next)) {
+	while (n < max && !bpf_map_get_next_key(b->devstats_fd, prev, &next)) {
 		key = next;
-		if (!bpf_map_lookup_elem(fd, &key, &st[n]))
+		if (!bpf_map_lookup_elem(b->devstats_fd, &key, &st[n]))
 			ids[n++] = key;
 		prev = &key;
 	}
@@ -281,6 +290,7 @@ static int vfmig_try_mode(void *ctx, int i, char *why, size_t whylen)
 		return err;
 	}
 	c->t->skel = skel;
+	mig_bpf_set(&c->t->bpf, skel->obj);
 	snprintf(c->t->mode, sizeof(c->t->mode), "%s", mode);
 	return 0;
 }
@@ -331,27 +341,7 @@ void vfmig_tracer_close(struct vfmig_tracer *t)
 	if (t->skel)
 		vfmig_bpf__destroy(t->skel);
 	t->skel = NULL;
-}
-
-int vfmig_tracer_events_fd(struct vfmig_tracer *t)
-{
-	return bpf_map__fd(t->skel->maps.events);
-}
-
-struct bpf_object *vfmig_tracer_obj(struct vfmig_tracer *t)
-{
-	return t->skel->obj;
-}
-
-uint64_t vfmig_tracer_drops(struct vfmig_tracer *t)
-{
-	return mig_map_drops(bpf_map__fd(t->skel->maps.drops));
-}
-
-int vfmig_tracer_devstats(struct vfmig_tracer *t, uint32_t *ids,
-			  struct mig_devstats *st, int max)
-{
-	return mig_map_devstats(bpf_map__fd(t->skel->maps.devstats), ids, st, max);
+	t->bpf.obj = NULL;
 }
 
 /* ------------------------------------------------------------------ */

@@ -88,11 +88,21 @@ void mig_modes_why(const struct mig_modes *m, int upto, char *buf, size_t len);
 /* The maps of bpf/mig_common.bpf.h                                    */
 /* ------------------------------------------------------------------ */
 
+/* What a loaded object of bpf/ gives userspace (bpf/mig_common.bpf.h). */
+struct mig_bpf {
+	struct bpf_object *obj;	/* NULL: none loaded */
+	int events_fd;		/* ring buffer "events" */
+	int drops_fd;		/* per-CPU array "drops" */
+	int devstats_fd;	/* hash "devstats" */
+};
+
+/* Fill @b from a loaded object (its maps found by name). */
+void mig_bpf_set(struct mig_bpf *b, struct bpf_object *obj);
 /* Ring buffer drops + devstats-full drops, summed over CPUs. */
-uint64_t mig_map_drops(int drops_fd);
-/* Snapshot of a devstats map: fills up to max entries, returns how many. */
-int mig_map_devstats(int devstats_fd, uint32_t *ids, struct mig_devstats *st,
-		     int max);
+uint64_t mig_bpf_drops(const struct mig_bpf *b);
+/* Snapshot of the devstats map: fills up to max entries, returns how many. */
+int mig_bpf_devstats(const struct mig_bpf *b, uint32_t *ids,
+		     struct mig_devstats *st, int max);
 /* CLOCK_MONOTONIC now in ns (same clock as bpf_ktime_get_ns()). */
 uint64_t vfmig_now_ns(void);
 
@@ -102,6 +112,7 @@ uint64_t vfmig_now_ns(void);
 
 struct vfmig_tracer {
 	struct vfmig_bpf *skel;
+	struct mig_bpf bpf;	/* its object and maps */
 	char mode[16];		/* "tp_btf", "raw_tp", "tp" */
 	char why[512];		/* why this mode (fallback reasons) */
 };
@@ -121,11 +132,6 @@ struct vfmig_attach_opts {
 int vfmig_tracer_open(struct vfmig_tracer *t, const struct vfmig_attach_opts *o,
 		      char *err, size_t errlen);
 void vfmig_tracer_close(struct vfmig_tracer *t);
-int vfmig_tracer_events_fd(struct vfmig_tracer *t);
-struct bpf_object *vfmig_tracer_obj(struct vfmig_tracer *t);
-uint64_t vfmig_tracer_drops(struct vfmig_tracer *t);
-int vfmig_tracer_devstats(struct vfmig_tracer *t, uint32_t *ids,
-			  struct mig_devstats *st, int max);
 
 /* ------------------------------------------------------------------ */
 /* The VMM view's uprobes                                              */

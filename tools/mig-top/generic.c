@@ -296,6 +296,7 @@ static int try_mode(void *ctx, int mode, char *why, size_t whylen)
 		t->links[t->nlinks++] = l;
 	}
 	t->skel = skel;
+	mig_bpf_set(&t->bpf, skel->obj);
 	snprintf(t->kind, sizeof(t->kind), "%s", kind);
 	return 0;
 }
@@ -373,27 +374,7 @@ void generic_close(struct generic_tracer *t)
 	if (t->skel)
 		vfio_generic_bpf__destroy(t->skel);
 	t->skel = NULL;
-}
-
-int generic_events_fd(struct generic_tracer *t)
-{
-	return bpf_map__fd(t->skel->maps.events);
-}
-
-struct bpf_object *generic_obj(struct generic_tracer *t)
-{
-	return t->skel->obj;
-}
-
-uint64_t generic_drops(struct generic_tracer *t)
-{
-	return mig_map_drops(bpf_map__fd(t->skel->maps.drops));
-}
-
-int generic_devstats(struct generic_tracer *t, uint32_t *ids,
-		     struct mig_devstats *st, int max)
-{
-	return mig_map_devstats(bpf_map__fd(t->skel->maps.devstats), ids, st, max);
+	t->bpf.obj = NULL;
 }
 
 const char *generic_dev_name(struct generic_tracer *t, uint32_t id,

@@ -292,15 +292,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mig-top: %s\n", err);
 		return 1;
 	}
-	rb = ring_buffer__new(generic ? generic_events_fd(&gtracer) :
-			      vfmig_tracer_events_fd(&tracer), on_event, NULL, NULL);
+	rb = ring_buffer__new(live_bpf()->events_fd, on_event, NULL, NULL);
 	if (!rb) {
 		fprintf(stderr, "mig-top: ring buffer: %s\n", strerror(errno));
 		generic ? generic_close(&gtracer) : vfmig_tracer_close(&tracer);
 		return 1;
 	}
-	owners_init(opts.no_vmm ? NULL : generic ? generic_obj(&gtracer) :
-		    vfmig_tracer_obj(&tracer));
+	owners_init(opts.no_vmm ? NULL : live_bpf()->obj);
 	if (opts.out == MT_JSON) {
 		jw_record(&jw, "start");
 		jw_string(&jw, "mode", t_mode());

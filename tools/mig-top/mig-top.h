@@ -71,6 +71,7 @@ extern bool sort_rev;
 extern char filt[64];			/* TUI filter, "" = none */
 const char *t_mode(void);
 const char *t_why(void);
+const struct mig_bpf *live_bpf(void);
 uint64_t t_drops(void);
 uint64_t view_now(void);
 const char *dev_uuid(uint32_t dev, char buf[37]);

@@ -35,6 +35,12 @@ const char *t_mode(void)
 	return generic ? gtracer.mode : tracer.skel ? tracer.mode : "replay";
 }
 
+/* The live tracer's object and maps, NULL in a replay. */
+const struct mig_bpf *live_bpf(void)
+{
+	return generic ? &gtracer.bpf : tracer.bpf.obj ? &tracer.bpf : NULL;
+}
+
 const char *t_why(void)
 {
 	return generic ? gtracer.why : tracer.why;
@@ -45,8 +51,9 @@ static uint64_t last_ev_ts;
 
 uint64_t t_drops(void)
 {
-	return generic ? generic_drops(&gtracer) :
-	       tracer.skel ? vfmig_tracer_drops(&tracer) : replay_drops;
+	const struct mig_bpf *b = live_bpf();
+
+	return b ? mig_bpf_drops(b) : replay_drops;
 }
 
 /* Now: the clock of the events (a replay ends at its last event). */
@@ -216,10 +223,8 @@ void sample(void)
 	char u[37];
 	int n = 0;
 
-	if (generic)
-		n = generic_devstats(&gtracer, ids, st, MT_MAX_ROWS);
-	else if (tracer.skel)
-		n = vfmig_tracer_devstats(&tracer, ids, st, MT_MAX_ROWS);
+	if (live_bpf())
+		n = mig_bpf_devstats(live_bpf(), ids, st, MT_MAX_ROWS);
 	for (int i = 0; i < n; i++)
 		mig_model_seed(&model, ids[i], st[i].state, st[i].mig_id,
 			       st[i].state_size, now);

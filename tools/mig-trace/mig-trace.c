@@ -130,7 +130,7 @@ static int record(const char *out, const char *mode, bool verbose, char **cmd,
 		vfmig_tracer_close(&t);
 		return 125;
 	}
-	rb = ring_buffer__new(vfmig_tracer_events_fd(&t), on_event, &r, NULL);
+	rb = ring_buffer__new(t.bpf.events_fd, on_event, &r, NULL);
 	if (!rb) {
 		fprintf(stderr, "mig-trace: ring buffer: %s\n", strerror(errno));
 		fclose(r.f);
@@ -168,9 +168,9 @@ static int record(const char *out, const char *mode, bool verbose, char **cmd,
 	/* Events submitted just before the exit: drain what is left. */
 	ring_buffer__consume(rb);
 	fprintf(r.f, "# drops %llu\n# events %llu\n",
-		(unsigned long long)vfmig_tracer_drops(&t), r.n);
+		(unsigned long long)mig_bpf_drops(&t.bpf), r.n);
 	if (keep)
-		keep->drops = vfmig_tracer_drops(&t);
+		keep->drops = mig_bpf_drops(&t.bpf);
 	if (keep)
 		snprintf(keep->mode, sizeof(keep->mode), "%s", t.mode);
 	fclose(r.f);
