@@ -12,6 +12,10 @@ emulated guest) and prints one line per connection.
         send`: HELLO, wait for READY, the frames that follow, up to CUT; then
         close the connection (FIN), or with /rst reset it once the
         receiver's kernel acknowledged every byte sent (so the cut is exact).
+        With MIGCTL_PEER_GO=DIR in the environment, the N-th connection
+        waits for the file DIR/go.N first: the test creates it once the
+        receiver for that cut runs, so a connection never lands in the
+        backlog of the previous receiver, which is still exiting.
         CUT is at the K-th frame of TYPE (K defaults to 1):
           before:TYPE[#K]         exactly between frames, before that one
           header:TYPE[#K]:BYTES   BYTES (1-23) into its header
@@ -33,6 +37,7 @@ mid-stream (...)" error (the exact text where the cut is deterministic), or
 for error-then-rst of the whole error. Exit status 0, 1 on a surprise.
 """
 import fcntl
+import os
 import socket
 import struct
 import sys
@@ -248,10 +253,23 @@ MODES = ("close-before-ready", "fin-mid-stream", "partial-frame",
          "rst-mid-stream", "close-before-ack", "error-then-rst")
 
 
+def wait_go(n):
+    """Wait for $MIGCTL_PEER_GO/go.N (if set), up to 120 s."""
+    d = os.environ.get("MIGCTL_PEER_GO")
+    if not d:
+        return
+    for _ in range(1200):
+        if os.path.exists(os.path.join(d, "go.%d" % n)):
+            return
+        time.sleep(0.1)
+    die("no go.%d in %s" % (n, d))
+
+
 def main(argv):
     if len(argv) >= 5 and argv[1] == "send":
         data = open(argv[2], "rb").read()
-        for spec in argv[4:]:
+        for n, spec in enumerate(argv[4:], 1):
+            wait_go(n)
             print(send(data, argv[3], spec), flush=True)
     elif len(argv) >= 4 and argv[1] == "receive":
         for mode in argv[3:]:

@@ -4831,10 +4831,10 @@ static int t_post_suspend(const void *arg)
 	x.sfd = sfd;
 	r = precopy_info(sfd, &pi);
 	CHECK(r == 0, "PRECOPY_INFO: %s", ERRSTR(r));
-	CHECK(pi.initial_bytes == 24 + image_bytes_expected(pre, cp),
-	      "initial_bytes %llu, want the STOP_COPY_SIZE record + an image of the %" PRIu64
-	      " pre-copyable pages (%" PRIu64 ")", (unsigned long long)pi.initial_bytes, pre,
-	      24 + image_bytes_expected(pre, cp));
+	CHECK(pi.initial_bytes == VFMIG_MIG_UUID_RECORD_BYTES + 24 + image_bytes_expected(pre, cp),
+	      "initial_bytes %llu, want the MIG_UUID and STOP_COPY_SIZE records + an image of the %"
+	      PRIu64 " pre-copyable pages (%" PRIu64 ")", (unsigned long long)pi.initial_bytes, pre,
+	      VFMIG_MIG_UUID_RECORD_BYTES + 24 + image_bytes_expected(pre, cp));
 	r = get_data_size(&s, &dsize);
 	CHECK(r == 0 && dsize == image_bytes_expected(ps, cp),
 	      "MIG_DATA_SIZE in PRE_COPY %" PRIu64 " (%s), want an image of the %" PRIu64

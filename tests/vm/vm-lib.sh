@@ -197,6 +197,23 @@ vm_verdict() {
 	fi
 }
 
+# vm_emulator_int3 RUN: whether the guest died of QEMU's multi-threaded
+# TCG running stale code, not of a kernel bug: the first report is an
+# int3 Oops although the byte before RIP, which held the int3, no longer
+# is 0xcc (the text patch that removed it had landed). QEMU 7.2 does this
+# now and then while the kernel patches static branches, at boot (seen in
+# run_timer_softirq and sched_clock_cpu, before any module was loaded) or
+# later; docs/testing.md.
+vm_emulator_int3() {
+	local con=$1/console first code
+	[[ " ${accel[*]} " == *' tcg,thread=multi '* ]] || return 1
+	first=$(head -n 1 <<<"$splats")
+	[[ $first == *'Oops: int3'* ]] || return 1
+	code=$(grep -F -m 1 -A 8 -e "$first" "$con" | grep -m 1 'Code:') || return 1
+	[[ $code =~ ([0-9a-f]{2})\ \<[0-9a-f]{2}\> ]] || return 1
+	[[ ${BASH_REMATCH[1]} != cc ]]
+}
+
 # vm_log_sections RUN: console, output, dmesg and QEMU's messages of a run.
 vm_log_sections() {
 	local run=$1
