@@ -84,7 +84,10 @@ BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/unit/%)
-UNIT_LIB_OBJS := $(LIB_SRCS:%.c=$(B)/unit/obj/%.o)
+# The unit tests link every library object but the BPF loader (it needs
+# libbpf and a kernel; mig-top and mig-trace take it from $(LIBVFMIG)).
+LIB_BPF_SRCS := tools/lib/mig_attach.c
+UNIT_LIB_OBJS := $(filter-out $(LIB_BPF_SRCS:%.c=$(B)/unit/obj/%.o),$(LIB_SRCS:%.c=$(B)/unit/obj/%.o))
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(B)/bpf/%.bpf.o)
 SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(B)/bpf/%.skel.h)

@@ -2,12 +2,12 @@
 /*
  * What both BPF objects (vfmig.bpf.c on the tracepoints, vfio_generic.bpf.c
  * on any VFIO driver) share: the output maps userspace reads
- * (tools/mig-top/attach.c), drop counting, the ring's wakeup policy and
+ * (tools/lib/mig_attach.c), drop counting, the ring's wakeup policy and
  * event submission. Each keeps its own update_stats(): generic mode sees a
  * subset of the events, and the full version did not pass the verifier in
  * its fentry programs.
  * Include after vmlinux.h, the libbpf headers, vfmig_abi.h and
- * tools/lib/mig_events.h.
+ * vfmig_events.h.
  */
 #ifndef MIG_COMMON_BPF_H
 #define MIG_COMMON_BPF_H
@@ -68,7 +68,7 @@ static __always_inline void set_task(struct mig_event *e)
  * The VMM view (tools/lib/mig_vmm.c): uprobes and uretprobes on the VMM's
  * migration functions, one pair of programs per enum mig_vmm_probe
  * (vmm_in_N / vmm_out_N), attached by userspace to the owner's binary
- * (tools/mig-top/attach.c). Not autoloaded unless asked for; no CO-RE, so
+ * (tools/lib/mig_attach.c). Not autoloaded unless asked for; no CO-RE, so
  * the object still loads without kernel BTF.
  */
 static __always_inline int vmm_hit(__u32 probe, __u32 ret)

@@ -12,7 +12,7 @@
  *                                         result, read back from the user
  *
  * and turns them into the struct mig_event stream of bpf/vfmig.bpf.c
- * (tools/lib/mig_events.h), so mig-top's model, JSON and TUI work unchanged.
+ * (include/vfmig_events.h), so mig-top's model, JSON and TUI work unchanged.
  *
  * The driver functions are found at run time (tools/mig-top/generic.c):
  * every program is a placeholder, retargeted with
@@ -36,7 +36,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "vfmig_abi.h"
-#include "tools/lib/mig_events.h"
+#include "vfmig_events.h"
 #include "mig_common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

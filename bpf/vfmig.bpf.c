@@ -4,12 +4,12 @@
  * shared by mig-top and mig-trace.
  *
  * Each event exists three times; userspace loads exactly one set
- * (tools/mig-top/attach.c), in this order of preference:
+ * (tools/lib/mig_attach.c), in this order of preference:
  *   tp_btf/<ev>   module BTF (btf_trace_<ev>): TP_PROTO args, typed
  *   raw_tp/<ev>   no BTF needed: the same TP_PROTO args as u64s
  *   tp/vfmig/<ev> classic tracepoint: the record (TP_STRUCT__entry), whose
  *                 layout is the ABI of docs/tracepoints.md
- * All three produce the same struct mig_event (tools/lib/mig_events.h).
+ * All three produce the same struct mig_event (include/vfmig_events.h).
  *
  * Outputs: ring buffer "events" (phase events, or all events with
  * rb_mode = MIG_RB_ALL), hash "devstats" (per-device live counters),
@@ -20,7 +20,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "vfmig_abi.h"
-#include "tools/lib/mig_events.h"
+#include "vfmig_events.h"
 #include "mig_common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -3,7 +3,7 @@
  * mig_vmm: the VMM view of a migration (mig_vmm.h, docs/downtime.md) and
  * the QEMU device ids of command lines. The probed functions are QEMU's
  * (10.0 exports them from its binary); mig-top attaches the uprobes
- * (tools/mig-top/attach.c) and feeds their MEV_VMM events here.
+ * (tools/lib/mig_attach.c) and feeds their MEV_VMM events here.
  */
 #include <ctype.h>
 #include <inttypes.h>

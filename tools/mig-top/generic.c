@@ -15,7 +15,6 @@
  * BTF, else kprobe/kretprobe; the first that loads and attaches wins.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "generic.h"
+#include "mig_attach.h"
 #include "vfio_generic.skel.h"
 
 #define NEXT_STATE_FN	"vfio_mig_get_next_state"
@@ -39,16 +39,6 @@ static const char *const role_suffix[GR_NR][3] = {
 	[GR_WRITE] = { "_resume_write", NULL },
 	[GR_IOCTL] = { "_precopy_ioctl", "_save_ioctl", NULL },
 };
-
-static bool verbose_libbpf;
-
-static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	(void)level;
-	if (!verbose_libbpf)
-		return 0;
-	return vfprintf(stderr, fmt, ap);
-}
 
 static bool exists(const char *p)
 {
@@ -244,9 +234,17 @@ static void drop_links(struct generic_tracer *t)
 }
 
 /* One attempt with one program set. Returns 0 or -errno (reason in why). */
-static int try_mode(struct generic_tracer *t, const struct generic_opts *o,
-		    bool fentry, char *why, size_t whylen)
+struct generic_try {
+	struct generic_tracer *t;
+	const struct generic_opts *o;
+};
+
+static int try_mode(void *ctx, int mode, char *why, size_t whylen)
 {
+	struct generic_try *c = ctx;
+	struct generic_tracer *t = c->t;
+	const struct generic_opts *o = c->o;
+	bool fentry = mode == 0;
 	const char *kind = fentry ? "fentry" : "kprobe";
 	struct hook h[GEN_MAX_LINKS];
 	struct vfio_generic_bpf *skel;
@@ -298,6 +296,7 @@ static int try_mode(struct generic_tracer *t, const struct generic_opts *o,
 		t->links[t->nlinks++] = l;
 	}
 	t->skel = skel;
+	mig_bpf_set(&t->bpf, skel->obj);
 	snprintf(t->kind, sizeof(t->kind), "%s", kind);
 	return 0;
 }
@@ -305,21 +304,16 @@ static int try_mode(struct generic_tracer *t, const struct generic_opts *o,
 int generic_open(struct generic_tracer *t, const struct generic_opts *o,
 		 char *err, size_t errlen)
 {
-	char p[128], why[2][200] = { "", "" }, hooked[300] = "";
-	bool have_btf;
+	struct mig_modes m = { .n = 2, .name = { "fentry", "kprobe" } };
+	struct generic_try c = { t, o };
+	char p[128], why[400], hooked[300] = "";
 	struct symlist syms;
 	int rc = -1, i;
 
 	memset(t, 0, sizeof(*t));
-	verbose_libbpf = o->verbose;
-	libbpf_set_print(print_fn);
-	libbpf_set_strict_mode(LIBBPF_STRICT_ALL);
 	snprintf(t->module, sizeof(t->module), "%s", o->module);
-
-	if (geteuid() != 0) {
-		snprintf(err, errlen, "must run as root (needs CAP_BPF and CAP_PERFMON to load BPF programs)");
+	if (mig_attach_prepare(o->verbose, err, errlen))
 		return -1;
-	}
 	snprintf(p, sizeof(p), "/sys/module/%s", o->module);
 	if (!*o->module || strchr(o->module, '/') || !exists(p)) {
 		snprintf(err, errlen, "generic mode: module %s is not loaded (%s missing)",
@@ -353,34 +347,22 @@ int generic_open(struct generic_tracer *t, const struct generic_opts *o,
 			 "%s%s=%s", r ? " " : "", role_names[r],
 			 *t->fn[r] ? t->fn[r] : "-");
 
-	snprintf(p, sizeof(p), "/sys/kernel/btf/%s", o->module);
-	have_btf = exists("/sys/kernel/btf/vmlinux") && exists("/sys/kernel/btf/vfio") &&
-		   exists(p);
-	for (i = 0; i < 2; i++) {
-		bool fentry = i == 0;
-
-		if (o->force_mode && strcmp(o->force_mode, fentry ? "fentry" : "kprobe"))
-			continue;
-		if (fentry && !have_btf) {
-			snprintf(why[i], sizeof(why[i]), "fentry: no BTF (%s, /sys/kernel/btf/vfio or vmlinux missing)", p);
-			if (!o->force_mode)
-				continue;
-		}
-		if (!try_mode(t, o, fentry, why[i], sizeof(why[i]))) {
-			rc = 0;
-			break;
-		}
-	}
-	if (rc) {
-		snprintf(err, errlen, "generic mode: could not attach to %s: %s%s%s%s",
-			 o->module, why[0], *why[0] && *why[1] ? "; " : "", why[1],
-			 o->verbose ? "" : " (-v for libbpf messages)");
+	if (mig_attach_btf((const char *const[]){ "vfio", o->module }, 2, why, sizeof(why)))
+		snprintf(m.why[0], sizeof(m.why[0]), "fentry: %.180s", why);
+	if (mig_attach_prog_type(BPF_PROG_TYPE_KPROBE, "kprobe", why, sizeof(why)))
+		snprintf(m.why[1], sizeof(m.why[1]), "kprobe: %.180s", why);
+	i = mig_modes_run(&m, o->force_mode, try_mode, &c);
+	if (i < 0) {
+		mig_modes_why(&m, m.n, why, sizeof(why));
+		snprintf(err, errlen, "generic mode: could not attach to %s: %s%s",
+			 o->module, why, o->verbose ? "" : " (-v for libbpf messages)");
 		goto out;
 	}
+	mig_modes_why(&m, i, why, sizeof(why));
 	snprintf(t->mode, sizeof(t->mode), "generic %s (%s)", t->kind, o->module);
-	snprintf(t->why, sizeof(t->why), "%s%s%s%s", hooked,
-		 i == 1 && *why[0] ? "; " : "", i == 1 ? why[0] : "",
+	snprintf(t->why, sizeof(t->why), "%s%s%s%s", hooked, *why ? "; " : "", why,
 		 o->force_mode ? "; forced" : "");
+	rc = 0;
 out:
 	syms_free(&syms);
 	return rc;
@@ -392,53 +374,7 @@ void generic_close(struct generic_tracer *t)
 	if (t->skel)
 		vfio_generic_bpf__destroy(t->skel);
 	t->skel = NULL;
-}
-
-int generic_events_fd(struct generic_tracer *t)
-{
-	return bpf_map__fd(t->skel->maps.events);
-}
-
-struct bpf_object *generic_obj(struct generic_tracer *t)
-{
-	return t->skel->obj;
-}
-
-uint64_t generic_drops(struct generic_tracer *t)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	int fd = bpf_map__fd(t->skel->maps.drops);
-	uint64_t sum = 0;
-
-	if (ncpu <= 0 || ncpu > 4096)
-		return 0;
-	{
-		uint64_t vals[ncpu];
-
-		for (uint32_t k = 0; k < 2; k++) {
-			if (bpf_map_lookup_elem(fd, &k, vals))
-				continue;
-			for (int c = 0; c < ncpu; c++)
-				sum += vals[c];
-		}
-	}
-	return sum;
-}
-
-int generic_devstats(struct generic_tracer *t, uint32_t *ids,
-		     struct mig_devstats *st, int max)
-{
-	int fd = bpf_map__fd(t->skel->maps.devstats);
-	uint32_t key, next, *prev = NULL;
-	int n = 0;
-
-	while (n < max && !bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		if (!bpf_map_lookup_elem(fd, &key, &st[n]))
-			ids[n++] = key;
-		prev = &key;
-	}
-	return n;
+	t->bpf.obj = NULL;
 }
 
 const char *generic_dev_name(struct generic_tracer *t, uint32_t id,

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "mig_attach.h"
 #include "mig_events.h"
 
 struct vfio_generic_bpf;
@@ -24,6 +25,7 @@ enum gen_role { GR_SET_STATE, GR_READ, GR_WRITE, GR_IOCTL, GR_NR };
 
 struct generic_tracer {
 	struct vfio_generic_bpf *skel;
+	struct mig_bpf bpf;	/* its object and maps */
 	struct bpf_link *links[GEN_MAX_LINKS];
 	int nlinks;
 	char module[64];
@@ -48,11 +50,6 @@ int generic_parse_fn(struct generic_opts *o, const char *arg);
 int generic_open(struct generic_tracer *t, const struct generic_opts *o,
 		 char *err, size_t errlen);
 void generic_close(struct generic_tracer *t);
-int generic_events_fd(struct generic_tracer *t);
-struct bpf_object *generic_obj(struct generic_tracer *t);
-uint64_t generic_drops(struct generic_tracer *t);
-int generic_devstats(struct generic_tracer *t, uint32_t *ids,
-		     struct mig_devstats *st, int max);
 /* The device's name (PCI BDF, mdev UUID), "" when unknown. */
 const char *generic_dev_name(struct generic_tracer *t, uint32_t id,
 			     char *buf, size_t len);

@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "attach.h"
+#include "mig_attach.h"
 #include "mig_vmm.h"
 #include "json_out.h"
 #include "owner.h"

@@ -4,7 +4,7 @@
  * "Owners" and "VMM view"): their name (/proc/PID/comm), binary
  * (/proc/PID/exe) and command line (QEMU's device ids), learned when an
  * event of theirs is first seen, while they run; and, once per binary, the
- * VMM view's uprobes (attach.c) when the binary has QEMU's functions.
+ * VMM view's uprobes (tools/lib/mig_attach.c) when the binary has QEMU's functions.
  */
 #ifndef MIG_TOP_OWNER_H
 #define MIG_TOP_OWNER_H

@@ -21,7 +21,7 @@
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
 
-#include "../mig-top/attach.h"
+#include "mig_attach.h"
 #include "cli.h"
 #include "json_out.h"
 #include "mig_events.h"
@@ -140,7 +140,7 @@ static int record(const char *out, const char *mode, bool verbose, char **cmd,
 		vfmig_tracer_close(&t);
 		return 125;
 	}
-	rb = ring_buffer__new(vfmig_tracer_events_fd(&t), on_event, &r, NULL);
+	rb = ring_buffer__new(t.bpf.events_fd, on_event, &r, NULL);
 	if (!rb) {
 		snprintf(err, errlen, "ring buffer: %s", strerror(errno));
 		fprintf(stderr, "mig-trace: %s\n", err);
@@ -183,9 +183,9 @@ static int record(const char *out, const char *mode, bool verbose, char **cmd,
 	/* Events submitted just before the exit: drain what is left. */
 	ring_buffer__consume(rb);
 	fprintf(r.f, "# drops %llu\n# events %llu\n",
-		(unsigned long long)vfmig_tracer_drops(&t), r.n);
+		(unsigned long long)mig_bpf_drops(&t.bpf), r.n);
 	if (keep)
-		keep->drops = vfmig_tracer_drops(&t);
+		keep->drops = mig_bpf_drops(&t.bpf);
 	if (keep)
 		snprintf(keep->mode, sizeof(keep->mode), "%s", t.mode);
 	fclose(r.f);
@@ -474,9 +474,8 @@ static int parse_opts(int argc, char **argv, bool permute, struct cli *o)
 		switch (c) {
 		case 'o': o->out = optarg; o->seen_out = true; break;
 		case 'm':
-			if (strcmp(optarg, "tp_btf") && strcmp(optarg, "raw_tp") &&
-			    strcmp(optarg, "tp")) {
-				fprintf(stderr, "mig-trace: error: mode is tp_btf, raw_tp or tp, not '%s'\n",
+			if (!mig_attach_mode_valid(optarg)) {
+				fprintf(stderr, "mig-trace: error: mode is " MIG_ATTACH_MODES ", not '%s'\n",
 					optarg);
 				return CLI_EXIT_USAGE;
 			}
