@@ -179,10 +179,13 @@ vm_verdict() {
 	local run=$1
 	vm_qrc=$2
 	# The kernel echoes its command line (which names hung_task_panic etc.);
-	# a debug kernel announces kmemleak at boot (its reports still match).
+	# a debug kernel announces kmemleak at boot (its reports still match),
+	# and kmemleak says so when its own metadata allocation fails, which
+	# fail_page_alloc/failslab make happen (debug:faultinject).
 	splats=$(cat "$run/console" "$run/dmesg" 2>/dev/null |
 		grep -v -e 'Command line:' -e 'Kernel command line:' -e 'Unknown kernel command line parameters' -e 'will be passed to user space' \
-			-e 'kmemleak: Kernel memory leak detector initialized' |
+			-e 'kmemleak: Kernel memory leak detector initialized' \
+			-e 'kmemleak: Cannot allocate a scan area' |
 		grep -E "$splat_re" || true)
 	status=''
 	[[ -r $run/rc ]] && status=$(<"$run/rc")
